@@ -1,0 +1,63 @@
+# Face attendance: the commands a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+WEB_PORT ?= 8000
+
+# The tests run against real PostgreSQL and Redis on this machine (scripts/ensure-services.sh).
+TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/attendance
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format bench weights services browser venv clean-var
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+weights: $(VENV)/.installed ## Fetch and convert the FaceNet weights (cached; no download when present)
+	$(PY) manage.py fetch_facenet_weights
+
+run: $(VENV)/.installed weights ## Start web, workers and scheduler on the embedded default (Ctrl-C stops all)
+	$(PY) manage.py preflight
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py ensure_admin
+	@echo ""
+	@echo "  Face attendance is starting: open http://$(HOST):$(WEB_PORT)/  (admin: http://$(HOST):$(WEB_PORT)/admin/)"
+	@echo "  Ctrl-C stops the web server and the workers."
+	@echo ""
+	HOST=$(HOST) WEB_PORT=$(WEB_PORT) $(VENV)/bin/honcho start -f Procfile
+
+services: ## Make sure PostgreSQL and Redis run locally (installs them as root when missing)
+	scripts/ensure-services.sh
+
+browser: ## Make sure Debian's Chromium is installed for the browser tests
+	scripts/ensure-chromium.sh
+
+lint: $(VENV)/.installed-dev ## Ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: $(VENV)/.installed-dev services browser weights lint ## Run lint and the whole test suite on PostgreSQL and Redis
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev weights ## Print the recognition benchmark table
+	$(PY) -m recognition.bench

@@ -1,0 +1,78 @@
+"""Read the site's configuration from the environment, with one-line errors for bad values.
+
+Kept apart from settings.py so that manage.py, the Celery app and tests can report a
+configuration mistake as one sentence instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+
+class ConfigurationError(ImproperlyConfigured):
+    """A setting from the environment is missing or wrong; the message is one line."""
+
+
+DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "psql", "sqlite"}
+BROKER_SCHEMES = {"redis", "rediss", "filesystem", "memory"}
+
+
+def database_config(env: environ.Env, default: str) -> dict:
+    """Return Django's DATABASES['default'] from DATABASE_URL, refusing unknown schemes."""
+    url = env.str("DATABASE_URL", default=default)
+    scheme = urlsplit(url).scheme
+    if scheme not in DATABASE_SCHEMES:
+        raise ConfigurationError(
+            f"DATABASE_URL={_redact(url)!s} is not a PostgreSQL or SQLite URL "
+            "(expected postgres://USER@HOST:PORT/NAME or sqlite:////absolute/path.sqlite3)"
+        )
+    try:
+        config = env.db_url_config(url)
+    except Exception as exc:  # django-environ raises several types for malformed URLs
+        raise ConfigurationError(f"DATABASE_URL={_redact(url)} cannot be parsed: {exc}") from exc
+    if scheme != "sqlite" and not config.get("NAME"):
+        raise ConfigurationError(f"DATABASE_URL={_redact(url)} names no database (add /NAME at the end)")
+    return config
+
+
+def broker_url(env: environ.Env, default: str) -> str:
+    """Return CELERY_BROKER_URL, refusing schemes this project does not run on."""
+    url = env.str("CELERY_BROKER_URL", default=default)
+    scheme = urlsplit(url).scheme
+    if scheme not in BROKER_SCHEMES:
+        raise ConfigurationError(
+            f"CELERY_BROKER_URL={_redact(url)} is not supported "
+            "(expected redis://HOST:PORT/DB, or unset for the embedded filesystem broker)"
+        )
+    return url
+
+
+def secret_key(env: environ.Env, *, production: bool, key_file: Path) -> str:
+    """Return SECRET_KEY: required in production, generated once and kept in var/ elsewhere."""
+    key = env.str("SECRET_KEY", default="")
+    if key:
+        return key
+    if production:
+        raise ConfigurationError(
+            "SECRET_KEY is not set: production (DJANGO_ENV=production with DEBUG off) refuses to start "
+            "without it; set SECRET_KEY to a long random string"
+        )
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

@@ -1,0 +1,83 @@
+"""GET /healthz: is the database, the broker, a worker and the face model there?"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from attendance_site.celery import app
+
+
+def check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:
+        return {"ok": False, "reason": f"database unreachable: {_first_line(exc)}"}
+
+
+def check_broker() -> dict:
+    transport = settings.CELERY_BROKER_URL.split(":", 1)[0]
+    try:
+        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
+            conn.ensure_connection(max_retries=1, timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT)
+        return {"ok": True, "transport": transport}
+    except Exception as exc:
+        return {"ok": False, "transport": transport, "reason": f"broker unreachable: {_first_line(exc)}"}
+
+
+def check_workers() -> dict:
+    from recognition.models import WorkerHeartbeat
+
+    since = timezone.now() - dt.timedelta(seconds=settings.WORKER_STALE_SECONDS)
+    try:
+        alive = list(WorkerHeartbeat.objects.filter(last_seen__gte=since).values("hostname", "queues"))
+    except Exception as exc:
+        return {"ok": False, "reason": f"cannot read worker heartbeats: {_first_line(exc)}"}
+    queues = sorted({q for w in alive for q in w["queues"].split(",") if q})
+    if not alive:
+        return {
+            "ok": False,
+            "reason": f"no Celery worker reported in the last {settings.WORKER_STALE_SECONDS} s; start one "
+            "(make run starts them)",
+        }
+    return {"ok": True, "count": len(alive), "workers": [w["hostname"] for w in alive], "queues": queues}
+
+
+def check_model_weights() -> dict:
+    try:
+        from recognition import services
+
+        status = services.weights_status()
+    except Exception as exc:
+        return {"ok": False, "reason": _first_line(exc)}
+    return status
+
+
+CHECKS = {
+    "database": check_database,
+    "broker": check_broker,
+    "workers": check_workers,
+    "model_weights": check_model_weights,
+}
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    results = {name: check() for name, check in CHECKS.items()}
+    ok = all(result["ok"] for result in results.values())
+    body = {"status": "ok" if ok else "unavailable", "checks": results}
+    return JsonResponse(body, status=200 if ok else 503)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

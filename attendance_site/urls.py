@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from attendance_site.health import healthz
+
+admin.site.site_header = "Face attendance"
+admin.site.site_title = "Face attendance"
+admin.site.index_title = "Administration"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", include("people.urls")),
+    path("", include("attendance.urls")),
+    path("", include("attendance.report_urls")),
+]

@@ -1,0 +1,212 @@
+"""The foundation: configuration, real services, roles, health checks."""
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.db import connection
+
+from tests.fixtures.services import REPO, free_port, process_env, stop_process
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.django_db
+def test_tests_run_on_postgresql():
+    """The test suite talks to a real PostgreSQL server, not SQLite."""
+    assert connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        assert cursor.fetchone()[0].startswith("PostgreSQL")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_task_round_trips_through_a_real_worker_process(celery_worker_process, settings):
+    """A task sent over Redis runs in a separate worker process that uses the same PostgreSQL."""
+    import os
+
+    from attendance_site.celery import ping
+
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    result = ping.delay("hello").get(timeout=60)
+    assert result["value"] == "hello"
+    assert result["database"] == "postgresql"
+    assert result["pid"] != os.getpid()
+
+
+@pytest.mark.django_db
+def test_staff_roles_exist_after_migrations():
+    """The data migration creates the HR and Managers groups."""
+    assert set(Group.objects.values_list("name", flat=True)) >= {"HR", "Managers"}
+
+
+@pytest.mark.django_db
+def test_ensure_admin_creates_one_administrator_once(capsys, monkeypatch):
+    """ensure_admin prints generated credentials once and never creates a second account."""
+    monkeypatch.delenv("DJANGO_SUPERUSER_PASSWORD", raising=False)
+    monkeypatch.delenv("DJANGO_SUPERUSER_USERNAME", raising=False)
+    call_command("ensure_admin")
+    first = capsys.readouterr().out
+    assert "password:" in first
+    password = first.split("password:")[1].split()[0]
+    assert User.objects.get(username="admin").check_password(password)
+    call_command("ensure_admin")
+    assert "password:" not in capsys.readouterr().out
+    assert User.objects.filter(is_superuser=True).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_healthz_reports_every_check_ok_with_a_worker(client, celery_worker_process):
+    """/healthz answers 200 when the database, Redis, a worker and the weights are all there."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = client.get("/healthz")
+        if response.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["vendor"] == "postgresql"
+    assert body["checks"]["broker"]["transport"] == "redis"
+    assert "recognition" in body["checks"]["workers"]["queues"]
+    assert body["checks"]["model_weights"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_with_a_reason_when_the_broker_is_down(client, settings):
+    """A stopped broker turns /healthz into 503 naming the broker, and the view does not crash."""
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"]["broker"]["ok"] is False
+    assert "broker unreachable" in body["checks"]["broker"]["reason"]
+    assert body["checks"]["database"]["ok"] is True
+
+
+def _get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_site_with_a_stopped_database_answers_503_and_keeps_serving(tmp_path):
+    """A web server whose PostgreSQL is down answers /healthz 503 with a reason, again and again."""
+    dead = free_port()
+    port = free_port()
+    env = process_env(
+        tmp_path / "media", tmp_path, DATABASE_URL=f"postgres://postgres@127.0.0.1:{dead}/attendance"
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "attendance_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, body = _get_json(f"http://127.0.0.1:{port}/healthz")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        assert status == 503
+        assert body["checks"]["database"]["ok"] is False
+        assert "database unreachable" in body["checks"]["database"]["reason"]
+        status_again, _ = _get_json(f"http://127.0.0.1:{port}/healthz")
+        assert status_again == 503
+        assert server.poll() is None
+    finally:
+        stop_process(server)
+
+
+def test_production_without_secret_key_refuses_to_start_in_one_line(tmp_path):
+    """DJANGO_ENV=production with DEBUG off and no SECRET_KEY fails with a one-line explanation."""
+    env = process_env(tmp_path, tmp_path, DJANGO_ENV="production", DEBUG="false")
+    env.pop("SECRET_KEY", None)
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "SECRET_KEY" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "mysql://root@127.0.0.1/attendance"),
+        ("CELERY_BROKER_URL", "amqp://guest@127.0.0.1//"),
+    ],
+)
+def test_unsupported_service_url_names_the_variable_in_one_line(tmp_path, variable, value):
+    """A DATABASE_URL or CELERY_BROKER_URL the project cannot use gives one line naming it."""
+    env = process_env(tmp_path, tmp_path, **{variable: value})
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert variable in lines[0]
+
+
+def test_unreachable_database_is_reported_in_one_line(tmp_path):
+    """preflight against a PostgreSQL that does not answer says so in one line naming DATABASE_URL."""
+    env = process_env(tmp_path, tmp_path, DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/x")
+    result = run_manage("preflight", env=env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "DATABASE_URL" in lines[0]
+
+
+def test_local_secret_key_is_generated_once_and_kept(tmp_path):
+    """The first local run writes a secret key under var/ and the next run reuses it."""
+    env = process_env(tmp_path, tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    env.pop("SECRET_KEY", None)
+    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+    first = run_manage("shell", "-c", code, env=env)
+    second = run_manage("shell", "-c", code, env=env)
+    assert first.returncode == 0, first.stderr
+    key = (tmp_path / "secret_key").read_text().strip()
+    assert len(key) >= 50
+    assert first.stdout.strip() == second.stdout.strip() == key
+
+
+def test_web_process_does_not_import_tensorflow(tmp_path):
+    """Loading the site (settings, URLs, admin) does not import TensorFlow in the web process."""
+    env = process_env(tmp_path, tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    code = (
+        "import sys, django; django.setup(); from django.urls import resolve; resolve('/healthz'); "
+        "import attendance_site.wsgi; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    env["DJANGO_SETTINGS_MODULE"] = "attendance_site.settings"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False False"

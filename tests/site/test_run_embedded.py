@@ -1,0 +1,88 @@
+"""`make run`'s process set (Procfile) on the embedded default: SQLite and the filesystem broker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.fixtures.services import REPO, free_port, stop_process
+
+
+def embedded_env(var_dir, port: int) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "MEDIA_ROOT"}
+    }
+    env.update(
+        VAR_DIR=str(var_dir),
+        MEDIA_ROOT=str(var_dir / "media"),
+        HOST="127.0.0.1",
+        WEB_PORT=str(port),
+        WORKER_HEARTBEAT_SECONDS="1",
+        PYTHONUNBUFFERED="1",
+        PATH=f"{os.path.dirname(sys.executable)}:{env['PATH']}",
+    )
+    return env
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.slow
+def test_procfile_brings_up_web_and_workers_on_the_embedded_default(tmp_path):
+    """Web, workers and beat start on SQLite + filesystem broker; /healthz gets 200; Ctrl-C stops all."""
+    port = free_port()
+    env = embedded_env(tmp_path, port)
+    for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+        done = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+    log = (tmp_path / "honcho.log").open("w")
+    honcho = subprocess.Popen(
+        [sys.executable, "-m", "honcho", "start", "-f", "Procfile"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        status, body = 0, b""
+        while time.monotonic() < deadline and honcho.poll() is None:
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/healthz")
+            except (urllib.error.URLError, ConnectionError):
+                status = 0
+            if status == 200:
+                break
+            time.sleep(1)
+        assert status == 200, f"{body!r}\n{(tmp_path / 'honcho.log').read_text()[-3000:]}"
+        assert b'"vendor": "sqlite"' in body
+        assert b'"transport": "filesystem"' in body
+        login_status, login_page = get(f"http://127.0.0.1:{port}/admin/login/")
+        assert login_status == 200
+        assert b"Face attendance" in login_page
+        honcho.send_signal(signal.SIGINT)
+        assert honcho.wait(60) is not None
+        leftovers = subprocess.run(["pgrep", "-s", str(honcho.pid)], capture_output=True, text=True).stdout
+        assert leftovers.strip() == ""
+    finally:
+        if honcho.poll() is None:
+            os.killpg(honcho.pid, signal.SIGKILL)
+        stop_process(honcho)
