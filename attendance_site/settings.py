@@ -151,6 +151,9 @@ WORKER_WARM_UP = env.bool("WORKER_WARM_UP", default=True)
 MODEL_CACHE_DIR = env_path("MODEL_CACHE_DIR", Path.home() / ".cache" / "face-attendance")
 MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
 
+# Attendance: a workday starts at this local time (not midnight), so night shifts stay one day.
+WORKDAY_START = env.str("WORKDAY_START", default="04:00")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
