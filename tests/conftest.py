@@ -10,6 +10,7 @@ STATIC_STORAGE = "django.contrib.staticfiles.storage.StaticFilesStorage"
 pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.faces",
+    "tests.fixtures.throwaway",
 ]
 
 
