@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from django.conf import settings
 
 from tests.fixtures.services import REPO, free_port, stop_process
 
@@ -22,6 +23,8 @@ def embedded_env(var_dir, port: int) -> dict[str, str]:
         MEDIA_ROOT=str(var_dir / "media"),
         HOST="127.0.0.1",
         WEB_PORT=str(port),
+        MODELS_DIR=str(settings.MODELS_DIR),
+        MODEL_CACHE_DIR=str(settings.MODEL_CACHE_DIR),
         WORKER_HEARTBEAT_SECONDS="1",
         PYTHONUNBUFFERED="1",
         PATH=f"{os.path.dirname(sys.executable)}:{env['PATH']}",
@@ -31,7 +34,7 @@ def embedded_env(var_dir, port: int) -> dict[str, str]:
 
 def get(url: str) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=30) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
@@ -67,7 +70,7 @@ def test_procfile_brings_up_web_and_workers_on_the_embedded_default(tmp_path):
         while time.monotonic() < deadline and honcho.poll() is None:
             try:
                 status, body = get(f"http://127.0.0.1:{port}/healthz")
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 status = 0
             if status == 200:
                 break
