@@ -126,6 +126,9 @@ if EMBEDDED_BROKER:
         "polling_interval": 0.1,
     }
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=f"file://{VAR_DIR / 'celery-results'}")
+    # The filesystem transport and result backend expect their folders to exist.
+    for folder in (BROKER_DIR / "queue", BROKER_DIR / "processed", VAR_DIR / "celery-results"):
+        folder.mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
