@@ -2,7 +2,12 @@
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
+from django.test import override_settings, testcases
+
+# MEDIA_URL is None on purpose (face photos have no public URL), but Django's live server always
+# wraps a media-file handler, which then fails on every request (it compares each path with
+# urlparse(None)). Like production, the live server serves no media: it never handles a path.
+testcases._MediaFilesHandler._should_handle = lambda self, path: False
 
 # Tests render pages without running collectstatic first.
 STATIC_STORAGE = "django.contrib.staticfiles.storage.StaticFilesStorage"

