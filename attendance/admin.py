@@ -1,6 +1,15 @@
-from django.contrib import admin
+"""Admin for kiosks, check-in attempts and attendance events (HR adds, fixes and deletes events here)."""
 
-from attendance.models import ReportAccess
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect, QueryDict
+from django.urls import reverse
+from django.utils.html import format_html
+
+from attendance import services
+from attendance.models import AttendanceEvent, AttendanceEventLog, CheckinAttempt, Kiosk, ReportAccess
 
 
 @admin.register(ReportAccess)
@@ -8,3 +17,174 @@ class ReportAccessAdmin(admin.ModelAdmin):
     list_display = ["user"]
     filter_horizontal = ["departments"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(Kiosk)
+class KioskAdmin(admin.ModelAdmin):
+    list_display = ["name", "location", "is_active", "last_seen_at", "created_by", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "location"]
+    fields = ["name", "location", "is_active", "last_seen_at", "created_by", "created_at"]
+    readonly_fields = ["last_seen_at", "created_by", "created_at"]
+    actions = ["revoke"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # A kiosk gets its token in the browser that will be the kiosk: register it there.
+        return HttpResponseRedirect(reverse("kiosk-register"))
+
+    @admin.action(
+        description="Revoke the selected kiosks (their tokens stop working)", permissions=["change"]
+    )
+    def revoke(self, request, queryset):
+        for kiosk in queryset:
+            services.kiosk_revoke(kiosk=kiosk)
+        self.message_user(request, f"Revoked {queryset.count()} kiosk(s).", messages.SUCCESS)
+
+
+@admin.register(CheckinAttempt)
+class CheckinAttemptAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "kiosk",
+        "state",
+        "outcome",
+        "person",
+        "distance",
+        "confidence",
+        "recogniser_version",
+        "latency_ms",
+        "frame_kept",
+    ]
+    list_filter = ["state", "outcome", "kiosk"]
+    date_hierarchy = "created_at"
+    search_fields = ["person__full_name", "person__employee_id"]
+    # The frame itself is biometric data and is not shown here (it has no public URL).
+    exclude = ["frame"]
+    list_select_related = ["kiosk", "person", "recogniser_version"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in CheckinAttempt._meta.fields if f.name != "frame"] + ["frame_kept"]
+
+    @admin.display(boolean=True, description="frame kept")
+    def frame_kept(self, obj) -> bool:
+        return bool(obj.frame)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AttendanceEventForm(forms.ModelForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required: why this event is added or changed (kept with your name and the time).",
+    )
+
+    class Meta:
+        model = AttendanceEvent
+        fields = ["person", "kind", "timestamp", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["reason"] = ""  # every change states its own reason
+
+
+@admin.register(AttendanceEvent)
+class AttendanceEventAdmin(admin.ModelAdmin):
+    form = AttendanceEventForm
+    list_display = [
+        "timestamp",
+        "person_link",
+        "kind",
+        "workday",
+        "source",
+        "kiosk",
+        "created_by",
+        "updated_by",
+        "reason",
+    ]
+    list_filter = ["kind", "source", "kiosk", "workday"]
+    date_hierarchy = "timestamp"
+    search_fields = ["person__full_name", "person__employee_id"]
+    list_select_related = ["person", "kiosk", "created_by", "updated_by"]
+    readonly_fields = [
+        "workday",
+        "source",
+        "kiosk",
+        "attempt",
+        "created_by",
+        "created_at",
+        "updated_by",
+        "updated_at",
+    ]
+
+    def get_fields(self, request, obj=None):
+        fields = ["person", "kind", "timestamp", "reason"]
+        return fields + self.readonly_fields if obj else fields
+
+    @admin.display(description="person", ordering="person__full_name")
+    def person_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("person-attendance", args=[obj.person_id]), obj.person
+        )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one at a time, each with a reason
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            saved = services.attendance_event_change(
+                event=obj,
+                person=data["person"],
+                kind=data["kind"],
+                timestamp=data["timestamp"],
+                reason=data["reason"],
+                by=request.user,
+            )
+        else:
+            saved = services.attendance_event_add(
+                person=data["person"],
+                kind=data["kind"],
+                timestamp=data["timestamp"],
+                reason=data["reason"],
+                by=request.user,
+            )
+        obj.pk = saved.pk
+        obj.workday = saved.workday
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if request.method == "POST" and not request.POST.get("reason", "").strip():
+            # Show the confirmation again instead of deleting: a reason is required.
+            request.POST = QueryDict()
+            extra_context = {**(extra_context or {}), "reason_error": "Say why this event is deleted."}
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        services.attendance_event_delete(event=obj, reason=request.POST.get("reason", ""), by=request.user)
+
+
+@admin.register(AttendanceEventLog)
+class AttendanceEventLogAdmin(admin.ModelAdmin):
+    list_display = ["at", "action", "event_pk", "person", "by", "reason"]
+    list_filter = ["action"]
+    date_hierarchy = "at"
+    search_fields = ["person__full_name", "reason"]
+    list_select_related = ["person", "by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in AttendanceEventLog._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

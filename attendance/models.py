@@ -65,6 +65,8 @@ class CheckinAttempt(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The K-of-M agreement reads a kiosk's latest attempts on every frame.
+        indexes = [models.Index(fields=["kiosk", "-created_at"], name="attempt_kiosk_recent")]
 
     def __str__(self) -> str:
         return f"Attempt {self.id} at {self.kiosk_id}: {self.state} {self.outcome}"
@@ -108,6 +110,37 @@ class AttendanceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.kind} {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class AttendanceEventLog(models.Model):
+    """Who added, changed or deleted an attendance event by hand, when, and why.
+
+    Kept apart from the event so that a deleted event still leaves its trace (and its last values).
+    """
+
+    class Action(models.TextChoices):
+        ADD = "add", "Added"
+        CHANGE = "change", "Changed"
+        DELETE = "delete", "Deleted"
+
+    event = models.ForeignKey(
+        AttendanceEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="log"
+    )
+    event_pk = models.BigIntegerField(help_text="The event's id, kept after it is deleted.")
+    person = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reason = models.TextField()
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = "attendance event change"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} event {self.event_pk} by {self.by} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class ReportAccess(models.Model):

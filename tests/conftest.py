@@ -24,5 +24,14 @@ def media_root(tmp_path_factory):
     """Point MEDIA_ROOT at a temporary folder for the whole session (workers share it)."""
     path = tmp_path_factory.mktemp("media")
     storages = {**settings.STORAGES, "staticfiles": {"BACKEND": STATIC_STORAGE}}
-    with override_settings(MEDIA_ROOT=str(path), STORAGES=storages):
+    # Throttle counters stay in this process, and each test starts with none.
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with override_settings(MEDIA_ROOT=str(path), STORAGES=storages, CACHES=caches):
         yield path
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,0 +1,371 @@
+"""Kiosks, check-in attempts and attendance events: every write of the attendance app goes here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from attendance import rules
+from attendance.models import AttendanceEvent, AttendanceEventLog, CheckinAttempt, Kiosk
+from people.models import Person
+
+log = logging.getLogger(__name__)
+
+Outcome = CheckinAttempt.Outcome
+State = CheckinAttempt.State
+
+# Record a kiosk's "last seen" at most this often, not on every frame.
+KIOSK_SEEN_EVERY = dt.timedelta(seconds=30)
+
+
+class Recognition(Protocol):
+    """What recognising one frame gave (recognition.recogniser.FrameRecognition has this shape)."""
+
+    face_found: bool
+    person_id: int | None
+    distance: float | None
+    confidence: float | None
+    recogniser_version_id: int | None
+    reason: str
+
+
+def site_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def workday_boundary() -> dt.time:
+    return dt.time.fromisoformat(settings.WORKDAY_START)
+
+
+def kiosk_token_hash(token: str) -> str:
+    """Return the stored form of a kiosk token (its sha256, hex)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- Kiosks ---
+
+
+def kiosk_register(*, name: str, location: str = "", created_by=None) -> tuple[Kiosk, str]:
+    """Create a kiosk and return it with its secret token; only the token's hash is stored."""
+    token = secrets.token_urlsafe(32)
+    kiosk = Kiosk.objects.create(
+        name=name, location=location, token_hash=kiosk_token_hash(token), created_by=created_by
+    )
+    return kiosk, token
+
+
+def kiosk_revoke(*, kiosk: Kiosk) -> None:
+    """Stop accepting the kiosk's token (the kiosk and its history stay)."""
+    Kiosk.objects.filter(pk=kiosk.pk).update(is_active=False)
+    kiosk.is_active = False
+
+
+def kiosk_seen(*, kiosk: Kiosk, now: dt.datetime | None = None) -> None:
+    """Note that the kiosk called in; written at most every KIOSK_SEEN_EVERY."""
+    now = now or timezone.now()
+    if kiosk.last_seen_at is None or now - kiosk.last_seen_at >= KIOSK_SEEN_EVERY:
+        Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=now)
+        kiosk.last_seen_at = now
+
+
+# --- Check-in attempts ---
+
+
+def checkin_attempt_create(*, kiosk: Kiosk, frame: bytes, requested_kind: str = "") -> CheckinAttempt:
+    """Store a pending attempt for a validated frame and queue its recognition after the commit.
+
+    The frame travels with the task message and is written to storage only when
+    CHECKIN_KEEP_FRAMES says so, by the worker.
+    """
+    from attendance import tasks  # tasks import this module
+
+    with transaction.atomic():
+        attempt = CheckinAttempt.objects.create(kiosk=kiosk, requested_kind=requested_kind)
+        kiosk_seen(kiosk=kiosk)
+        transaction.on_commit(lambda: tasks.checkin_attempt_enqueue(attempt_id=attempt.id, frame=frame))
+    return attempt
+
+
+def checkin_attempts_expire(*, now: dt.datetime | None = None) -> int:
+    """Mark every attempt that waited longer than CHECKIN_MAX_PENDING_SECONDS as expired."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.CHECKIN_MAX_PENDING_SECONDS)
+    return CheckinAttempt.objects.filter(state=State.PENDING, created_at__lt=cutoff).update(
+        state=State.EXPIRED, finished_at=now, message="Expired before a worker took it."
+    )
+
+
+def checkin_attempt_process(
+    *, attempt_id: uuid.UUID, frame: bytes, recognise: Callable[..., Recognition] | None = None
+) -> CheckinAttempt:
+    """Recognise the frame of a pending attempt and record what it leads to.
+
+    Idempotent: an attempt that is no longer pending (done, expired) is returned unchanged, and one
+    that waited too long for a worker is expired instead of becoming a late check-in.
+    `recognise` defaults to recognition.recogniser.frame_recognise (imported lazily: it needs TensorFlow).
+    """
+    checkin_attempts_expire()
+    attempt = CheckinAttempt.objects.get(pk=attempt_id)
+    if attempt.state != State.PENDING:
+        return attempt
+    try:
+        if recognise is None:
+            from recognition.recogniser import frame_recognise as recognise
+        recognition = recognise(data=frame)
+    except Exception as exc:
+        log.exception("recognising attempt %s failed", attempt_id)
+        return checkin_attempt_fail(attempt_id=attempt_id, error=str(exc))
+    return checkin_attempt_resolve(attempt_id=attempt_id, recognition=recognition, frame=frame)
+
+
+def checkin_attempt_fail(*, attempt_id: uuid.UUID, error: str) -> CheckinAttempt:
+    """Finish a pending attempt whose frame could not be recognised because of a fault."""
+    with transaction.atomic():
+        attempt = CheckinAttempt.objects.select_for_update().get(pk=attempt_id)
+        if attempt.state == State.PENDING:
+            _finish(attempt, state=State.FAILED, outcome=Outcome.ERROR, message=error[:200])
+            attempt.save()
+    return attempt
+
+
+def checkin_attempt_resolve(
+    *, attempt_id: uuid.UUID, recognition: Recognition, frame: bytes | None = None, now=None
+) -> CheckinAttempt:
+    """Apply the attendance rules to a recognised frame and store the attempt's outcome.
+
+    Locks the kiosk row (so that the K-of-M agreement sees this kiosk's frames one at a time) and,
+    when a person is confirmed, the person row (so that two workers confirming the same person at
+    the same moment, from one kiosk or two, record one event). Locks are taken kiosk first, then
+    person, so they cannot deadlock.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = CheckinAttempt.objects.select_related("kiosk").get(pk=attempt_id)
+        Kiosk.objects.select_for_update().filter(pk=attempt.kiosk_id).first()
+        attempt = CheckinAttempt.objects.select_for_update().get(pk=attempt_id)
+        if attempt.state != State.PENDING:
+            return attempt
+        attempt.distance = recognition.distance
+        attempt.confidence = recognition.confidence
+        attempt.recogniser_version_id = recognition.recogniser_version_id
+        person = _recognised_person(recognition)
+        attempt.person = person
+        if not recognition.face_found:
+            _finish(attempt, outcome=Outcome.NO_FACE, message="Please look at the camera", now=now)
+        elif person is None:
+            _finish(
+                attempt,
+                outcome=Outcome.UNKNOWN,
+                message="Not recognised: please try again or see HR",
+                now=now,
+            )
+        elif not _agreement(attempt, person.pk):
+            _finish(attempt, outcome=Outcome.CONFIRMING, message="Hold still…", now=now)
+        else:
+            _record_event(attempt, person, now=now)
+        _keep_frame(attempt, frame)
+        attempt.save()
+    return attempt
+
+
+def _recognised_person(recognition: Recognition) -> Person | None:
+    """Return the active person a recognition names, or None (strangers, inactive people)."""
+    if not recognition.face_found or recognition.person_id is None:
+        return None
+    return Person.objects.filter(pk=recognition.person_id, is_active=True).first()
+
+
+def _agreement(attempt: CheckinAttempt, person_id: int) -> bool:
+    """Return whether the kiosk's latest frames agree on this person (K of M, within the window)."""
+    window = dt.timedelta(seconds=settings.CHECKIN_AGREEMENT_SECONDS)
+    m = settings.CHECKIN_AGREEMENT_M
+    earlier = (
+        CheckinAttempt.objects.filter(
+            kiosk_id=attempt.kiosk_id,
+            state=State.DONE,
+            created_at__gte=attempt.created_at - window,
+            created_at__lt=attempt.created_at,
+        )
+        .order_by("-created_at")
+        .values_list("created_at", "person_id")[: m - 1]
+    )
+    recent = [*earlier, (attempt.created_at, person_id)]
+    return rules.agreement_reached(
+        recent,
+        person_id=person_id,
+        now=attempt.created_at,
+        k=settings.CHECKIN_AGREEMENT_K,
+        m=m,
+        window=window,
+    )
+
+
+def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) -> None:
+    """Record the entry or exit a confirmed recognition leads to, or say it is already recorded.
+
+    Should be called inside a transaction; takes the person's row lock.
+    """
+    tz = site_tz()
+    Person.objects.select_for_update().filter(pk=person.pk).first()
+    last = AttendanceEvent.objects.filter(person=person).order_by("-timestamp", "-pk").first()
+    decision = rules.event_decide(
+        now=attempt.created_at,
+        last_event=rules.LastEvent(last.kind, last.timestamp, last.workday) if last else None,
+        requested=attempt.requested_kind or None,
+        cooldown=dt.timedelta(seconds=settings.CHECKIN_COOLDOWN_SECONDS),
+        boundary=workday_boundary(),
+        tz=tz,
+    )
+    name = person.first_name or person.full_name
+    if not decision.records:
+        since = timezone.localtime(decision.blocking.timestamp, tz).strftime("%H:%M")
+        state_word = "checked in" if decision.blocking.kind == rules.IN else "checked out"
+        _finish(
+            attempt,
+            outcome=Outcome.ALREADY,
+            message=f"{name}, you are already {state_word} ({since})",
+            now=now,
+        )
+        return
+    event = AttendanceEvent.objects.create(
+        person=person,
+        kind=decision.kind,
+        timestamp=attempt.created_at,
+        workday=decision.workday,
+        source=AttendanceEvent.Source.KIOSK,
+        kiosk_id=attempt.kiosk_id,
+        attempt=attempt,
+    )
+    at = timezone.localtime(event.timestamp, tz).strftime("%H:%M")
+    if decision.kind == rules.IN:
+        message = f"{rules.greeting(event.timestamp, tz=tz)}, {name}. Checked in at {at}"
+        _finish(attempt, outcome=Outcome.CHECKED_IN, message=message, now=now)
+    else:
+        _finish(
+            attempt, outcome=Outcome.CHECKED_OUT, message=f"Goodbye, {name}. Checked out at {at}", now=now
+        )
+
+
+def _finish(attempt: CheckinAttempt, *, outcome: str, message: str, state=State.DONE, now=None) -> None:
+    now = now or timezone.now()
+    attempt.state = state
+    attempt.outcome = outcome
+    attempt.message = message
+    attempt.finished_at = now
+    attempt.latency_ms = max(0.0, (now - attempt.created_at).total_seconds() * 1000)
+
+
+def _keep_frame(attempt: CheckinAttempt, frame: bytes | None) -> None:
+    """Store the frame when the retention setting asks for it (never by default)."""
+    keep = settings.CHECKIN_KEEP_FRAMES
+    if not frame or keep == "none":
+        return
+    if keep == "unrecognised" and attempt.outcome not in (Outcome.UNKNOWN, Outcome.NO_FACE):
+        return
+    attempt.frame.save(f"{attempt.id}.jpg", ContentFile(frame), save=False)
+
+
+# --- Attendance events entered or fixed by HR ---
+
+
+def _event_snapshot(event: AttendanceEvent) -> dict[str, Any]:
+    return {
+        "person": event.person_id,
+        "kind": event.kind,
+        "timestamp": event.timestamp.isoformat(),
+        "workday": event.workday.isoformat(),
+        "source": event.source,
+        "kiosk": event.kiosk_id,
+    }
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a reason is required for every change HR makes to attendance events")
+    return reason
+
+
+def attendance_event_add(
+    *, person: Person, kind: str, timestamp: dt.datetime, reason: str, by
+) -> AttendanceEvent:
+    """Add an event by hand (HR); the workday follows the site's boundary; logged with the reason."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        Person.objects.select_for_update().filter(pk=person.pk).first()
+        event = AttendanceEvent.objects.create(
+            person=person,
+            kind=kind,
+            timestamp=timestamp,
+            workday=rules.workday_of(timestamp, boundary=workday_boundary(), tz=site_tz()),
+            source=AttendanceEvent.Source.MANUAL,
+            created_by=by,
+            updated_by=by,
+            reason=reason,
+        )
+        AttendanceEventLog.objects.create(
+            event=event,
+            event_pk=event.pk,
+            person=person,
+            action=AttendanceEventLog.Action.ADD,
+            by=by,
+            reason=reason,
+            after=_event_snapshot(event),
+        )
+    return event
+
+
+def attendance_event_change(
+    *, event: AttendanceEvent, person: Person, kind: str, timestamp: dt.datetime, reason: str, by
+) -> AttendanceEvent:
+    """Fix an event's person, kind or time (HR); keeps its values before and after, who and why."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        current = AttendanceEvent.objects.select_for_update().get(pk=event.pk)
+        before = _event_snapshot(current)
+        current.person = person
+        current.kind = kind
+        current.timestamp = timestamp
+        current.workday = rules.workday_of(timestamp, boundary=workday_boundary(), tz=site_tz())
+        current.updated_by = by
+        current.reason = reason
+        current.save()
+        AttendanceEventLog.objects.create(
+            event=current,
+            event_pk=current.pk,
+            person=person,
+            action=AttendanceEventLog.Action.CHANGE,
+            by=by,
+            reason=reason,
+            before=before,
+            after=_event_snapshot(current),
+        )
+    return current
+
+
+def attendance_event_delete(*, event: AttendanceEvent, reason: str, by) -> None:
+    """Delete an event (HR); its last values, who deleted it, when and why stay in the log."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        current = AttendanceEvent.objects.select_for_update().get(pk=event.pk)
+        AttendanceEventLog.objects.create(
+            event=None,
+            event_pk=current.pk,
+            person_id=current.person_id,
+            action=AttendanceEventLog.Action.DELETE,
+            by=by,
+            reason=reason,
+            before=_event_snapshot(current),
+        )
+        current.delete()

@@ -1,0 +1,60 @@
+"""Pages of the attendance app: the kiosk screen, kiosk registration, and HR's person view."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from attendance import services
+from attendance.person_history import person_attendance_days
+from people.models import Person
+
+
+@require_GET
+def kiosk_page(request):
+    """The full-screen kiosk: needs no login; the browser holds the kiosk token."""
+    config = {
+        "checkinUrl": reverse("checkin-create"),
+        "registerUrl": reverse("kiosk-register"),
+        "busyTimeoutMs": int(settings.KIOSK_BUSY_TIMEOUT_SECONDS * 1000),
+    }
+    return render(request, "kiosk/kiosk.html", {"config": config})
+
+
+class KioskRegisterForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="For example: Front door tablet")
+    location = forms.CharField(max_length=200, required=False)
+
+
+@never_cache
+@login_required
+@permission_required("attendance.add_kiosk", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def kiosk_register(request):
+    """Register this browser as a kiosk: the token is shown once and kept in the browser."""
+    form = KioskRegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        kiosk, token = services.kiosk_register(
+            name=form.cleaned_data["name"], location=form.cleaned_data["location"], created_by=request.user
+        )
+        return render(
+            request,
+            "kiosk/registered.html",
+            {"kiosk": kiosk, "token": token, "kiosk_url": reverse("kiosk")},
+        )
+    return render(request, "kiosk/register.html", {"form": form})
+
+
+@login_required
+@permission_required(["people.view_person", "attendance.view_attendanceevent"], raise_exception=True)
+@require_GET
+def person_attendance(request, person_id: int):
+    """HR's view of one person: details and attendance history, day by day."""
+    person = get_object_or_404(Person.objects.select_related("department"), pk=person_id)
+    days = person_attendance_days(person=person, days=int(request.GET.get("days", 60) or 60))
+    return render(request, "attendance/person.html", {"person": person, "days": days})

@@ -1,0 +1,178 @@
+"""Kiosk page and registration, HR's person view, and the admin for kiosks and events."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.core.cache import cache
+
+from attendance.models import AttendanceEvent, AttendanceEventLog, Kiosk
+from attendance.services import kiosk_token_hash
+from tests.attendance.factories import jpeg_bytes
+from tests.factories import AttendanceEventFactory, KioskFactory, PersonFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_kiosk_page_needs_no_login_and_carries_its_config(client):
+    """/kiosk/ is served to anonymous browsers with the API address and the busy timeout."""
+    response = client.get("/kiosk/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="kiosk-config"' in html and '"checkinUrl": "/api/v1/checkins/"' in html
+    assert "kiosk/kiosk.js" in html
+    assert 'role="status"' in html
+
+
+def test_register_page_needs_a_staff_login(client):
+    """Anonymous users are sent to log in; a manager without the kiosk permission gets 403."""
+    assert client.get("/kiosk/register/").status_code == 302
+    client.force_login(UserFactory(groups=["Managers"]))
+    assert client.get("/kiosk/register/").status_code == 403
+
+
+def test_hr_registers_a_kiosk_and_its_token_works(client):
+    """HR registers a browser: the token is given once, only its hash is stored, and it works."""
+    hr = UserFactory(groups=["HR"], is_staff=True)
+    client.force_login(hr)
+    response = client.post("/kiosk/register/", {"name": "Front door", "location": "Lobby"})
+    assert response.status_code == 200
+    token = re.search(
+        r'<script id="kiosk-token" type="application/json">"([^"]+)"', response.content.decode()
+    )[1]
+    kiosk = Kiosk.objects.get(name="Front door")
+    assert kiosk.token_hash == kiosk_token_hash(token) and token not in kiosk.token_hash
+    assert kiosk.created_by == hr and kiosk.is_active
+    assert response["Cache-Control"].startswith("max-age=0")
+    client.logout()
+    cache.clear()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    posted = client.post(
+        "/api/v1/checkins/",
+        {"frame": SimpleUploadedFile("f.jpg", jpeg_bytes(), "image/jpeg")},
+        HTTP_AUTHORIZATION=f"Kiosk {token}",
+    )
+    assert posted.status_code == 202
+
+
+def test_admin_revoke_action_disables_the_token(client):
+    """HR revokes a kiosk from the admin list; its token is refused afterwards."""
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    kiosk = KioskFactory()
+    response = client.post(
+        "/admin/attendance/kiosk/", {"action": "revoke", "_selected_action": [kiosk.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    kiosk.refresh_from_db()
+    assert not kiosk.is_active
+
+
+def test_person_view_shows_details_and_history_to_hr_only(client):
+    """HR sees a person's details and events by workday; a manager gets 403; anonymous must log in."""
+    ana = PersonFactory(full_name="Ana Lima", employee_id="E-77")
+    AttendanceEventFactory(person=ana, kind="in")
+    url = f"/attendance/people/{ana.pk}/"
+    assert client.get(url).status_code == 302
+    client.force_login(UserFactory(groups=["Managers"]))
+    assert client.get(url).status_code == 403
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    html = client.get(url).content.decode()
+    assert "Ana Lima" in html and "E-77" in html and "Entry" in html
+
+
+def test_hr_adds_an_event_in_the_admin_with_who_and_why(client):
+    """An event HR adds is marked manual, carries its author and reason, and is logged."""
+    hr = UserFactory(groups=["HR"], is_staff=True)
+    client.force_login(hr)
+    ana = PersonFactory()
+    form = {"person": ana.pk, "kind": "out", "timestamp_0": "2025-06-02", "timestamp_1": "17:30:00"}
+    refused = client.post("/admin/attendance/attendanceevent/add/", form)
+    assert refused.status_code == 200 and not AttendanceEvent.objects.exists()  # a reason is required
+    response = client.post(
+        "/admin/attendance/attendanceevent/add/", {**form, "reason": "Forgot to check out"}
+    )
+    assert response.status_code == 302
+    event = AttendanceEvent.objects.get()
+    assert (event.source, event.created_by, event.reason, event.workday) == (
+        "manual",
+        hr,
+        "Forgot to check out",
+        dt.date(2025, 6, 2),
+    )
+    log = AttendanceEventLog.objects.get()
+    assert (log.action, log.by, log.event_pk, log.after["kind"]) == ("add", hr, event.pk, "out")
+
+
+def test_hr_fixes_an_event_and_the_old_values_are_kept(client):
+    """Changing an event's time keeps the values before and after, who changed it and why."""
+    hr = UserFactory(groups=["HR"], is_staff=True)
+    client.force_login(hr)
+    event = AttendanceEventFactory(kind="in", timestamp=dt.datetime(2025, 6, 2, 9, 40, tzinfo=dt.UTC))
+    form = {
+        "person": event.person_id,
+        "kind": "in",
+        "timestamp_0": "2025-06-02",
+        "timestamp_1": "08:55:00",
+        "reason": "Camera was down",
+    }
+    response = client.post(f"/admin/attendance/attendanceevent/{event.pk}/change/", form)
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.timestamp == dt.datetime(2025, 6, 2, 8, 55, tzinfo=dt.UTC)
+    assert event.updated_by == hr and event.reason == "Camera was down"
+    log = AttendanceEventLog.objects.get()
+    assert log.before["timestamp"].startswith("2025-06-02T09:40") and log.after["timestamp"].startswith(
+        "2025-06-02T08:55"
+    )
+
+
+def test_deleting_an_event_needs_a_reason_and_leaves_a_trace(client):
+    """Delete without a reason is refused; with one, the event goes and the log keeps who, when, why."""
+    hr = UserFactory(groups=["HR"], is_staff=True)
+    client.force_login(hr)
+    event = AttendanceEventFactory()
+    url = f"/admin/attendance/attendanceevent/{event.pk}/delete/"
+    refused = client.post(url, {"post": "yes"})
+    assert refused.status_code == 200 and b"Say why" in refused.content
+    assert AttendanceEvent.objects.filter(pk=event.pk).exists()
+    response = client.post(url, {"post": "yes", "reason": "Duplicate of a manual entry"})
+    assert response.status_code == 302
+    assert not AttendanceEvent.objects.filter(pk=event.pk).exists()
+    log = AttendanceEventLog.objects.get()
+    assert (log.action, log.by, log.reason, log.event_pk, log.person_id) == (
+        "delete",
+        hr,
+        "Duplicate of a manual entry",
+        event.pk,
+        event.person_id,
+    )
+    assert log.before["kind"] == event.kind
+
+
+def test_checkin_attempt_admin_is_read_only_and_hides_frames(client):
+    """HR can list attempts but not change them, and no frame field is shown."""
+    from tests.attendance.factories import CheckinAttemptFactory
+
+    attempt = CheckinAttemptFactory()
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    assert client.get("/admin/attendance/checkinattempt/").status_code == 200
+    page = client.get(f"/admin/attendance/checkinattempt/{attempt.pk}/change/")
+    assert page.status_code == 200
+    assert b'name="frame"' not in page.content
+    assert (
+        client.post(f"/admin/attendance/checkinattempt/{attempt.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+
+
+@pytest.mark.parametrize("model", ["kiosk", "attendanceevent", "attendanceeventlog", "checkinattempt"])
+def test_hr_can_open_the_attendance_admin_lists(client, model):
+    """HR staff can open each attendance admin list, and event rows link to the person view."""
+    event = AttendanceEventFactory()
+    KioskFactory()
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    response = client.get(f"/admin/attendance/{model}/")
+    assert response.status_code == 200
+    if model == "attendanceevent":
+        assert f"/attendance/people/{event.person_id}/" in response.content.decode()
