@@ -31,6 +31,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "attendance.change_attendanceevent",
         "attendance.delete_attendanceevent",
         "attendance.view_attendanceevent",
+        "attendance.view_attendanceeventlog",  # attendance: who fixed events, when and why
     ],
     "Managers": [
         "attendance.view_reports",

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # attendance: the API docs page's Swagger UI, served locally (no CDN)
     "attendance_site",  # project-wide management commands
     "people",
     "recognition",
@@ -92,7 +93,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+# The site's own login (managers are not admin staff); HR also uses the admin's.
+LOGIN_URL = "reports:login"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -122,13 +124,15 @@ if EMBEDDED_BROKER:
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=f"file://{VAR_DIR / 'celery-results'}")
     # The filesystem transport and result backend expect their folders to exist.
-    for folder in (BROKER_DIR / "queue", BROKER_DIR / "processed", VAR_DIR / "celery-results"):
-        folder.mkdir(parents=True, exist_ok=True)
+    for name in ("queue", "processed", "control"):
+        (BROKER_DIR / name).mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "celery-results").mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
@@ -157,6 +161,82 @@ MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
 # Attendance: a workday starts at this local time (not midnight), so night shifts stay one day.
 WORKDAY_START = env.str("WORKDAY_START", default="04:00")
 
+# --- Enrolment and the recogniser (people, recognition training) ---
+# Uploaded face photos: larger files or images are refused in the form with a message.
+ENROLMENT_MAX_UPLOAD_BYTES = env.int("ENROLMENT_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+ENROLMENT_MAX_PIXELS = env.int("ENROLMENT_MAX_PIXELS", default=40_000_000)
+ENROLMENT_MAX_ZIP_BYTES = env.int("ENROLMENT_MAX_ZIP_BYTES", default=200 * 1024 * 1024)
+ENROLMENT_MAX_ZIP_FILES = env.int("ENROLMENT_MAX_ZIP_FILES", default=5000)
+# A person is ready for recognition with this many accepted photos.
+ENROLMENT_MIN_PHOTOS = env.int("ENROLMENT_MIN_PHOTOS", default=3)
+# Photo quality: a face smaller, blurrier or turned further than this is rejected with the reason.
+ENROLMENT_MIN_FACE_PX = env.int("ENROLMENT_MIN_FACE_PX", default=80)
+ENROLMENT_MIN_SHARPNESS = env.float("ENROLMENT_MIN_SHARPNESS", default=20.0)
+ENROLMENT_MAX_YAW_DEGREES = env.float("ENROLMENT_MAX_YAW_DEGREES", default=35.0)
+ENROLMENT_MAX_ROLL_DEGREES = env.float("ENROLMENT_MAX_ROLL_DEGREES", default=30.0)
+ENROLMENT_MIN_BRIGHTNESS = env.float("ENROLMENT_MIN_BRIGHTNESS", default=35.0)
+ENROLMENT_MAX_BRIGHTNESS = env.float("ENROLMENT_MAX_BRIGHTNESS", default=225.0)
+# A new person whose face is closer than this to someone else's is flagged as a possible duplicate.
+ENROLMENT_DUPLICATE_DISTANCE = env.float("ENROLMENT_DUPLICATE_DISTANCE", default=0.8)
+# The consent text people agree to before enrolment; bump it when the text changes.
+CONSENT_TEXT_VERSION = env.str("CONSENT_TEXT_VERSION", default="2025-1")
+# Open-set recognition: the distance threshold is set for this false-accept rate (0.001 = 0.1%),
+# and never looser than the maximum.
+RECOGNISER_TARGET_FAR = env.float("RECOGNISER_TARGET_FAR", default=0.001)
+RECOGNISER_MAX_THRESHOLD = env.float("RECOGNISER_MAX_THRESHOLD", default=1.0)
+# Training starts this many seconds after the last enrolment change (a burst becomes one run).
+TRAINING_DEBOUNCE_SECONDS = env.float("TRAINING_DEBOUNCE_SECONDS", default=5.0)
+# A training run is stopped (and the previous version kept) after this long; keep it under the
+# broker's visibility timeout (3600 s) so a run is never redelivered while still running.
+TRAINING_TIME_LIMIT_SECONDS = env.int("TRAINING_TIME_LIMIT_SECONDS", default=1800)
+# Processes a training run may use (its cross-validation folds in parallel); 1 spares the cores
+# that recognition needs when training and recognition share a machine.
+RECOGNISER_TRAINING_JOBS = env.int("RECOGNISER_TRAINING_JOBS", default=1)
+
+# --- Check-in kiosk (attendance) ---
+# An event is recorded when one person is recognised in K of the last M frames of a kiosk within
+# CHECKIN_AGREEMENT_SECONDS; nothing more is recorded for that person during the cooldown.
+CHECKIN_AGREEMENT_K = env.int("CHECKIN_AGREEMENT_K", default=2)
+CHECKIN_AGREEMENT_M = env.int("CHECKIN_AGREEMENT_M", default=3)
+CHECKIN_AGREEMENT_SECONDS = env.float("CHECKIN_AGREEMENT_SECONDS", default=5.0)
+CHECKIN_COOLDOWN_SECONDS = env.int("CHECKIN_COOLDOWN_SECONDS", default=120)
+# A frame still waiting for a worker after this long is expired, never a late check-in.
+CHECKIN_MAX_PENDING_SECONDS = env.float("CHECKIN_MAX_PENDING_SECONDS", default=5.0)
+# The kiosk page says "System busy" when no result came within this long.
+KIOSK_BUSY_TIMEOUT_SECONDS = env.float("KIOSK_BUSY_TIMEOUT_SECONDS", default=6.0)
+CHECKIN_FRAME_MAX_BYTES = env.int("CHECKIN_FRAME_MAX_BYTES", default=2 * 1024 * 1024)
+# Keep check-in frames: none (default), unrecognised (strangers and no-face frames only) or all.
+CHECKIN_KEEP_FRAMES = env.str("CHECKIN_KEEP_FRAMES", default="none")
+# DRF throttle rates per kiosk ("N/s", "N/min"): frames posted, and result polls.
+KIOSK_FRAME_THROTTLE = env.str("KIOSK_FRAME_THROTTLE", default="5/s")
+KIOSK_POLL_THROTTLE = env.str("KIOSK_POLL_THROTTLE", default="40/s")
+# Throttle counters live in the cache, shared by every web process: Redis in production (the
+# broker's Redis by default), files under var/ on the embedded default.
+CACHES = {
+    "default": env.cache_url(
+        "CACHE_URL",
+        default=f"filecache://{VAR_DIR / 'cache'}"
+        if EMBEDDED_BROKER
+        else CELERY_BROKER_URL.replace("redis", "rediscache", 1),
+    )
+}
+CACHES["default"].setdefault("KEY_PREFIX", "attendance")
+
+# --- Reports ---
+# A first entry more than this many minutes after the person's shift start counts as late.
+REPORT_LATE_GRACE_MINUTES = env.int("REPORT_LATE_GRACE_MINUTES", default=5)
+# The longest date range a report or export accepts, in days.
+REPORT_MAX_RANGE_DAYS = env.int("REPORT_MAX_RANGE_DAYS", default=93)
+# Rows per page in the HTML reports and the JSON API (the API's page_size may go up to the max).
+REPORT_PAGE_SIZE = env.int("REPORT_PAGE_SIZE", default=50)
+REPORT_API_MAX_PAGE_SIZE = env.int("REPORT_API_MAX_PAGE_SIZE", default=1000)
+# Working weekdays for attendance rates (Monday is 0).
+REPORT_WORKING_WEEKDAYS = [
+    int(d) for d in env.list("REPORT_WORKING_WEEKDAYS", default=["0", "1", "2", "3", "4"])
+]
+# The Today page reloads itself this often, in seconds.
+REPORT_TODAY_REFRESH_SECONDS = env.int("REPORT_TODAY_REFRESH_SECONDS", default=60)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
@@ -168,6 +248,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Kiosk check-ins and attendance reports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ works offline: Swagger UI comes from drf-spectacular-sidecar's static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Production hardening: on unless DEBUG; `manage.py check --deploy` should be clean.
