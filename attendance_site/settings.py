@@ -248,6 +248,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Kiosk check-ins and attendance reports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are for signed-in users (integrators have accounts).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # /api/docs/ works offline: Swagger UI comes from drf-spectacular-sidecar's static files.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
