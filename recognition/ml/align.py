@@ -1,0 +1,103 @@
+"""Cut a face out of a frame as FaceNet expects it: eyes level, box plus margin, 160x160 RGB.
+
+The crop is placed from the landmarks, not from MTCNN's box: the box regression was trained on upright
+faces, and on a tilted head it comes out differently shaped, so a box-based crop of the same face
+changes with the tilt. The crop is the box MTCNN draws around an *upright* face, expressed in units of
+the eye-to-mouth distance (which does not change with roll) and turned by the eye angle. FaceNet's
+weights were trained on MTCNN box crops stretched to a square, so the crop keeps those proportions.
+
+Measured on the 5-celebrity photos rotated by +-20 degrees (49 faces): distance between the rotated
+and the upright photo's embeddings, median 0.18 and at most 0.37 placed from landmarks; median 0.26
+and at most 0.51 placed from the box; median 0.52 without levelling the eyes. Same-person pairs are
+at a median distance of 0.79.
+
+One affine warp does the rotation, the crop and the resize, so the frame is resampled once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+FACE_SIZE = 160
+# Margin added on every side, as a share of the box side (pipeline-facts: about 10% worked; 0, 0.2
+# and 0.3 separated same-person from different-person distances less well here).
+DEFAULT_MARGIN = 0.1
+
+# MTCNN's box around an upright face, in eye-to-mouth distances: its centre lies this far below the
+# midpoint of the eyes (and this far to the side), and it is this wide and this tall. Medians over the
+# upright faces (roll under 10 degrees) of the 5-celebrity training photos.
+BOX_CENTRE_BELOW_EYES = 0.32
+BOX_CENTRE_ASIDE = -0.01
+BOX_WIDTH = 1.99
+BOX_HEIGHT = 2.71
+# When the landmark-placed box is not within this factor of MTCNN's box, the landmarks are not to be
+# trusted (a partly hidden face, a false detection): use the box instead.
+_LANDMARK_BOX_TOLERANCE = 1.8
+
+
+def eye_angle(landmarks: dict[str, tuple[float, float]]) -> float:
+    """Return the angle of the line from the left-hand eye to the right-hand eye, in radians."""
+    (lx, ly), (rx, ry) = landmarks["left_eye"], landmarks["right_eye"]
+    return math.atan2(ry - ly, rx - lx)
+
+
+def face_crop_geometry(
+    box: tuple[float, float, float, float], landmarks: dict[str, tuple[float, float]]
+) -> tuple[float, float, float, float, float]:
+    """Return (centre x, centre y, width, height, angle) of the upright face box, before the margin."""
+    angle = eye_angle(landmarks)
+    cos, sin = math.cos(angle), math.sin(angle)
+    eyes = np.add(landmarks["left_eye"], landmarks["right_eye"]) / 2.0
+    mouth = np.add(landmarks["mouth_left"], landmarks["mouth_right"]) / 2.0
+    unit = float(np.linalg.norm(mouth - eyes))
+    x, y, w, h = box
+    width, height = BOX_WIDTH * unit, BOX_HEIGHT * unit
+    ratio = math.sqrt(width * height / max(w * h, 1e-6))
+    if not (1 / _LANDMARK_BOX_TOLERANCE <= ratio <= _LANDMARK_BOX_TOLERANCE):
+        return x + w / 2.0, y + h / 2.0, w, h, angle
+    # From the face's own axes (x along the eyes, y down the face) to the frame's.
+    dx, dy = BOX_CENTRE_ASIDE * unit, BOX_CENTRE_BELOW_EYES * unit
+    cx = eyes[0] + cos * dx - sin * dy
+    cy = eyes[1] + sin * dx + cos * dy
+    return float(cx), float(cy), width, height, angle
+
+
+def align_face(
+    rgb: np.ndarray,
+    box: tuple[float, float, float, float],
+    landmarks: dict[str, tuple[float, float]],
+    *,
+    size: int = FACE_SIZE,
+    margin: float = DEFAULT_MARGIN,
+) -> np.ndarray:
+    """Return the face at `box` (x, y, w, h) with its eyes level, plus margin, as a size x size RGB array.
+
+    Parts of the crop outside the frame are black, as in the FaceNet training crops.
+    """
+    cx, cy, w, h, angle = face_crop_geometry(box, landmarks)
+    sx, sy = w * (1 + 2 * margin) / size, h * (1 + 2 * margin) / size
+    image = Image.fromarray(rgb)
+    # A bilinear warp only looks at the 4 nearest pixels: shrink a large face with a box filter
+    # first, or the crop aliases (a 600-pixel face from a phone photo would come out grainy).
+    factor = int(min(sx, sy) // 2)
+    if factor >= 2:
+        image = image.reduce(factor)
+        cx, cy, sx, sy = cx / factor, cy / factor, sx / factor, sy / factor
+    cos, sin = math.cos(angle), math.sin(angle)
+    # Output pixel (u, v) -> frame point: centre + R(angle) @ ((u - size/2) * sx, (v - size/2) * sy).
+    a, b = cos * sx, -sin * sy
+    d, e = sin * sx, cos * sy
+    half = size / 2.0
+    c0 = cx - a * half - b * half
+    f0 = cy - d * half - e * half
+    warped = image.transform(
+        (size, size),
+        Image.Transform.AFFINE,
+        (a, b, c0, d, e, f0),
+        resample=Image.Resampling.BILINEAR,
+        fillcolor=0,
+    )
+    return np.asarray(warped, dtype=np.uint8)

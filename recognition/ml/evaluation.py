@@ -1,0 +1,485 @@
+"""Measure the engine on a folder-per-person dataset: identification, open-set rejection, verification.
+
+Distances are Euclidean between L2-normalised embeddings (0 identical, 2 opposite); a probe is
+accepted as its nearest enrolled face's person when that distance is below the threshold.
+
+The report (`evaluate` returns it; `evaluate_recognition --json PATH` writes it) has these keys:
+
+- dataset: root, probes_root, strangers_root, people, gallery_people, gallery_images, probe_images,
+  stranger_images, gallery_size (images enrolled per person; null = all).
+- detection: images, unreadable, no_face, multiple_faces, failures (a list of {path, reason}).
+  An image with no face is never dropped silently: it is listed here and counts as a miss in
+  identification.rank1_all.
+- identification: probes (known people's probe images), probes_with_face, correct, rank1 (correct /
+  probes_with_face), rank1_all (correct / probes).
+- open_set: threshold, threshold_source ("given" or "gallery leave-one-person-out"), target_far,
+  gallery_impostor_searches, strangers (stranger probe images with a face), far (strangers accepted),
+  frr (known probes rejected), misidentified (known probes accepted as someone else),
+  threshold_for_target_far_on_strangers (the threshold these strangers would have needed; null
+  without strangers). null when the gallery has fewer than two people and there are no strangers.
+- verification (with pairs): pairs, pairs_with_faces, folds, accuracy_mean, accuracy_std, tar_at_far
+  ({"0.01": {"tar", "threshold", "impostor_pairs"}, "0.001": ...}). null without pairs.
+- timing_ms: detect_median, detect_mean, embed_median, embed_mean (align + embed, one face),
+  per image.
+- embedder_version.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from recognition.ml.dataset import IMAGE_SUFFIXES, folder_dataset
+from recognition.ml.images import ImageError, load_image
+
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+@dataclass
+class EmbeddedImage:
+    """One image of the dataset after detection: its largest face's embedding, or why there is none."""
+
+    person: str
+    path: Path
+    embedding: np.ndarray | None
+    faces: int
+    detect_ms: float | None
+    embed_ms: float | None
+    error: str | None = None
+
+
+def embed_images(
+    engine, items: Iterable[tuple[str, Path]], *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> list[EmbeddedImage]:
+    """Return each image's largest face embedded with `engine`, timing detection and align+embed."""
+    results = []
+    for person, path in items:
+        try:
+            rgb = load_image(Path(path).read_bytes(), max_pixels=max_pixels)
+        except (ImageError, OSError) as exc:
+            results.append(EmbeddedImage(person, Path(path), None, 0, None, None, f"unreadable: {exc}"))
+            continue
+        started = time.perf_counter()
+        faces = engine.detect(rgb)
+        detect_ms = (time.perf_counter() - started) * 1000
+        if not faces:
+            results.append(EmbeddedImage(person, Path(path), None, 0, detect_ms, None, "no face found"))
+            continue
+        started = time.perf_counter()
+        vector = engine.embed_faces(rgb, faces[:1])[0]
+        embed_ms = (time.perf_counter() - started) * 1000
+        results.append(EmbeddedImage(person, Path(path), vector, len(faces), detect_ms, embed_ms))
+    return results
+
+
+def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the (len(a), len(b)) Euclidean distances between two sets of unit vectors."""
+    if len(a) == 0 or len(b) == 0:
+        return np.empty((len(a), len(b)), dtype=np.float32)
+    squared = 2.0 - 2.0 * np.clip(a @ b.T, -1.0, 1.0)
+    return np.sqrt(np.maximum(squared, 0.0))
+
+
+def nearest(gallery: np.ndarray, labels: Sequence[str], probes: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Return each probe's nearest gallery label and the distance to it."""
+    distances = pairwise_distances(probes, gallery)
+    if distances.size == 0:
+        return [], np.empty(0)
+    index = distances.argmin(axis=1)
+    return [labels[i] for i in index], distances[np.arange(len(probes)), index]
+
+
+def leave_one_out_impostor_distances(gallery: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """Return, for every gallery face, the distance to its nearest face of *another* person.
+
+    This is what a stranger's nearest match looks like in this gallery: each person in turn is
+    treated as a stranger and searched against everyone else (pipeline-facts: calibrate the open-set
+    threshold on these, not on random impostor pairs, and recompute it when the gallery changes).
+    """
+    labels = np.asarray(labels)
+    distances = pairwise_distances(gallery, gallery)
+    distances[labels[:, None] == labels[None, :]] = np.inf
+    nearest_other = distances.min(axis=1) if distances.size else np.empty(0)
+    return nearest_other[np.isfinite(nearest_other)]
+
+
+def threshold_for_far(impostor_distances: np.ndarray, target_far: float) -> float:
+    """Return the largest threshold accepting (distance < threshold) at most `target_far` of the impostors."""
+    ordered = np.sort(np.asarray(impostor_distances, dtype=np.float64))
+    if len(ordered) == 0:
+        raise ValueError("no impostor distances to calibrate a threshold on")
+    allowed = math.floor(target_far * len(ordered) + 1e-9)
+    return float(ordered[min(allowed, len(ordered) - 1)])
+
+
+def open_set_rates(
+    *,
+    known_nearest: Sequence[str],
+    known_distances: np.ndarray,
+    known_truth: Sequence[str],
+    stranger_distances: np.ndarray,
+    threshold: float,
+) -> dict:
+    """Return far, frr and misidentified at `threshold` (accept when distance < threshold)."""
+    known_distances = np.asarray(known_distances)
+    accepted = known_distances < threshold
+    wrong = np.array([n != t for n, t in zip(known_nearest, known_truth, strict=True)], dtype=bool)
+    strangers = np.asarray(stranger_distances)
+    return {
+        "far": float((strangers < threshold).mean()) if len(strangers) else None,
+        "frr": float((~accepted).mean()) if len(accepted) else None,
+        "misidentified": float((accepted & wrong).mean()) if len(accepted) else None,
+    }
+
+
+# --- LFW-style verification -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two images named as in LFW's pairs.txt: (person, number) each; `same` for a matched pair."""
+
+    first: tuple[str, int]
+    second: tuple[str, int]
+    same: bool
+    fold: int
+
+
+def parse_pairs(path: Path) -> list[Pair]:
+    """Return the pairs of an LFW `pairs.txt`: a "folds pairs-per-fold" line, then per fold that many
+    matched lines ("name n1 n2") and that many mismatched lines ("name1 n1 name2 n2")."""
+    lines = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
+    if not lines or len(lines[0]) != 2:
+        raise ValueError(f"{path}: the first line must be 'FOLDS PAIRS_PER_FOLD'")
+    folds, per_fold = int(lines[0][0]), int(lines[0][1])
+    body = lines[1:]
+    if len(body) != folds * per_fold * 2:
+        raise ValueError(f"{path}: expected {folds * per_fold * 2} pair lines, found {len(body)}")
+    pairs = []
+    for index, fields in enumerate(body):
+        fold = index // (2 * per_fold)
+        if len(fields) == 3:
+            pairs.append(Pair((fields[0], int(fields[1])), (fields[0], int(fields[2])), True, fold))
+        elif len(fields) == 4:
+            pairs.append(Pair((fields[0], int(fields[1])), (fields[2], int(fields[3])), False, fold))
+        else:
+            raise ValueError(f"{path}: line {index + 2} is neither 'name n1 n2' nor 'name1 n1 name2 n2'")
+    return pairs
+
+
+def lfw_image_path(root: Path, person: str, number: int) -> Path:
+    """Return root/person/person_000N.jpg (or the same name with another image suffix, if that exists)."""
+    stem = Path(root) / person / f"{person}_{number:04d}"
+    for suffix in IMAGE_SUFFIXES:
+        candidate = stem.with_suffix(suffix)
+        if candidate.exists():
+            return candidate
+    return stem.with_suffix(".jpg")
+
+
+def _best_threshold(distances: np.ndarray, same: np.ndarray) -> float:
+    """Return the threshold (midway between two observed distances) with the best accuracy on these pairs."""
+    values = np.unique(distances)
+    if len(values) == 0:
+        return 1.0
+    candidates = np.concatenate([[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]])
+    accuracy = [((distances < t) == same).mean() for t in candidates]
+    return float(candidates[int(np.argmax(accuracy))])
+
+
+def kfold_accuracy(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> tuple[float, float]:
+    """Return mean and std of per-fold accuracy, each fold's threshold chosen on the other folds."""
+    accuracies = []
+    for fold in np.unique(folds):
+        train, test = folds != fold, folds == fold
+        if not test.any() or not train.any():
+            continue
+        threshold = _best_threshold(distances[train], same[train])
+        accuracies.append(float(((distances[test] < threshold) == same[test]).mean()))
+    if not accuracies:
+        return float("nan"), float("nan")
+    return float(np.mean(accuracies)), float(np.std(accuracies))
+
+
+def tar_at_far(distances: np.ndarray, same: np.ndarray, far: float) -> dict:
+    """Return the true-accept rate at the threshold that accepts at most `far` of the impostor pairs."""
+    impostors = distances[~same]
+    genuine = distances[same]
+    if len(impostors) == 0 or len(genuine) == 0:
+        return {"tar": None, "threshold": None, "impostor_pairs": int(len(impostors))}
+    threshold = threshold_for_far(impostors, far)
+    return {
+        "tar": float((genuine < threshold).mean()),
+        "threshold": threshold,
+        "impostor_pairs": int(len(impostors)),
+    }
+
+
+def verify_pairs(
+    engine, root: Path, pairs: Sequence[Pair], *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[dict, list[EmbeddedImage]]:
+    """Return verification figures for LFW-style `pairs` of images under `root`, and the embedded images."""
+    keys = sorted({key for pair in pairs for key in (pair.first, pair.second)})
+    embedded = embed_images(
+        engine, [(person, lfw_image_path(root, person, n)) for person, n in keys], max_pixels=max_pixels
+    )
+    by_key = dict(zip(keys, embedded, strict=True))
+    usable = [
+        p for p in pairs if by_key[p.first].embedding is not None and by_key[p.second].embedding is not None
+    ]
+    report = {"pairs": len(pairs), "pairs_with_faces": len(usable), "folds": len({p.fold for p in pairs})}
+    if not usable:
+        return {**report, "accuracy_mean": None, "accuracy_std": None, "tar_at_far": {}}, embedded
+    distances = np.array(
+        [float(np.linalg.norm(by_key[p.first].embedding - by_key[p.second].embedding)) for p in usable]
+    )
+    same = np.array([p.same for p in usable])
+    folds = np.array([p.fold for p in usable])
+    mean, std = kfold_accuracy(distances, same, folds)
+    report.update(
+        accuracy_mean=mean,
+        accuracy_std=std,
+        tar_at_far={str(far): tar_at_far(distances, same, far) for far in (0.01, 0.001)},
+    )
+    return report, embedded
+
+
+# --- the whole evaluation ---------------------------------------------------------------------------
+
+
+def split_gallery(
+    people: dict[str, list[Path]], *, gallery_size: int | None, stranger_share: float, seed: int = 0
+) -> tuple[list[tuple[str, Path]], list[tuple[str, Path]], list[tuple[str, Path]]]:
+    """Return (gallery, known probes, strangers) items from {person: images}.
+
+    A `stranger_share` of the people (chosen with `seed`) is kept out of the gallery entirely; the rest
+    enrol their first `gallery_size` images (all of them when None) and are probed with the others.
+    """
+    names = sorted(people)
+    count = round(stranger_share * len(names))
+    strangers_names = set(random.Random(seed).sample(names, count)) if count else set()
+    gallery, probes, strangers = [], [], []
+    for name in names:
+        images = people[name]
+        if name in strangers_names:
+            strangers += [(name, p) for p in images]
+            continue
+        enrol = images if gallery_size is None else images[:gallery_size]
+        gallery += [(name, p) for p in enrol]
+        probes += [(name, p) for p in images[len(enrol) :]]
+    return gallery, probes, strangers
+
+
+def evaluate(
+    engine,
+    *,
+    root: Path,
+    probes_root: Path | None = None,
+    strangers_root: Path | None = None,
+    gallery_size: int | None = None,
+    stranger_share: float = 0.0,
+    pairs_file: Path | None = None,
+    target_far: float = 0.01,
+    threshold: float | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    seed: int = 0,
+) -> dict:
+    """Return the evaluation report (keys in the module docstring) of `engine` on a folder-per-person dataset.
+
+    Without `probes_root`, each person's first `gallery_size` images are enrolled and the rest probe.
+    With `probes_root` (for example train/ as the gallery, val/ as probes), `root`'s images are enrolled
+    (the first `gallery_size` of each person, or all) and `probes_root`'s images probe; probe people
+    missing from the gallery count as strangers.
+    """
+    people = folder_dataset(root)
+    if probes_root is None:
+        gallery_items, probe_items, stranger_items = split_gallery(
+            people, gallery_size=gallery_size, stranger_share=stranger_share, seed=seed
+        )
+    else:
+        gallery_items, _, stranger_items = split_gallery(
+            people, gallery_size=gallery_size, stranger_share=stranger_share, seed=seed
+        )
+        enrolled = {name for name, _ in gallery_items}
+        probe_items = []
+        for name, images in folder_dataset(probes_root).items():
+            target = probe_items if name in enrolled else stranger_items
+            target += [(name, p) for p in images]
+    if strangers_root is not None:
+        stranger_items += [
+            (name, p) for name, images in folder_dataset(strangers_root).items() for p in images
+        ]
+
+    gallery = embed_images(engine, gallery_items, max_pixels=max_pixels)
+    probes = embed_images(engine, probe_items, max_pixels=max_pixels)
+    strangers = embed_images(engine, stranger_items, max_pixels=max_pixels)
+    everything = gallery + probes + strangers
+
+    verification = None
+    if pairs_file is not None:
+        verification, pair_images = verify_pairs(engine, root, parse_pairs(pairs_file), max_pixels=max_pixels)
+        everything += pair_images
+
+    enrolled = [g for g in gallery if g.embedding is not None]
+    if not enrolled:
+        raise ValueError(f"no gallery image under {root} has a face the engine can find")
+    gallery_vectors = np.stack([g.embedding for g in enrolled])
+    gallery_labels = [g.person for g in enrolled]
+
+    known = [p for p in probes if p.embedding is not None]
+    known_vectors = np.stack([p.embedding for p in known]) if known else np.empty((0, 128), np.float32)
+    known_nearest, known_distances = nearest(gallery_vectors, gallery_labels, known_vectors)
+    correct = sum(n == p.person for n, p in zip(known_nearest, known, strict=True))
+
+    found_strangers = [s for s in strangers if s.embedding is not None]
+    stranger_vectors = (
+        np.stack([s.embedding for s in found_strangers])
+        if found_strangers
+        else np.empty((0, 128), np.float32)
+    )
+    _, stranger_distances = nearest(gallery_vectors, gallery_labels, stranger_vectors)
+
+    open_set = None
+    impostors = leave_one_out_impostor_distances(gallery_vectors, gallery_labels)
+    source = "given"
+    if threshold is None and len(impostors):
+        threshold, source = threshold_for_far(impostors, target_far), "gallery leave-one-person-out"
+    if threshold is not None:
+        open_set = {
+            "threshold": threshold,
+            "threshold_source": source,
+            "target_far": target_far,
+            "gallery_impostor_searches": int(len(impostors)),
+            "strangers": len(found_strangers),
+            **open_set_rates(
+                known_nearest=known_nearest,
+                known_distances=known_distances,
+                known_truth=[p.person for p in known],
+                stranger_distances=stranger_distances,
+                threshold=threshold,
+            ),
+            "threshold_for_target_far_on_strangers": (
+                threshold_for_far(stranger_distances, target_far) if len(stranger_distances) else None
+            ),
+        }
+
+    detect_ms = [e.detect_ms for e in everything if e.detect_ms is not None]
+    embed_ms = [e.embed_ms for e in everything if e.embed_ms is not None]
+    return {
+        "dataset": {
+            "root": str(root),
+            "probes_root": str(probes_root) if probes_root else None,
+            "strangers_root": str(strangers_root) if strangers_root else None,
+            "people": len(people),
+            "gallery_people": len(set(gallery_labels)),
+            "gallery_images": len(gallery),
+            "probe_images": len(probes),
+            "stranger_images": len(strangers),
+            "gallery_size": gallery_size,
+        },
+        "detection": {
+            "images": len(everything),
+            "unreadable": sum(1 for e in everything if e.error and e.error.startswith("unreadable")),
+            "no_face": sum(1 for e in everything if e.error == "no face found"),
+            "multiple_faces": sum(1 for e in everything if e.faces > 1),
+            "failures": [{"path": str(e.path), "reason": e.error} for e in everything if e.error],
+        },
+        "identification": {
+            "probes": len(probes),
+            "probes_with_face": len(known),
+            "correct": int(correct),
+            "rank1": correct / len(known) if known else None,
+            "rank1_all": correct / len(probes) if probes else None,
+        },
+        "open_set": open_set,
+        "verification": verification,
+        "timing_ms": {
+            "detect_median": statistics.median(detect_ms) if detect_ms else None,
+            "detect_mean": statistics.fmean(detect_ms) if detect_ms else None,
+            "embed_median": statistics.median(embed_ms) if embed_ms else None,
+            "embed_mean": statistics.fmean(embed_ms) if embed_ms else None,
+        },
+        "embedder_version": getattr(engine, "embedder_version", None),
+    }
+
+
+def format_report(report: dict) -> str:
+    """Return the report as a plain two-column text table."""
+
+    def pct(value):
+        return "n/a" if value is None else f"{100 * value:.1f}%"
+
+    def num(value, digits=3):
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    d, det, ident = report["dataset"], report["detection"], report["identification"]
+    rows = [
+        ("people in dataset", str(d["people"])),
+        ("gallery people / images", f"{d['gallery_people']} / {d['gallery_images']}"),
+        ("probe images (known / strangers)", f"{d['probe_images']} / {d['stranger_images']}"),
+        ("images with no face found", f"{det['no_face']} of {det['images']}"),
+        ("unreadable images", str(det["unreadable"])),
+        ("images with several faces (largest used)", str(det["multiple_faces"])),
+        (
+            "rank-1 identification (probes with a face)",
+            f"{pct(ident['rank1'])} ({ident['correct']}/{ident['probes_with_face']})",
+        ),
+        ("rank-1 identification (all probes)", pct(ident["rank1_all"])),
+    ]
+    open_set = report["open_set"]
+    if open_set:
+        rows += [
+            (f"open-set threshold ({open_set['threshold_source']})", num(open_set["threshold"])),
+            ("target false-accept rate", pct(open_set["target_far"])),
+            (f"false-accept rate ({open_set['strangers']} stranger images)", pct(open_set["far"])),
+            ("false-reject rate (known probes)", pct(open_set["frr"])),
+            ("misidentified (known probes)", pct(open_set["misidentified"])),
+            (
+                "threshold for target FAR on these strangers",
+                num(open_set["threshold_for_target_far_on_strangers"]),
+            ),
+        ]
+    verification = report["verification"]
+    if verification:
+        rows += [
+            (
+                "verification pairs (with faces)",
+                f"{verification['pairs']} ({verification['pairs_with_faces']})",
+            ),
+            (
+                f"{verification['folds']}-fold verification accuracy",
+                f"{pct(verification['accuracy_mean'])} +- {pct(verification['accuracy_std'])}",
+            ),
+        ]
+        for far, figures in verification["tar_at_far"].items():
+            rows.append(
+                (
+                    f"TAR at FAR {100 * float(far):g}% ({figures['impostor_pairs']} impostor pairs)",
+                    pct(figures["tar"]),
+                )
+            )
+    timing = report["timing_ms"]
+    rows += [
+        (
+            "detection ms per image (median / mean)",
+            f"{num(timing['detect_median'], 1)} / {num(timing['detect_mean'], 1)}",
+        ),
+        (
+            "align+embed ms per face (median / mean)",
+            f"{num(timing['embed_median'], 1)} / {num(timing['embed_mean'], 1)}",
+        ),
+        ("embedder version", str(report.get("embedder_version"))),
+    ]
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{'figure'.ljust(width)}  value", f"{'-' * width}  {'-' * 20}"]
+    lines += [f"{label.ljust(width)}  {value}" for label, value in rows]
+    for failure in det["failures"]:
+        lines.append(f"  not used: {failure['path']}: {failure['reason']}")
+    return "\n".join(lines)
