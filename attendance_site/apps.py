@@ -6,6 +6,7 @@ class SiteConfig(AppConfig):
     verbose_name = "Site"
 
     def ready(self) -> None:
-        from attendance_site import roles
+        from attendance_site import audit, roles
 
         roles.connect()
+        audit.connect()

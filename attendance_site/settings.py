@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "attendance_site.middleware.ServiceUnavailableMiddleware",
+    "attendance_site.audit.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "attendance_site.urls"
@@ -148,6 +150,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    # Frames whose message was lost (a broker restart, a killed worker) still get an outcome.
+    "expire-stale-checkin-attempts": {"task": "attendance.checkin_attempts_expire", "schedule": 30.0},
+}
 # How recently a worker must have reported in for /healthz to count it as alive.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=10)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=30)
@@ -157,6 +163,15 @@ WORKER_WARM_UP = env.bool("WORKER_WARM_UP", default=True)
 # Face pipeline: the published weights are cached once per machine, converted into var/models.
 MODEL_CACHE_DIR = env_path("MODEL_CACHE_DIR", Path.home() / ".cache" / "face-attendance")
 MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
+# Images over this many pixels are refused before decoding (decompression bombs).
+RECOGNITION_MAX_IMAGE_PIXELS = env.int("RECOGNITION_MAX_IMAGE_PIXELS", default=50_000_000)
+# Smallest face looked for, in pixels (applied by downscaling: faster, and MTCNN stays reliable).
+RECOGNITION_MIN_FACE_SIZE = env.int("RECOGNITION_MIN_FACE_SIZE", default=40)
+# Larger frames are downscaled to this longest side before detection.
+RECOGNITION_DETECT_MAX_SIDE = env.int("RECOGNITION_DETECT_MAX_SIDE", default=1280)
+RECOGNITION_MIN_DETECTION_CONFIDENCE = env.float("RECOGNITION_MIN_DETECTION_CONFIDENCE", default=0.8)
+# TensorFlow threads per worker process (unset: TensorFlow's default, all cores).
+RECOGNITION_TF_THREADS = env.int("RECOGNITION_TF_THREADS", default=None)
 
 # Attendance: a workday starts at this local time (not midnight), so night shifts stay one day.
 WORKDAY_START = env.str("WORKDAY_START", default="04:00")
@@ -210,6 +225,21 @@ CHECKIN_KEEP_FRAMES = env.str("CHECKIN_KEEP_FRAMES", default="none")
 # DRF throttle rates per kiosk ("N/s", "N/min"): frames posted, and result polls.
 KIOSK_FRAME_THROTTLE = env.str("KIOSK_FRAME_THROTTLE", default="5/s")
 KIOSK_POLL_THROTTLE = env.str("KIOSK_POLL_THROTTLE", default="40/s")
+
+# --- Liveness (active challenge; each kiosk's mode is set in the admin: off, always, when_unsure) ---
+# A challenge must be answered within LIVENESS_CHALLENGE_SECONDS, once, with 4 to LIVENESS_MAX_FRAMES
+# frames; an answer still waiting for a worker after LIVENESS_MAX_PENDING_SECONDS is expired.
+LIVENESS_CHALLENGE_SECONDS = env.float("LIVENESS_CHALLENGE_SECONDS", default=20.0)
+LIVENESS_MAX_PENDING_SECONDS = env.float("LIVENESS_MAX_PENDING_SECONDS", default=15.0)
+LIVENESS_MAX_FRAMES = env.int("LIVENESS_MAX_FRAMES", default=16)
+# The check (recognition.ml.liveness.LivenessConfig): minimum head turn per asked direction (degrees
+# of landmark yaw from the first frame), and the largest embedding distance from the first frame.
+LIVENESS_MIN_TURN_DEGREES = env.float("LIVENESS_MIN_TURN_DEGREES", default=12.0)
+LIVENESS_MAX_IDENTITY_DISTANCE = env.float("LIVENESS_MAX_IDENTITY_DISTANCE", default=1.0)
+# "when_unsure" kiosks challenge when the distance exceeds this fraction of the recogniser's threshold
+# or the classifier's confidence is below LIVENESS_UNSURE_MIN_CONFIDENCE.
+LIVENESS_UNSURE_DISTANCE_FRACTION = env.float("LIVENESS_UNSURE_DISTANCE_FRACTION", default=0.75)
+LIVENESS_UNSURE_MIN_CONFIDENCE = env.float("LIVENESS_UNSURE_MIN_CONFIDENCE", default=0.8)
 # Throttle counters live in the cache, shared by every web process: Redis in production (the
 # broker's Redis by default), files under var/ on the embedded default.
 CACHES = {

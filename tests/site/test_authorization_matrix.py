@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from attendance.models import AttendanceEvent, CheckinAttempt, ReportAccess
+from attendance_site.models import AuditEntry
 from people.models import FaceImage
 from recognition.models import RecogniserVersion
 from tests.factories import AttendanceEventFactory, KioskFactory, PersonFactory, UserFactory
@@ -54,6 +55,8 @@ RULES: list[tuple[str, set[str]]] = [
     ("admin:autocomplete", set()),  # answers only a model's query, under that model admin's permissions
     ("admin:view_on_site", set()),  # no model has a public page to send staff to
     ("admin:app_list[auth]", set()),  # users and groups: superusers only
+    ("admin:app_list[attendance_site]", set()),  # the audit log: superusers only
+    ("admin:attendance_site_*", set()),
     ("admin:app_list*", {HR}),
     ("admin:auth_*", set()),
     ("admin:attendance_reportaccess_*", set()),  # who sees which department: superusers only
@@ -101,6 +104,7 @@ def world(db):
     attempt = CheckinAttempt.objects.create(kiosk=kiosk)
     event = AttendanceEventFactory(person=person, timestamp=timezone.now() - dt.timedelta(hours=1))
     RecogniserVersion.objects.create(trigger="test")
+    AuditEntry.objects.create(action=AuditEntry.Action.VIEW, what="face photo")
     manager = UserFactory(username="manager", groups=["Managers"])
     ReportAccess.objects.create(user=manager)
     users = {
@@ -138,7 +142,7 @@ def concrete_urls(world) -> list[tuple[str, str]]:
     for route, name in walk(get_resolver().url_patterns):
         key = name or route
         if name == "admin:app_list":
-            for app in ("auth", *STAFF_APPS):
+            for app in ("auth", "attendance_site", *STAFF_APPS):
                 urls.append((f"admin:app_list[{app}]", f"/admin/{app}/"))
             continue
         path = _fill(route, name, values.get(name, {}), world)
