@@ -21,10 +21,18 @@ class ReportAccessAdmin(admin.ModelAdmin):
 
 @admin.register(Kiosk)
 class KioskAdmin(admin.ModelAdmin):
-    list_display = ["name", "location", "is_active", "last_seen_at", "created_by", "created_at"]
-    list_filter = ["is_active"]
+    list_display = [
+        "name",
+        "location",
+        "is_active",
+        "liveness_mode",
+        "last_seen_at",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["is_active", "liveness_mode"]
     search_fields = ["name", "location"]
-    fields = ["name", "location", "is_active", "last_seen_at", "created_by", "created_at"]
+    fields = ["name", "location", "is_active", "liveness_mode", "last_seen_at", "created_by", "created_at"]
     readonly_fields = ["last_seen_at", "created_by", "created_at"]
     actions = ["revoke"]
 
@@ -53,9 +61,10 @@ class CheckinAttemptAdmin(admin.ModelAdmin):
         "confidence",
         "recogniser_version",
         "latency_ms",
+        "liveness_reason",
         "frame_kept",
     ]
-    list_filter = ["state", "outcome", "kiosk"]
+    list_filter = ["state", "outcome", "liveness_reason", "kiosk"]
     date_hierarchy = "created_at"
     search_fields = ["person__full_name", "person__employee_id"]
     # The frame itself is biometric data and is not shown here (it has no public URL).

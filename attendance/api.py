@@ -5,19 +5,32 @@ from __future__ import annotations
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attendance import services
+from attendance import rules, services
 from attendance.authentication import IsKiosk, KioskTokenAuthentication
 from attendance.frames import FrameError, frame_check
 from attendance.models import CheckinAttempt
 from attendance.throttling import KioskFrameThrottle, KioskPollThrottle
 
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
+CHALLENGE = inline_serializer(
+    "LivenessChallenge",
+    {
+        "steps": serializers.ListField(child=serializers.ChoiceField(choices=["left", "right"])),
+        "instructions": serializers.ListField(child=serializers.CharField()),
+        "expires_at": serializers.DateTimeField(),
+        "answer_url": serializers.CharField(),
+        "max_frames": serializers.IntegerField(),
+    },
+    allow_null=True,
+)
+# A challenge answer carries several frames; its whole body is capped at this many frames' worth.
+LIVENESS_UPLOAD_FRAMES_WORTH = 4
 
 
 class CheckinAttemptOutput(serializers.ModelSerializer):
@@ -25,6 +38,7 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
     first_name = serializers.SerializerMethodField()
     event_kind = serializers.SerializerMethodField()
     event_time = serializers.SerializerMethodField()
+    challenge = serializers.SerializerMethodField()
 
     class Meta:
         model = CheckinAttempt
@@ -39,6 +53,7 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
             "created_at",
             "finished_at",
             "status_url",
+            "challenge",
         ]
 
     def get_status_url(self, obj) -> str:
@@ -63,6 +78,19 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
     def get_event_time(self, obj) -> str | None:
         event = self._event(obj)
         return event.timestamp.isoformat() if event else None
+
+    @extend_schema_field(CHALLENGE)
+    def get_challenge(self, obj) -> dict | None:
+        # Only an open challenge: what to ask, until when, and where to send the frames.
+        if obj.outcome != obj.Outcome.CHALLENGE or obj.challenge_answered_at is not None:
+            return None
+        return {
+            "steps": obj.challenge,
+            "instructions": rules.challenge_instructions(obj.challenge),
+            "expires_at": obj.challenge_expires_at.isoformat(),
+            "answer_url": reverse("checkin-challenge-answer", args=[obj.id]),
+            "max_frames": settings.LIVENESS_MAX_FRAMES,
+        }
 
 
 class CheckinCreateApi(APIView):
@@ -138,6 +166,61 @@ class CheckinDetailApi(APIView):
             CheckinAttempt.objects.select_related("person", "event"), pk=attempt_id, kiosk=request.auth
         )
         return Response(CheckinAttemptOutput(attempt).data)
+
+
+class CheckinChallengeAnswerApi(APIView):
+    """Answer an attempt's liveness challenge with the burst of frames captured while it was shown."""
+
+    authentication_classes = [KioskTokenAuthentication]
+    permission_classes = [IsKiosk]
+    throttle_classes = [KioskFrameThrottle]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        frames = serializers.ListField(
+            child=serializers.FileField(allow_empty_file=True),
+            allow_empty=False,
+            help_text="The frames in capture order (JPEG, PNG or WebP), the first one looking ahead.",
+        )
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={202: CheckinAttemptOutput, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR,
+                   410: ERROR, 429: ERROR},
+        summary="Answer a liveness challenge",
+    )  # fmt: skip
+    def post(self, request, attempt_id):
+        limit = settings.CHECKIN_FRAME_MAX_BYTES * LIVENESS_UPLOAD_FRAMES_WORTH
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > limit + 64 * 1024:
+            return _bad(f"The upload is {length} bytes; a challenge answer may be at most {limit}.")
+        serializer = self.InputSerializer(data=request.data)
+        if not serializer.is_valid():
+            field, errors = next(iter(serializer.errors.items()))
+            error = errors[0] if isinstance(errors, list) else next(iter(errors.values()))[0]
+            return _bad(f"{field}: {error}")
+        uploads = serializer.validated_data["frames"]
+        low, high = 4, settings.LIVENESS_MAX_FRAMES
+        if not low <= len(uploads) <= high:
+            return _bad(f"{len(uploads)} frames were sent; a challenge answer needs {low} to {high}.")
+        frames = []
+        for number, upload in enumerate(uploads, start=1):
+            data = upload.read()
+            try:
+                frame_check(data)
+            except FrameError as exc:
+                return _bad(f"Frame {number}: {exc}")
+            frames.append(data)
+        try:
+            attempt = services.checkin_challenge_answer(
+                attempt_id=attempt_id, kiosk=request.auth, frames=frames
+            )
+        except CheckinAttempt.DoesNotExist:
+            return Response({"detail": "No such attempt for this kiosk."}, status=status.HTTP_404_NOT_FOUND)
+        except services.ChallengeError as exc:
+            return Response({"detail": str(exc)}, status=exc.status)
+        body = CheckinAttemptOutput(attempt).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
 def _bad(reason: str) -> Response:

@@ -11,12 +11,24 @@ from people.models import Department, Person
 
 
 class Kiosk(models.Model):
+    class Liveness(models.TextChoices):
+        OFF = "off", "Off"
+        ALWAYS = "always", "Challenge every time"
+        WHEN_UNSURE = "when_unsure", "Challenge when the recognition is not confident"
+
     name = models.CharField(max_length=100)
     location = models.CharField(max_length=200, blank=True)
     # Only a hash of the secret token is stored; the browser keeps the token itself.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     is_active = models.BooleanField("active", default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    liveness_mode = models.CharField(
+        "liveness challenge",
+        max_length=12,
+        choices=Liveness.choices,
+        default=Liveness.OFF,
+        help_text="Ask the person to turn their head before an event is recorded (against photo attacks).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -43,13 +55,15 @@ class CheckinAttempt(models.Model):
         UNKNOWN = "unknown", "Not recognised"
         NO_FACE = "no_face", "No face"
         ERROR = "error", "Error"
+        CHALLENGE = "challenge", "Liveness challenge asked"
+        LIVENESS_FAILED = "liveness_failed", "Liveness failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kiosk = models.ForeignKey(Kiosk, on_delete=models.CASCADE, related_name="attempts")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
-    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     requested_kind = models.CharField(
         max_length=3, blank=True, help_text="'in' or 'out' when asked explicitly."
     )
@@ -62,6 +76,13 @@ class CheckinAttempt(models.Model):
     latency_ms = models.FloatField(null=True, blank=True)
     message = models.CharField(max_length=200, blank=True)
     frame = models.FileField(upload_to="checkin-frames/%Y/%m/%d/", blank=True)
+    # Liveness: the directions asked ("left"/"right", in order), until when they may be answered, when
+    # the answer came (a challenge is answered once), and what the check found.
+    challenge = models.JSONField(null=True, blank=True)
+    challenge_expires_at = models.DateTimeField(null=True, blank=True)
+    challenge_answered_at = models.DateTimeField(null=True, blank=True)
+    liveness_reason = models.CharField(max_length=20, blank=True, db_index=True)
+    liveness_figures = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -115,3 +115,59 @@ def greeting(moment: dt.datetime, *, tz: ZoneInfo) -> str:
     if 12 <= hour < 18:
         return "Good afternoon"
     return "Good evening"
+
+
+# --- Liveness ---
+
+LIVENESS_OFF = "off"
+LIVENESS_ALWAYS = "always"
+LIVENESS_WHEN_UNSURE = "when_unsure"
+TURN_LEFT = "left"
+TURN_RIGHT = "right"
+INSTRUCTIONS = {
+    TURN_LEFT: "Turn your head slightly to your left",
+    TURN_RIGHT: "Turn your head slightly to your right",
+}
+
+
+def liveness_required(
+    *,
+    mode: str,
+    distance: float | None,
+    confidence: float | None,
+    threshold: float | None,
+    distance_fraction: float,
+    min_confidence: float,
+) -> bool:
+    """Return whether a recognition must pass a liveness challenge before its event is recorded.
+
+    "when_unsure" challenges a recognition that is not confident: its distance is above
+    `distance_fraction` of the recogniser's acceptance threshold (it was accepted, but not by a wide
+    margin), or the classifier's confidence is below `min_confidence`. Missing figures count as unsure.
+    """
+    if mode == LIVENESS_OFF:
+        return False
+    if mode == LIVENESS_ALWAYS:
+        return True
+    if mode != LIVENESS_WHEN_UNSURE:
+        raise ValueError(f"unknown liveness mode {mode!r}")
+    if distance is None or threshold is None or confidence is None:
+        return True
+    return distance > distance_fraction * threshold or confidence < min_confidence
+
+
+def challenge_steps(rng) -> list[str]:
+    """Return the directions of a new challenge: left and right, in an order drawn from `rng`.
+
+    Both directions are always asked, so the head must pass back through the centre; only the order is
+    random (a recorded turn replayed has one chance in two of matching it, and must then also match the
+    timing of the capture).
+    """
+    steps = [TURN_LEFT, TURN_RIGHT]
+    rng.shuffle(steps)
+    return steps
+
+
+def challenge_instructions(steps: Sequence[str]) -> list[str]:
+    """Return the sentence the kiosk shows for each step."""
+    return [INSTRUCTIONS[step] for step in steps]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import random
 import secrets
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from attendance import rules
@@ -27,6 +29,9 @@ State = CheckinAttempt.State
 
 # Record a kiosk's "last seen" at most this often, not on every frame.
 KIOSK_SEEN_EVERY = dt.timedelta(seconds=30)
+# Challenge orders are drawn from the operating system's randomness (not guessable from earlier ones).
+_challenge_rng = random.SystemRandom()
+LIVENESS_FAILED_MESSAGE = "Could not confirm: please try again and turn your head as shown"
 
 
 class Recognition(Protocol):
@@ -98,10 +103,18 @@ def checkin_attempt_create(*, kiosk: Kiosk, frame: bytes, requested_kind: str = 
 
 
 def checkin_attempts_expire(*, now: dt.datetime | None = None) -> int:
-    """Mark every attempt that waited longer than CHECKIN_MAX_PENDING_SECONDS as expired."""
+    """Mark every attempt that waited longer than CHECKIN_MAX_PENDING_SECONDS as expired.
+
+    An answered liveness challenge waits from its answer, for LIVENESS_MAX_PENDING_SECONDS (a burst
+    of frames takes a worker longer than one frame).
+    """
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.CHECKIN_MAX_PENDING_SECONDS)
-    return CheckinAttempt.objects.filter(state=State.PENDING, created_at__lt=cutoff).update(
+    liveness_cutoff = now - dt.timedelta(seconds=settings.LIVENESS_MAX_PENDING_SECONDS)
+    stale = Q(challenge_answered_at__isnull=True, created_at__lt=cutoff) | Q(
+        challenge_answered_at__lt=liveness_cutoff
+    )
+    return CheckinAttempt.objects.filter(stale, state=State.PENDING).update(
         state=State.EXPIRED, finished_at=now, message="Expired before a worker took it."
     )
 
@@ -172,6 +185,8 @@ def checkin_attempt_resolve(
             )
         elif not _agreement(attempt, person.pk):
             _finish(attempt, outcome=Outcome.CONFIRMING, message="Hold still…", now=now)
+        elif _needs_challenge(attempt, person, recognition):
+            _challenge(attempt, now=now)
         else:
             _record_event(attempt, person, now=now)
         _keep_frame(attempt, frame)
@@ -211,6 +226,19 @@ def _agreement(attempt: CheckinAttempt, person_id: int) -> bool:
     )
 
 
+def _event_decision(attempt: CheckinAttempt, person: Person) -> rules.EventDecision:
+    """Return what recording `person` for this attempt would do (an event, or "already")."""
+    last = AttendanceEvent.objects.filter(person=person).order_by("-timestamp", "-pk").first()
+    return rules.event_decide(
+        now=attempt.created_at,
+        last_event=rules.LastEvent(last.kind, last.timestamp, last.workday) if last else None,
+        requested=attempt.requested_kind or None,
+        cooldown=dt.timedelta(seconds=settings.CHECKIN_COOLDOWN_SECONDS),
+        boundary=workday_boundary(),
+        tz=site_tz(),
+    )
+
+
 def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) -> None:
     """Record the entry or exit a confirmed recognition leads to, or say it is already recorded.
 
@@ -218,15 +246,7 @@ def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) 
     """
     tz = site_tz()
     Person.objects.select_for_update().filter(pk=person.pk).first()
-    last = AttendanceEvent.objects.filter(person=person).order_by("-timestamp", "-pk").first()
-    decision = rules.event_decide(
-        now=attempt.created_at,
-        last_event=rules.LastEvent(last.kind, last.timestamp, last.workday) if last else None,
-        requested=attempt.requested_kind or None,
-        cooldown=dt.timedelta(seconds=settings.CHECKIN_COOLDOWN_SECONDS),
-        boundary=workday_boundary(),
-        tz=tz,
-    )
+    decision = _event_decision(attempt, person)
     name = person.first_name or person.full_name
     if not decision.records:
         since = timezone.localtime(decision.blocking.timestamp, tz).strftime("%H:%M")
@@ -255,6 +275,188 @@ def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) 
         _finish(
             attempt, outcome=Outcome.CHECKED_OUT, message=f"Goodbye, {name}. Checked out at {at}", now=now
         )
+
+
+# --- Liveness challenges ---
+
+
+class ChallengeError(Exception):
+    """A challenge answer that cannot be taken; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def _needs_challenge(attempt: CheckinAttempt, person: Person, recognition: Recognition) -> bool:
+    """Return whether this confirmed recognition must pass a liveness challenge first.
+
+    Only when an event would be recorded: "already checked in" needs no proof. Should be called
+    inside a transaction holding the kiosk's row lock (the kiosk's mode is read from the database).
+    """
+    mode = Kiosk.objects.values_list("liveness_mode", flat=True).get(pk=attempt.kiosk_id)
+    if mode == Kiosk.Liveness.OFF:
+        return False
+    from recognition.models import RecogniserVersion
+
+    threshold = (
+        RecogniserVersion.objects.filter(pk=recognition.recogniser_version_id)
+        .values_list("threshold", flat=True)
+        .first()
+    )
+    if not rules.liveness_required(
+        mode=mode,
+        distance=recognition.distance,
+        confidence=recognition.confidence,
+        threshold=threshold,
+        distance_fraction=settings.LIVENESS_UNSURE_DISTANCE_FRACTION,
+        min_confidence=settings.LIVENESS_UNSURE_MIN_CONFIDENCE,
+    ):
+        return False
+    return _event_decision(attempt, person).records
+
+
+def _challenge(attempt: CheckinAttempt, *, now: dt.datetime) -> None:
+    """Answer the attempt with a new random challenge instead of recording its event."""
+    steps = rules.challenge_steps(_challenge_rng)
+    attempt.challenge = steps
+    attempt.challenge_expires_at = now + dt.timedelta(seconds=settings.LIVENESS_CHALLENGE_SECONDS)
+    _finish(
+        attempt,
+        outcome=Outcome.CHALLENGE,
+        message=" then ".join(rules.challenge_instructions(steps)),
+        now=now,
+    )
+
+
+def checkin_challenge_answer(
+    *, attempt_id: uuid.UUID, kiosk: Kiosk, frames: list[bytes], now: dt.datetime | None = None
+) -> CheckinAttempt:
+    """Take a kiosk's burst of frames answering an attempt's challenge, and queue its check.
+
+    The frames must already be validated. A challenge is answered once: the attempt goes back to
+    pending and the worker decides. Raises CheckinAttempt.DoesNotExist for another kiosk's attempt,
+    ChallengeError (409) for an attempt without an open challenge or one already answered, and
+    ChallengeError (410) for a late answer, which is stored as a failed liveness check.
+    """
+    from attendance import tasks  # tasks import this module
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = CheckinAttempt.objects.select_for_update().get(pk=attempt_id, kiosk=kiosk)
+        if not attempt.challenge or attempt.outcome not in (Outcome.CHALLENGE, ""):
+            if attempt.challenge_answered_at is not None:
+                raise ChallengeError("This challenge was already answered.", status=409)
+            raise ChallengeError("This attempt has no open liveness challenge.", status=409)
+        if attempt.challenge_answered_at is not None:
+            raise ChallengeError("This challenge was already answered.", status=409)
+        attempt.challenge_answered_at = now
+        expired = now > attempt.challenge_expires_at
+        if expired:
+            attempt.liveness_reason = "expired"
+            _finish(attempt, outcome=Outcome.LIVENESS_FAILED, message="Too late: please try again", now=now)
+        else:
+            attempt.state = State.PENDING
+            attempt.outcome = ""
+            attempt.message = "Checking…"
+            frames = list(frames)
+            transaction.on_commit(
+                lambda: tasks.checkin_liveness_enqueue(attempt_id=attempt.id, frames=frames)
+            )
+        attempt.save()
+        kiosk_seen(kiosk=kiosk, now=now)
+    if expired:
+        raise ChallengeError("The challenge expired before it was answered.", status=410)
+    return attempt
+
+
+def liveness_config():
+    """Return the liveness check's limits from the settings."""
+    from recognition.ml.liveness import LivenessConfig
+
+    return LivenessConfig(
+        min_turn_deg=settings.LIVENESS_MIN_TURN_DEGREES,
+        max_identity_distance=settings.LIVENESS_MAX_IDENTITY_DISTANCE,
+    )
+
+
+def _analyse_frames(frames: list[bytes]) -> list:
+    """Return a FrameFace (None where no face) per frame, with who the active recogniser names."""
+    from recognition import services as recognition_services
+    from recognition.ml.liveness import FrameFace
+    from recognition.recogniser import recognise_embedding
+
+    faces = []
+    for data in frames:
+        found = recognition_services.image_analyse(data=data, max_faces=1)
+        if not found:
+            faces.append(None)
+            continue
+        _version, answer = recognise_embedding(found[0].embedding)
+        faces.append(
+            FrameFace(
+                box=tuple(found[0].box),
+                landmarks=dict(found[0].landmarks),
+                embedding=found[0].embedding,
+                person_id=answer.person_id if answer else None,
+            )
+        )
+    return faces
+
+
+def checkin_liveness_process(
+    *, attempt_id: uuid.UUID, frames: list[bytes], analyse: Callable[[list[bytes]], list] | None = None
+) -> CheckinAttempt:
+    """Check an answered challenge's frames and record the event, or store the failed check.
+
+    Idempotent like checkin_attempt_process. `analyse` turns the frames into FrameFaces (defaults
+    to the real engine and the active recogniser; it needs TensorFlow, imported lazily).
+    """
+    from recognition.ml.liveness import liveness_check
+
+    checkin_attempts_expire()
+    attempt = CheckinAttempt.objects.get(pk=attempt_id)
+    if attempt.state != State.PENDING or not attempt.challenge:
+        return attempt
+    try:
+        faces = (analyse or _analyse_frames)(frames)
+        verdict = liveness_check(faces, attempt.challenge, liveness_config(), person_id=attempt.person_id)
+    except Exception as exc:
+        log.exception("checking the liveness of attempt %s failed", attempt_id)
+        return checkin_attempt_fail(attempt_id=attempt_id, error=str(exc))
+    return checkin_liveness_resolve(attempt_id=attempt_id, verdict=verdict)
+
+
+def checkin_liveness_resolve(*, attempt_id: uuid.UUID, verdict, now=None) -> CheckinAttempt:
+    """Store a liveness verdict; when it passed, record the event through the usual rules and locks.
+
+    Locks the kiosk row, then the attempt, then (when recording) the person, like checkin_attempt_resolve.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = CheckinAttempt.objects.get(pk=attempt_id)
+        Kiosk.objects.select_for_update().filter(pk=attempt.kiosk_id).first()
+        attempt = (
+            CheckinAttempt.objects.select_for_update(of=("self",)).select_related("person").get(pk=attempt_id)
+        )
+        if attempt.state != State.PENDING:
+            return attempt
+        attempt.liveness_reason = verdict.reason
+        attempt.liveness_figures = {"detail": verdict.detail, **verdict.figures}
+        person = attempt.person
+        if not verdict.passed:
+            _finish(attempt, outcome=Outcome.LIVENESS_FAILED, message=LIVENESS_FAILED_MESSAGE, now=now)
+        elif person is None or not person.is_active:
+            _finish(
+                attempt,
+                outcome=Outcome.UNKNOWN,
+                message="Not recognised: please try again or see HR",
+                now=now,
+            )
+        else:
+            _record_event(attempt, person, now=now)
+        attempt.save()
+    return attempt
 
 
 def _finish(attempt: CheckinAttempt, *, outcome: str, message: str, state=State.DONE, now=None) -> None:

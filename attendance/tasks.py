@@ -35,6 +35,27 @@ def checkin_attempt_process_task(attempt_id: str, frame_b64: str) -> str:
     return attempt.outcome or attempt.state
 
 
+@shared_task(
+    name="attendance.checkin_liveness_process",
+    queue=Queue.RECOGNITION.value,
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=40,
+    time_limit=60,
+)
+def checkin_liveness_process_task(attempt_id: str, frames_b64: list[str]) -> str:
+    """Check the frames answering an attempt's liveness challenge; return the attempt's outcome.
+
+    The frames ride in the message (base64), like single check-in frames. Safe to run twice.
+    """
+    from attendance import services
+
+    attempt = services.checkin_liveness_process(
+        attempt_id=uuid.UUID(attempt_id), frames=[base64.b64decode(f) for f in frames_b64]
+    )
+    return attempt.outcome or attempt.state
+
+
 @shared_task(name="attendance.checkin_attempts_expire", queue=Queue.DEFAULT.value, ignore_result=True)
 def checkin_attempts_expire_task() -> int:
     """Expire attempts that waited too long for a recognition worker; return how many."""
@@ -55,6 +76,21 @@ def checkin_attempt_enqueue(*, attempt_id: uuid.UUID, frame: bytes) -> None:
         from attendance import services
 
         log.error("could not queue check-in attempt %s: %s", attempt_id, exc)
+        services.checkin_attempt_fail(attempt_id=attempt_id, error="The recognition queue is unavailable.")
+
+
+def checkin_liveness_enqueue(*, attempt_id: uuid.UUID, frames: list[bytes]) -> None:
+    """Queue the liveness check of an answered challenge; if the broker is unreachable, fail it at once."""
+    try:
+        checkin_liveness_process_task.apply_async(
+            args=[str(attempt_id), [base64.b64encode(frame).decode("ascii") for frame in frames]],
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+        )
+    except Exception as exc:  # the kiosk must get an answer, not a 500
+        from attendance import services
+
+        log.error("could not queue the liveness check of attempt %s: %s", attempt_id, exc)
         services.checkin_attempt_fail(attempt_id=attempt_id, error="The recognition queue is unavailable.")
 
 

@@ -9,5 +9,10 @@ urlpatterns = [
     path("attendance/people/<int:person_id>/", views.person_attendance, name="person-attendance"),
     path("api/v1/checkins/", api.CheckinCreateApi.as_view(), name="checkin-create"),
     path("api/v1/checkins/<uuid:attempt_id>/", api.CheckinDetailApi.as_view(), name="checkin-detail"),
+    path(
+        "api/v1/checkins/<uuid:attempt_id>/challenge/",
+        api.CheckinChallengeAnswerApi.as_view(),
+        name="checkin-challenge-answer",
+    ),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

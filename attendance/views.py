@@ -22,6 +22,10 @@ def kiosk_page(request):
         "checkinUrl": reverse("checkin-create"),
         "registerUrl": reverse("kiosk-register"),
         "busyTimeoutMs": int(settings.KIOSK_BUSY_TIMEOUT_SECONDS * 1000),
+        # A challenge answer is a burst of frames: the worker needs longer than for one frame.
+        "livenessTimeoutMs": int(
+            (settings.KIOSK_BUSY_TIMEOUT_SECONDS + settings.LIVENESS_MAX_PENDING_SECONDS) * 1000
+        ),
     }
     return render(request, "kiosk/kiosk.html", {"config": config})
 

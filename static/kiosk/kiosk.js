@@ -13,6 +13,12 @@
   const MOTION_THRESHOLD = 6; // mean absolute luma change (0-255) on a 32x24 thumbnail
   const POST_TIMEOUT_MS = 5000;
   const IDLE_TEXT = "Look at the camera to check in or out";
+  // Liveness challenge: frames looking ahead, then for each asked turn a moment to read it and a burst.
+  const CHALLENGE_FRAME_MS = 300; // about three frames a second
+  const CHALLENGE_LEAD_FRAMES = 2;
+  const CHALLENGE_READ_MS = 600;
+  const CHALLENGE_STEP_FRAMES = 4;
+  const ARROWS = { left: "\u2190 ", right: "\u2192 " }; // the preview is mirrored: your left is on the left
 
   const body = document.body;
   const video = document.getElementById("preview");
@@ -40,6 +46,8 @@
   let requested = "";
   let requestedUntil = 0;
   let idleTimer = null;
+  let challengeActive = false;
+  let challengeCancelled = false;
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const now = () => performance.now();
@@ -54,7 +62,7 @@
   }
 
   function showIdle() {
-    if (!cameraOk || !token) return;
+    if (!cameraOk || !token || challengeActive) return;
     const armed = requested && now() < requestedUntil;
     show(armed ? (requested === "in" ? "Checking in: look at the camera" : "Checking out: look at the camera")
       : IDLE_TEXT, "", "", "idle");
@@ -191,7 +199,7 @@
     }
   }
 
-  async function waitForResult(url, sentAt) {
+  async function waitForResult(url, sentAt, timeoutMs) {
     let delay = 60;
     for (;;) {
       await sleep(delay);
@@ -203,10 +211,10 @@
       }
       const attempt = await response.json();
       if (attempt.state !== "pending") {
-        outcome(attempt);
+        await outcome(attempt);
         return;
       }
-      if (now() - sentAt > cfg.busyTimeoutMs) {
+      if (now() - sentAt > (timeoutMs || cfg.busyTimeoutMs)) {
         show("System busy", "Please wait a moment or see HR", "warning", "busy");
         backOff(3000);
         return;
@@ -221,7 +229,7 @@
     btnOut.setAttribute("aria-pressed", "false");
   }
 
-  function outcome(attempt) {
+  async function outcome(attempt) {
     body.dataset.outcome = attempt.outcome || attempt.state;
     if (attempt.state === "expired" || attempt.state === "failed") {
       show("System busy", "Please try again in a moment", "warning", "busy");
@@ -248,12 +256,78 @@
         lastFaceAt = now();
         show("Not recognised: please try again or see HR", "", "warning", "unknown");
         break;
+      case "challenge":
+        await runChallenge(attempt.challenge);
+        break;
+      case "liveness_failed":
+        show(attempt.message || "Could not confirm: please try again", "", "warning", "liveness-failed");
+        holdUntil = now() + 2000;
+        break;
       case "no_face":
         if (now() - lastFaceAt < FACE_RECENT_MS) show("Please look at the camera", "", "", "no-face");
         break;
       default:
         show(attempt.message || "System busy", "", "warning", "busy");
     }
+  }
+
+  // --- liveness challenge: show each instruction large, capture a short burst, send it in one request ---
+
+  async function runChallenge(challenge) {
+    if (!challenge) return;
+    challengeActive = true;
+    challengeCancelled = false;
+    const frames = [];
+    const capture = async () => {
+      if (!cameraOk || challengeCancelled) return false;
+      const blob = await captureJpeg();
+      if (blob) frames.push(blob);
+      return true;
+    };
+    try {
+      const steps = challenge.instructions.length;
+      show("Look straight at the camera", "Then follow the instructions on screen", "challenge", "challenge");
+      for (let i = 0; i < CHALLENGE_LEAD_FRAMES; i++) {
+        await sleep(CHALLENGE_FRAME_MS);
+        if (!(await capture())) return abandonChallenge();
+      }
+      for (let s = 0; s < steps; s++) {
+        const arrow = ARROWS[challenge.steps[s]] || "";
+        show(arrow + challenge.instructions[s], "Step " + (s + 1) + " of " + steps, "challenge", "challenge");
+        await sleep(CHALLENGE_READ_MS);
+        for (let i = 0; i < CHALLENGE_STEP_FRAMES; i++) {
+          if (!(await capture())) return abandonChallenge();
+          await sleep(CHALLENGE_FRAME_MS);
+        }
+      }
+      show("Checking\u2026", "Thank you, look at the camera again", "", "checking");
+      const form = new FormData();
+      frames.slice(0, challenge.max_frames || frames.length).forEach((blob, i) => {
+        form.append("frames", blob, "frame" + i + ".jpg");
+      });
+      const sentAt = now();
+      const response = await api(challenge.answer_url, { method: "POST", body: form }, POST_TIMEOUT_MS * 3);
+      if (response.status === 202) {
+        const attempt = await response.json();
+        challengeActive = false;
+        await waitForResult(attempt.status_url, sentAt, cfg.livenessTimeoutMs);
+      } else if (response.status === 410 || response.status === 409) {
+        challengeActive = false;
+        show("Too slow: please try again", await reason(response), "warning", "liveness-failed");
+        holdUntil = now() + 2000;
+      } else {
+        challengeActive = false;
+        await refused(response);
+      }
+    } finally {
+      challengeActive = false;
+    }
+  }
+
+  function abandonChallenge() {
+    challengeActive = false;
+    // A lost camera already says so; a cancelled challenge goes back to the idle screen.
+    if (cameraOk) showIdle();
   }
 
   // --- the loop ---
@@ -305,7 +379,7 @@
     if (key === "i") arm("in");
     else if (key === "o") arm("out");
     else if (key === "f") fullScreen();
-    else if (key === "escape") { disarm(); showIdle(); }
+    else if (key === "escape") { challengeCancelled = true; disarm(); showIdle(); }
   });
   window.addEventListener("online", () => { pauseUntil = 0; });
 

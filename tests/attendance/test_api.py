@@ -161,6 +161,7 @@ def test_schema_documents_the_checkin_api(client):
 
 def test_api_docs_page_is_served_without_a_cdn(client):
     """/api/docs/ renders Swagger UI from the site's own static files (it works offline)."""
+    client.force_login(UserFactory(groups=["HR"]))  # the docs need a signed-in user
     response = client.get("/api/docs/")
     assert response.status_code == 200
     html = response.content.decode()

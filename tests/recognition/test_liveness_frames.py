@@ -1,0 +1,65 @@
+"""The liveness check on real frames: synthetic head turns of the 5-celebrity photos, and photo attacks.
+
+Each sequence is a burst of JPEG frames as the kiosk captures it, run through the real engine
+(MTCNN landmarks, FaceNet embeddings). See attendance.bench_liveness for how the frames are made and
+for the full evaluation over more photos.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from attendance import bench_liveness as bench
+from recognition.ml.liveness import liveness_check
+
+pytestmark = pytest.mark.slow
+ORDERS = (["left", "right"], ["right", "left"])
+
+
+@pytest.fixture(scope="module")
+def framed(engine, celebrity_dir):
+    """One photo of each of the 5 people looking at the camera (validation photos first), framed."""
+    faces = bench.framed_photos(engine, celebrity_dir, per_person=1)
+    assert len({face.person for face in faces}) == 5
+    return faces
+
+
+def verdict(engine, kind, face, directions, other=None, seed=0):
+    burst = bench.sequence(kind, face, directions, other=other, seed=seed)
+    return liveness_check(bench.analyse_burst(engine, burst), directions)
+
+
+def test_turning_sequences_pass(engine, framed):
+    """Synthetic head turns of every person pass in both orders (at least 8 of the 10 sequences)."""
+    verdicts = [
+        (face.person, order, verdict(engine, "genuine", face, order, seed=i))
+        for i, face in enumerate(framed)
+        for order in ORDERS
+    ]
+    passed = [v for _, _, v in verdicts if v.passed]
+    print(f"genuine pass rate {len(passed)}/{len(verdicts)}")
+    failures = [
+        (person, order, v.reason, v.figures.get("yaw_deg")) for person, order, v in verdicts if not v.passed
+    ]
+    assert len(passed) >= 8, failures
+
+
+@pytest.mark.parametrize(
+    ("kind", "reasons"),
+    [
+        ("still", {"no_turn"}),
+        ("shifted", {"moved_sideways", "no_turn"}),
+        ("rotated", {"rotated_in_plane", "no_turn"}),
+        ("tilted", {"no_turn", "wrong_direction", "flat_picture"}),
+        ("swapped", {"identity_changed"}),
+        ("wrong_order", {"wrong_direction", "no_turn"}),
+    ],
+)
+def test_photo_attacks_fail(engine, framed, kind, reasons):
+    """A still, shifted, rotated or tilted photo, a swapped face and a turn in the wrong order all fail."""
+    for i, face in enumerate(framed):
+        other = framed[(i + 1) % len(framed)]
+        directions = ORDERS[i % 2]
+        result = verdict(engine, kind, face, directions, other=other, seed=i)
+        assert not result.passed, (face.person, kind, result.figures)
+        assert result.reason in reasons, (face.person, kind, result.reason, result.figures)
