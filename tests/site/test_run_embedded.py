@@ -1,5 +1,6 @@
 """`make run`'s process set (Procfile) on the embedded default: SQLite and the filesystem broker."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -7,11 +8,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from tests.fixtures.services import REPO, free_port, stop_process
+from tests.fixtures.services import REPO, free_port
 
 
 def embedded_env(var_dir, port: int) -> dict[str, str]:
@@ -30,6 +32,19 @@ def embedded_env(var_dir, port: int) -> dict[str, str]:
         PATH=f"{os.path.dirname(sys.executable)}:{env['PATH']}",
     )
     return env
+
+
+def processes_with_env(name: str, value: str) -> list[int]:
+    """Return the pids whose environment has name=value (honcho gives each process its own session)."""
+    wanted = f"{name}={value}".encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if wanted in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -81,11 +96,12 @@ def test_procfile_brings_up_web_and_workers_on_the_embedded_default(tmp_path):
         login_status, login_page = get(f"http://127.0.0.1:{port}/admin/login/")
         assert login_status == 200
         assert b"Face attendance" in login_page
+        assert processes_with_env("VAR_DIR", str(tmp_path))  # the check below can see them
         honcho.send_signal(signal.SIGINT)
         assert honcho.wait(60) is not None
-        leftovers = subprocess.run(["pgrep", "-s", str(honcho.pid)], capture_output=True, text=True).stdout
-        assert leftovers.strip() == ""
+        time.sleep(1)
+        assert processes_with_env("VAR_DIR", str(tmp_path)) == []
     finally:
-        if honcho.poll() is None:
-            os.killpg(honcho.pid, signal.SIGKILL)
-        stop_process(honcho)
+        for pid in [honcho.pid, *processes_with_env("VAR_DIR", str(tmp_path))]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
