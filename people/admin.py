@@ -1,0 +1,276 @@
+"""The HR admin for enrolment: people with consent and face photos, departments, bulk zip, webcam."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from people.forms import PersonAdminForm, ZipEnrolForm
+from people.models import Department, FaceImage, Person
+from people.rules import EnrolmentState
+from people.selectors import people_in_state, people_with_photo_counts, person_enrolment_state
+from people.services import (
+    face_image_add,
+    face_image_delete,
+    face_image_reprocess,
+    person_consent_record,
+    person_delete,
+    person_saved,
+    zip_enrol,
+)
+
+
+def thumbnail_html(image: FaceImage) -> str:
+    if not image.pk:
+        return "-"
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="Face photo {}" '
+        'class="face-thumb" data-photo-id="{}" loading="lazy" style="max-height:120px"></a>',
+        reverse("people:face-image", args=[image.pk]),
+        reverse("people:face-image-thumbnail", args=[image.pk]),
+        image.pk,
+        image.pk,
+    )
+
+
+def quality_html(image: FaceImage) -> str:
+    q = image.quality or {}
+    if not q:
+        return "-"
+    return format_html(
+        "face {} px, sharpness {}, brightness {}, yaw {}°, roll {}°",
+        round(q.get("face_size_px", 0)),
+        round(q.get("sharpness", 0)),
+        round(q.get("brightness", 0)),
+        round(q.get("yaw_deg", 0)),
+        round(q.get("roll_deg", 0)),
+    )
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+class FaceImageInline(admin.TabularInline):
+    model = FaceImage
+    extra = 0
+    can_delete = True
+    fields = [
+        "thumbnail",
+        "status_badge",
+        "rejection_reason",
+        "quality_summary",
+        "source",
+        "uploaded_by",
+        "created_at",
+    ]
+    readonly_fields = fields
+    ordering = ["created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False  # photos are added through the form's multiple-file field or the webcam page
+
+    @admin.display(description="Photo")
+    def thumbnail(self, image):
+        return thumbnail_html(image)
+
+    @admin.display(description="Status")
+    def status_badge(self, image):
+        return format_html(
+            '<span class="photo-status status-{}" data-photo-id="{}">{}</span>',
+            image.status,
+            image.pk,
+            image.get_status_display(),
+        )
+
+    @admin.display(description="Quality")
+    def quality_summary(self, image):
+        return quality_html(image)
+
+
+class EnrolmentStateFilter(admin.SimpleListFilter):
+    title = "enrolment state"
+    parameter_name = "enrolment"
+
+    def lookups(self, request, model_admin):
+        return [(state.value, state.label) for state in EnrolmentState]
+
+    def queryset(self, request, queryset):
+        if self.value() in EnrolmentState._value2member_map_:
+            return people_in_state(queryset, EnrolmentState(self.value()))
+        return queryset
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    form = PersonAdminForm
+    inlines = [FaceImageInline]
+    list_display = [
+        "full_name",
+        "employee_id",
+        "department",
+        "is_active",
+        "accepted_photos",
+        "enrolment_state",
+        "consent_recorded",
+        "duplicate_flag",
+    ]
+    list_filter = ["department", "is_active", EnrolmentStateFilter]
+    search_fields = ["full_name", "employee_id", "email"]
+    list_select_related = ["department"]
+    readonly_fields = ["duplicate_details"]
+    change_form_template = "admin/people/person/change_form.html"
+    change_list_template = "admin/people/person/change_list.html"
+    fieldsets = [
+        (None, {"fields": ["employee_id", "full_name", "email", "department", "is_active"]}),
+        ("Shift", {"fields": ["shift_start", "shift_end"]}),
+        ("Consent", {"fields": ["consent"]}),
+        ("Face photos", {"fields": ["photos", "duplicate_details"]}),
+    ]
+
+    def get_queryset(self, request):
+        return people_with_photo_counts(super().get_queryset(request))
+
+    @admin.display(description="Accepted photos", ordering="accepted_count")
+    def accepted_photos(self, person):
+        return person.accepted_count
+
+    @admin.display(description="Enrolment")
+    def enrolment_state(self, person):
+        return person_enrolment_state(person).label
+
+    @admin.display(description="Consent", boolean=True)
+    def consent_recorded(self, person):
+        return person.consent_given_at is not None
+
+    @admin.display(description="Possible duplicate")
+    def duplicate_flag(self, person):
+        return str(person.possible_duplicate_of) if person.possible_duplicate_of_id else ""
+
+    @admin.display(description="Possible duplicate")
+    def duplicate_details(self, person):
+        if not person.possible_duplicate_of_id:
+            return "None found"
+        return format_html(
+            '<strong>This face matches <a href="{}">{}</a></strong> (distance {}). '
+            "Check they are not the same person.",
+            reverse("admin:people_person_change", args=[person.possible_duplicate_of_id]),
+            person.possible_duplicate_of,
+            f"{person.duplicate_distance or 0:.2f}",
+        )
+
+    def save_model(self, request, obj, form, change):
+        obj.save()
+        if form.consent_newly_given:
+            person_consent_record(person=obj, recorded_by=request.user)
+        if change:
+            person_saved(person=obj, changed=form.changed_data)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        photos = form.cleaned_data.get("photos") or []
+        for upload, checked in photos:
+            face_image_add(
+                person=form.instance,
+                upload=upload,
+                source=FaceImage.Source.UPLOAD,
+                uploaded_by=request.user,
+                checked=checked,
+            )
+        if photos:
+            messages.info(request, f"{len(photos)} photo(s) added; they are being checked in the background.")
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not FaceImage:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        for image in formset.deleted_objects:
+            face_image_delete(face_image=image)
+        for image in formset.changed_objects:  # nothing editable today; keep Django's contract
+            image[0].save()
+
+    def delete_model(self, request, obj):
+        person_delete(person=obj)
+
+    def delete_queryset(self, request, queryset):
+        for person in queryset:
+            person_delete(person=person)
+
+    def get_urls(self):
+        urls = [
+            path("import-zip/", self.admin_site.admin_view(self.zip_view), name="people_person_import_zip"),
+        ]
+        return urls + super().get_urls()
+
+    def zip_view(self, request):
+        """Bulk enrolment: a zip with one folder of photos per person, all saved or none."""
+        if not (self.has_add_permission(request) and request.user.has_perm("people.add_faceimage")):
+            raise PermissionDenied
+        form = ZipEnrolForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    result = zip_enrol(
+                        by_folder=form.cleaned_data["by_folder"],
+                        uploaded_by=request.user,
+                        create_missing=form.cleaned_data["create_missing"],
+                    )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(
+                    request,
+                    f"{result.photos_added} photo(s) added for {len(form.cleaned_data['by_folder'])} people "
+                    f"({len(result.people_created)} created); they are being checked in the background.",
+                )
+                return redirect("admin:people_person_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Bulk enrolment from a zip",
+            "form": form,
+            "opts": self.model._meta,
+            "max_mb": settings.ENROLMENT_MAX_ZIP_BYTES // 1_000_000,
+        }
+        return TemplateResponse(request, "admin/people/person/zip_import.html", context)
+
+
+@admin.register(FaceImage)
+class FaceImageAdmin(admin.ModelAdmin):
+    list_display = ["thumbnail", "person", "status", "rejection_reason", "source", "created_at"]
+    list_filter = ["status", "source"]
+    search_fields = ["person__full_name", "person__employee_id"]
+    list_select_related = ["person"]
+    fields = ["thumbnail", "person", "status", "rejection_reason", "quality_summary", "source", "uploaded_by"]
+    readonly_fields = fields
+    actions = ["process_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Photo")
+    def thumbnail(self, image):
+        return thumbnail_html(image)
+
+    @admin.display(description="Quality")
+    def quality_summary(self, image):
+        return quality_html(image)
+
+    @admin.action(description="Check selected photos again", permissions=["change"])
+    def process_again(self, request, queryset):
+        for image in queryset:
+            face_image_reprocess(face_image=image)
+        self.message_user(request, f"{queryset.count()} photo(s) queued to be checked again.")
+
+    def delete_model(self, request, obj):
+        face_image_delete(face_image=obj)
+
+    def delete_queryset(self, request, queryset):
+        for image in queryset.select_related("person"):
+            face_image_delete(face_image=image)

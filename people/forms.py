@@ -1,0 +1,110 @@
+"""Admin forms for enrolment: a person with consent and several photos at once, and a bulk zip."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from people.models import Person
+from people.services import face_upload_read, zip_read
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """Several files in one field; each is checked as a face photo (size, type, decodes fully)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        if not files:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return []
+        errors, checked = [], []
+        for upload in files:
+            upload = super().clean(upload, initial)
+            try:
+                checked.append((upload, face_upload_read(upload)))
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+        if errors:
+            raise ValidationError(errors)
+        return checked
+
+
+class PersonAdminForm(forms.ModelForm):
+    consent = forms.BooleanField(
+        required=False,
+        label="Consent recorded",
+        help_text=(
+            "Tick when the person has agreed to the face data consent text "
+            f"(version {settings.CONSENT_TEXT_VERSION}). "
+            "Photos can only be added once consent is recorded."
+        ),
+    )
+    photos = MultipleImageField(
+        required=False,
+        label="Add face photos",
+        help_text="Choose several photos at once: one face each, facing the camera, well lit. "
+        "They are checked in the background; results appear below.",
+    )
+
+    class Meta:
+        model = Person
+        fields = ["employee_id", "full_name", "email", "department", "is_active", "shift_start", "shift_end"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.consent_given_at:
+            self.fields["consent"].initial = True
+            self.fields["consent"].disabled = True
+            self.fields["consent"].help_text = (
+                f"Recorded {self.instance.consent_given_at:%Y-%m-%d %H:%M} by "
+                f"{self.instance.consent_recorded_by or 'unknown'}, "
+                f"text version {self.instance.consent_text_version}."
+            )
+
+    @property
+    def consent_newly_given(self) -> bool:
+        return bool(self.cleaned_data.get("consent")) and not self.instance.consent_given_at
+
+    def clean(self):
+        cleaned = super().clean()
+        has_consent = self.instance.consent_given_at is not None or cleaned.get("consent")
+        if cleaned.get("photos") and not has_consent:
+            self.add_error("consent", "Record the person's consent before adding face photos.")
+        return cleaned
+
+
+class ZipEnrolForm(forms.Form):
+    archive = forms.FileField(
+        label="Zip of photos",
+        help_text="One folder per person, named with their employee id, holding their photos.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    create_missing = forms.BooleanField(
+        required=False,
+        label="Create people for unknown folders",
+        help_text="The folder name becomes the employee id and the name (edit the name later).",
+    )
+    consent_confirmed = forms.BooleanField(
+        required=False,
+        label="I confirm the people created from this zip have agreed to the consent text "
+        f"(version {settings.CONSENT_TEXT_VERSION})",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("create_missing") and not cleaned.get("consent_confirmed"):
+            self.add_error("consent_confirmed", "Confirm consent to create people from the zip.")
+        archive = cleaned.get("archive")
+        if archive is not None and not self.errors:
+            cleaned["by_folder"] = zip_read(archive)
+        return cleaned

@@ -1,0 +1,410 @@
+"""Enrolment writes: people, consent, face photos (added, processed by a worker, deleted).
+
+Every change that alters what the recogniser should know asks for a training run
+(`training_request`), which coalesces bursts and runs only after the change commits.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from PIL import Image
+
+from people.models import FaceImage, Person
+from people.rules import QualityLimits, photo_rejection
+from recognition.ml import EMBEDDER_VERSION
+from recognition.ml.images import ACCEPTED_FORMATS, ImageError, load_image
+from recognition.recogniser import embedding_from_bytes, embedding_to_bytes, training_request
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_CONTENT_TYPES = {
+    "image/jpeg",
+    "image/pjpeg",
+    "image/png",
+    "image/webp",
+    "image/bmp",
+    "image/x-ms-bmp",
+    "image/gif",
+    "image/tiff",
+}
+SUFFIX_BY_FORMAT = {
+    "JPEG": "jpg",
+    "MPO": "jpg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "BMP": "bmp",
+    "GIF": "gif",
+    "TIFF": "tif",
+}
+
+
+# --- People ---------------------------------------------------------------------------------------
+
+
+def person_consent_record(*, person: Person, recorded_by, text_version: str | None = None) -> Person:
+    """Record that `person` agreed to the consent text now, as recorded by `recorded_by`."""
+    person.consent_given_at = timezone.now()
+    person.consent_recorded_by = recorded_by
+    person.consent_text_version = text_version or settings.CONSENT_TEXT_VERSION
+    person.save(
+        update_fields=["consent_given_at", "consent_recorded_by", "consent_text_version", "updated_at"]
+    )
+    return person
+
+
+def person_create(*, employee_id: str, full_name: str, consent_recorded_by=None, **fields) -> Person:
+    """Create a person; with `consent_recorded_by`, their consent is recorded now by that user."""
+    person = Person(employee_id=employee_id, full_name=full_name, **fields)
+    person.full_clean()
+    person.save()
+    if consent_recorded_by is not None:
+        person_consent_record(person=person, recorded_by=consent_recorded_by)
+    return person
+
+
+def person_saved(*, person: Person, changed: list[str]) -> None:
+    """React to an edit of a person: switching them on or off changes whom the recogniser knows."""
+    if "is_active" in changed:
+        state = "activated" if person.is_active else "deactivated"
+        training_request(reason=f"{person.employee_id} {state}")
+
+
+def person_delete(*, person: Person) -> None:
+    """Delete a person, their face photos from storage and their embeddings, and retrain.
+
+    The files are removed once the deletion commits, so a rolled-back delete keeps them.
+    """
+    names = list(person.face_images.exclude(image="").values_list("image", flat=True))
+    employee_id = person.employee_id
+    person.delete()
+    transaction.on_commit(lambda: _storage_delete(names))
+    training_request(reason=f"{employee_id} deleted")
+
+
+def _storage_delete(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError as exc:  # the row is gone either way; say which file is left behind
+            log.error("could not delete face photo %s: %s", name, exc)
+
+
+# --- Uploads --------------------------------------------------------------------------------------
+
+
+def face_upload_read(upload) -> tuple[bytes, str]:
+    """Return (bytes, file suffix) of an uploaded face photo, or raise ValidationError saying why not.
+
+    Refuses files over ENROLMENT_MAX_UPLOAD_BYTES, a content type that is not an image, and anything
+    that does not decode completely as an image of at most ENROLMENT_MAX_PIXELS pixels.
+    """
+    name = getattr(upload, "name", "upload")
+    if upload.size is not None and upload.size > settings.ENROLMENT_MAX_UPLOAD_BYTES:
+        raise ValidationError(_too_large(name, upload.size))
+    content_type = (getattr(upload, "content_type", None) or "").split(";")[0].strip().lower()
+    if content_type and content_type not in ACCEPTED_CONTENT_TYPES:
+        raise ValidationError(
+            f"{name}: files of type {content_type!r} are not accepted; upload a JPEG or PNG photo."
+        )
+    upload.seek(0)
+    data = upload.read()
+    return data, face_image_check(data, name=name)
+
+
+def _too_large(name: str, size: int) -> str:
+    limit = filesizeformat(settings.ENROLMENT_MAX_UPLOAD_BYTES).replace("\xa0", " ")
+    return f"{name}: the file is {filesizeformat(size).replace(chr(160), ' ')}, over the limit of {limit}."
+
+
+def face_image_check(data: bytes, *, name: str) -> str:
+    """Return the file suffix for image `data` after decoding it fully; raise ValidationError if unusable."""
+    if len(data) > settings.ENROLMENT_MAX_UPLOAD_BYTES:
+        raise ValidationError(_too_large(name, len(data)))
+    try:
+        load_image(data, max_pixels=settings.ENROLMENT_MAX_PIXELS)
+    except ImageError as exc:
+        raise ValidationError(f"{name}: {exc}") from exc
+    with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
+        return SUFFIX_BY_FORMAT.get(image.format or "", "img")
+
+
+def face_image_add(
+    *, person: Person, upload, source: str, uploaded_by, checked: tuple[bytes, str] | None = None
+):
+    """Store an uploaded face photo of `person` and queue it for processing once this commits.
+
+    `checked` is the (bytes, suffix) from face_upload_read when the form already checked the upload.
+    Raises ValidationError when the person's consent is not recorded or the upload is not a usable image.
+    """
+    if person.consent_given_at is None:
+        raise ValidationError(
+            f"{person.full_name} cannot be enrolled before their consent is recorded (tick the consent box)."
+        )
+    data, suffix = checked if checked is not None else face_upload_read(upload)
+    image = FaceImage(person=person, source=source, uploaded_by=uploaded_by, status=FaceImage.Status.PENDING)
+    image.image.save(f"photo.{suffix}", ContentFile(data), save=False)
+    image.save()
+    transaction.on_commit(lambda: _enqueue_processing(image.pk))
+    return image
+
+
+def _enqueue_processing(face_image_id: int) -> None:
+    from people.tasks import face_image_process_task
+
+    face_image_process_task.delay(face_image_id)
+
+
+def face_image_reprocess(*, face_image: FaceImage) -> None:
+    """Process a photo again (for example after the limits or the embedder changed)."""
+    FaceImage.objects.filter(pk=face_image.pk).update(status=FaceImage.Status.PENDING, rejection_reason="")
+    transaction.on_commit(lambda: _enqueue_processing(face_image.pk))
+
+
+def face_image_delete(*, face_image: FaceImage) -> None:
+    """Delete one photo, its file (after commit) and its embedding; retrain if it counted."""
+    name, was_accepted = face_image.image.name, face_image.status == FaceImage.Status.ACCEPTED
+    employee_id = face_image.person.employee_id
+    face_image.delete()
+    if name:
+        transaction.on_commit(lambda: _storage_delete([name]))
+    if was_accepted:
+        training_request(reason=f"a photo of {employee_id} deleted")
+
+
+# --- Processing (enrolment worker) ---------------------------------------------------------------
+
+
+def face_image_process(*, face_image_id: int) -> FaceImage | None:
+    """Detect, check, align and embed one photo; accept it or reject it with a reason HR can read.
+
+    Idempotent: a photo already accepted or rejected is left alone, and one left "processing" by a
+    worker that died is processed again. The slow part runs outside any transaction; the result is
+    written under the row's lock, unless the photo was deleted meanwhile (returns None).
+    """
+    with transaction.atomic():
+        image = FaceImage.objects.select_for_update().filter(pk=face_image_id).first()
+        if image is None:
+            return None
+        if image.status in (FaceImage.Status.ACCEPTED, FaceImage.Status.REJECTED):
+            return image
+        image.status = FaceImage.Status.PROCESSING
+        image.save(update_fields=["status", "updated_at"])
+
+    result = _analyse(image)
+
+    with transaction.atomic():
+        image = (
+            FaceImage.objects.select_for_update().select_related("person").filter(pk=face_image_id).first()
+        )
+        if image is None:
+            return None
+        for name, value in result.items():
+            setattr(image, name, value)
+        image.processed_at = timezone.now()
+        image.save()
+        if image.status == FaceImage.Status.ACCEPTED:
+            _flag_possible_duplicate(image)
+            training_request(reason=f"a photo of {image.person.employee_id} accepted")
+    return image
+
+
+def _analyse(image: FaceImage) -> dict:
+    """Return the fields to write for `image`: accepted with its face, or rejected with the reason."""
+    from recognition import services as engine
+
+    rejected = {"status": FaceImage.Status.REJECTED, "embedding": None, "embedder_version": ""}
+    try:
+        with image.image.open("rb") as handle:
+            data = handle.read()
+    except (FileNotFoundError, OSError) as exc:
+        return {**rejected, "rejection_reason": f"The photo file is missing from storage ({exc})."}
+    try:
+        faces = engine.image_analyse(data=data)
+    except ImageError as exc:
+        return {**rejected, "rejection_reason": str(exc)}
+    main = faces[0] if faces else None
+    quality = _quality_dict(main.quality) if main else None
+    fields = {
+        "box": [round(float(v), 1) for v in main.box] if main else None,
+        "landmarks": {k: [round(float(x), 1), round(float(y), 1)] for k, (x, y) in main.landmarks.items()}
+        if main
+        else None,
+        "quality": quality,
+    }
+    sizes = [float(max(face.box[2], face.box[3])) for face in faces]
+    reason = photo_rejection(sizes, quality, QualityLimits.from_settings())
+    if reason:
+        return {**rejected, **fields, "rejection_reason": reason}
+    return {
+        **fields,
+        "status": FaceImage.Status.ACCEPTED,
+        "rejection_reason": "",
+        "embedding": embedding_to_bytes(main.embedding),
+        "embedder_version": getattr(main, "embedder_version", EMBEDDER_VERSION),
+    }
+
+
+def _quality_dict(quality) -> dict[str, float]:
+    values = quality.as_dict() if hasattr(quality, "as_dict") else dict(quality)
+    return {"face_size_px" if key == "face_px" else key: value for key, value in values.items()}
+
+
+def _flag_possible_duplicate(image: FaceImage) -> None:
+    """Flag the photo's person when the face is very close to an accepted photo of somebody else.
+
+    Searches the active recogniser's gallery (already loaded in the worker) plus the photos accepted
+    since it was trained, so the cost stays small however many people are enrolled.
+    """
+    from recognition.models import RecogniserVersion
+    from recognition.recogniser import active_recogniser
+
+    person = image.person
+    if person.possible_duplicate_of_id is not None:
+        return
+    probe = embedding_from_bytes(image.embedding)
+    candidates: list[tuple[int, float]] = []
+    version_id, recogniser = active_recogniser()
+    newer = FaceImage.objects.filter(
+        status=FaceImage.Status.ACCEPTED, embedder_version=image.embedder_version, embedding__isnull=False
+    ).exclude(person=person)
+    if recogniser is not None and recogniser.embedder_version == image.embedder_version:
+        owners = recogniser.person_ids[recogniser.gallery_labels]
+        others = owners != person.pk
+        if others.any():
+            distances = np.linalg.norm(recogniser.gallery[others] - probe, axis=1)
+            nearest = int(distances.argmin())
+            candidates.append((int(owners[others][nearest]), float(distances[nearest])))
+        trained_at = (
+            RecogniserVersion.objects.filter(pk=version_id).values_list("created_at", flat=True).first()
+        )
+        if trained_at is not None:
+            newer = newer.filter(processed_at__gte=trained_at)
+    for owner, blob in newer.values_list("person_id", "embedding").iterator(chunk_size=2000):
+        candidates.append((owner, float(np.linalg.norm(embedding_from_bytes(blob) - probe))))
+    if not candidates:
+        return
+    owner, distance = min(candidates, key=lambda item: item[1])
+    if distance < settings.ENROLMENT_DUPLICATE_DISTANCE and Person.objects.filter(pk=owner).exists():
+        person.possible_duplicate_of_id = owner
+        person.duplicate_distance = distance
+        person.save(update_fields=["possible_duplicate_of", "duplicate_distance", "updated_at"])
+
+
+# --- Bulk enrolment from a zip --------------------------------------------------------------------
+
+
+@dataclass
+class ZipEnrolment:
+    people_created: list[str] = field(default_factory=list)
+    photos_added: int = 0
+
+
+@dataclass
+class _ZipEntry:
+    folder: str
+    name: str
+    data: bytes
+    suffix: str
+
+
+def zip_read(archive) -> dict[str, list[_ZipEntry]]:
+    """Return the photos of a folder-per-person zip by folder (employee id); ValidationError if unusable.
+
+    Checks everything before anything is saved: the archive, the number and size of the files
+    (uncompressed, against zip bombs), and that each photo decodes.
+    """
+    if archive.size is not None and archive.size > settings.ENROLMENT_MAX_ZIP_BYTES:
+        raise ValidationError(
+            f"The zip is over the limit of {settings.ENROLMENT_MAX_ZIP_BYTES / 1e6:.0f} MB."
+        )
+    try:
+        archive.seek(0)
+        bundle = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValidationError(f"The file is not a readable zip archive ({exc}).") from exc
+    with bundle:
+        infos = [
+            info
+            for info in bundle.infolist()
+            if not info.is_dir()
+            and not any(part.startswith((".", "__MACOSX")) for part in PurePosixPath(info.filename).parts)
+        ]
+        if not infos:
+            raise ValidationError("The zip holds no photos.")
+        if len(infos) > settings.ENROLMENT_MAX_ZIP_FILES:
+            raise ValidationError(
+                f"The zip holds {len(infos)} files; at most {settings.ENROLMENT_MAX_ZIP_FILES}."
+            )
+        if sum(info.file_size for info in infos) > settings.ENROLMENT_MAX_ZIP_BYTES:
+            raise ValidationError("The zip's contents are too large once unpacked.")
+        by_folder: dict[str, list[_ZipEntry]] = {}
+        errors = []
+        for info in infos:
+            parts = PurePosixPath(info.filename).parts
+            if len(parts) < 2:
+                errors.append(f"{info.filename}: not in a folder named after the person's employee id.")
+                continue
+            folder = parts[-2]
+            try:
+                data = bundle.read(info)
+                suffix = face_image_check(data, name=info.filename)
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+                continue
+            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+                errors.append(f"{info.filename}: cannot be unpacked ({exc}).")
+                continue
+            by_folder.setdefault(folder, []).append(_ZipEntry(folder, info.filename, data, suffix))
+    if errors:
+        raise ValidationError(
+            errors[:20] + ([f"... and {len(errors) - 20} more."] if len(errors) > 20 else [])
+        )
+    return by_folder
+
+
+def zip_enrol(*, by_folder: dict[str, list[_ZipEntry]], uploaded_by, create_missing: bool) -> ZipEnrolment:
+    """Add the photos read by zip_read, one folder per person (folder name: employee id).
+
+    With `create_missing`, an unknown folder creates the person (name from the folder), and their
+    consent is recorded by `uploaded_by` (the form asks them to confirm it). All or nothing:
+    call inside a transaction.
+    """
+    result = ZipEnrolment()
+    people = {p.employee_id: p for p in Person.objects.filter(employee_id__in=by_folder)}
+    missing = sorted(set(by_folder) - set(people))
+    if missing and not create_missing:
+        raise ValidationError(f"No person has the employee id {', '.join(missing[:20])}; create them first.")
+    unconsented = sorted(eid for eid, p in people.items() if p.consent_given_at is None)
+    if unconsented:
+        raise ValidationError(f"Consent is not recorded for {', '.join(unconsented[:20])}.")
+    for employee_id in missing:
+        people[employee_id] = person_create(
+            employee_id=employee_id,
+            full_name=employee_id.replace("_", " ").replace("-", " ").title(),
+            consent_recorded_by=uploaded_by,
+        )
+        result.people_created.append(employee_id)
+    for folder, entries in by_folder.items():
+        for entry in entries:
+            face_image_add(
+                person=people[folder],
+                upload=None,
+                source=FaceImage.Source.UPLOAD,
+                uploaded_by=uploaded_by,
+                checked=(entry.data, entry.suffix),
+            )
+            result.photos_added += 1
+    return result

@@ -1,0 +1,26 @@
+"""Celery tasks of enrolment: thin wrappers on the enrolment queue, taking ids."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from attendance_site.celery import Queue
+
+
+@shared_task(
+    name="people.face_image_process",
+    queue=Queue.ENROLMENT.value,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def face_image_process_task(face_image_id: int) -> dict:
+    """Detect, check, align and embed one uploaded face photo (idempotent)."""
+    from people.services import face_image_process
+
+    image = face_image_process(face_image_id=face_image_id)
+    if image is None:
+        return {"id": face_image_id, "status": "deleted"}
+    return {"id": face_image_id, "status": image.status}

@@ -1,0 +1,29 @@
+"""Celery tasks of the recogniser: thin wrappers on the training queue."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from attendance_site.celery import Queue
+
+
+@shared_task(
+    bind=True,
+    name="recognition.train",
+    queue=Queue.TRAINING.value,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    # Training a large gallery takes longer than the site-wide task limits.
+    soft_time_limit=settings.TRAINING_TIME_LIMIT_SECONDS,
+    time_limit=settings.TRAINING_TIME_LIMIT_SECONDS + 60,
+)
+def recogniser_train_task(self) -> dict:
+    """Train one recogniser version for every enrolment change marked so far (coalesced)."""
+    from recognition.recogniser import training_run
+
+    result = training_run(task_id=self.request.id or "")
+    return {"outcome": result.outcome, "version_id": result.version_id}
