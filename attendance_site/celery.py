@@ -31,6 +31,14 @@ app.conf.worker_proc_alive_timeout = 60
 app.autodiscover_tasks()
 
 
+@signals.celeryd_init.connect
+def _remember_hostname(sender=None, **_kwargs) -> None:
+    """Keep the worker's name where its children (forked later) can read it."""
+    from attendance_site import workers
+
+    workers.on_worker_init(sender)
+
+
 @signals.worker_process_init.connect
 def _warm_up_child(**_kwargs) -> None:
     """Load the face models in each worker child after the fork (never in the parent)."""

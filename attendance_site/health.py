@@ -38,17 +38,30 @@ def check_workers() -> dict:
 
     since = timezone.now() - dt.timedelta(seconds=settings.WORKER_STALE_SECONDS)
     try:
-        alive = list(WorkerHeartbeat.objects.filter(last_seen__gte=since).values("hostname", "queues"))
+        alive = list(
+            WorkerHeartbeat.objects.filter(last_seen__gte=since).values("hostname", "queues", "engine_ready")
+        )
     except Exception as exc:
         return {"ok": False, "reason": f"cannot read worker heartbeats: {_first_line(exc)}"}
-    queues = sorted({q for w in alive for q in w["queues"].split(",") if q})
     if not alive:
         return {
             "ok": False,
             "reason": f"no Celery worker reported in the last {settings.WORKER_STALE_SECONDS} s; start one "
             "(make run starts them)",
         }
-    return {"ok": True, "count": len(alive), "workers": [w["hostname"] for w in alive], "queues": queues}
+    ready = [w for w in alive if w["engine_ready"]]
+    warming = sorted(w["hostname"] for w in alive if not w["engine_ready"])
+    queues = sorted({q for w in ready for q in w["queues"].split(",") if q})
+    result = {
+        "ok": not warming,
+        "count": len(alive),
+        "workers": [w["hostname"] for w in ready],
+        "queues": queues,
+    }
+    if warming:
+        result["warming_up"] = warming
+        result["reason"] = f"loading the face models: {', '.join(warming)}"
+    return result
 
 
 def check_model_weights() -> dict:

@@ -1,8 +1,9 @@
 """What a Celery worker does around its tasks: warm the face engine and report a heartbeat.
 
 The heartbeat lives in the database rather than in Celery's broadcast channel so that it works on
-the embedded filesystem broker (which has no broadcast) as well as on Redis, and so that /healthz
-can say which queues have a live consumer.
+the embedded filesystem broker as well as on Redis, and so that /healthz can say which queues
+have a live consumer. A worker that does face work counts as ready only once its child process
+has loaded MTCNN and FaceNet (several seconds after Celery itself says "ready").
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 ENGINE_QUEUES = {"recognition", "enrolment"}
 _heartbeat_stop = threading.Event()
+_hostname: str | None = None  # set in the parent before the fork, so children know it too
 
 
 def consumed_queues(app=None) -> list[str]:
@@ -29,9 +31,25 @@ def consumed_queues(app=None) -> list[str]:
     return sorted(app.amqp.queues.consume_from or app.amqp.queues)
 
 
+def needs_engine(queues: list[str]) -> bool:
+    return settings.WORKER_WARM_UP and bool(ENGINE_QUEUES & set(queues))
+
+
+def on_worker_init(hostname: str) -> None:
+    """In the parent, before any child exists: forget what a previous run of this worker said."""
+    from recognition.models import WorkerHeartbeat
+
+    global _hostname
+    _hostname = hostname
+    try:
+        WorkerHeartbeat.objects.filter(hostname=hostname).delete()
+    except Exception as exc:  # the database may still be starting; the heartbeat loop retries
+        log.warning("could not reset the heartbeat of %s: %s", hostname, exc)
+
+
 def on_child_start() -> None:
-    """Warm the face engine in a freshly forked child that will run face work."""
-    if not settings.WORKER_WARM_UP or not ENGINE_QUEUES & set(consumed_queues()):
+    """Warm the face engine in a freshly forked child that will run face work, then say so."""
+    if not needs_engine(consumed_queues()):
         return
     from recognition import services
 
@@ -39,10 +57,12 @@ def on_child_start() -> None:
         services.engine_warm_up()
     except Exception as exc:  # the worker must stay up: tasks report the same error to users
         log.error("face engine not warmed up: %s", exc)
+        return
+    _record(engine_ready=True)
 
 
 def start_heartbeat(consumer) -> None:
-    hostname = getattr(consumer, "hostname", None) or f"worker@{os.uname().nodename}"
+    hostname = getattr(consumer, "hostname", None) or _hostname or f"worker@{os.uname().nodename}"
     queues = consumed_queues(getattr(consumer, "app", None))
     _heartbeat_stop.clear()
     thread = threading.Thread(target=_heartbeat_loop, args=(hostname, queues), name="heartbeat", daemon=True)
@@ -53,7 +73,7 @@ def stop_heartbeat(consumer) -> None:
     from recognition.models import WorkerHeartbeat
 
     _heartbeat_stop.set()
-    hostname = getattr(consumer, "hostname", None)
+    hostname = getattr(consumer, "hostname", None) or _hostname
     if hostname:
         try:
             WorkerHeartbeat.objects.filter(hostname=hostname).delete()
@@ -62,15 +82,24 @@ def stop_heartbeat(consumer) -> None:
 
 
 def _heartbeat_loop(hostname: str, queues: list[str]) -> None:
-    from recognition.models import WorkerHeartbeat
-
+    global _hostname
+    _hostname = _hostname or hostname
+    # A worker without face work has nothing to warm; one with it starts cold until its child says.
+    when_created = {"engine_ready": not needs_engine(queues)}
     while not _heartbeat_stop.is_set():
         try:
             close_old_connections()
-            WorkerHeartbeat.objects.update_or_create(
-                hostname=hostname,
-                defaults={"queues": ",".join(queues), "pid": os.getpid(), "last_seen": timezone.now()},
-            )
+            _record(create_defaults=when_created, queues=",".join(queues), pid=os.getpid())
         except Exception as exc:  # keep beating once the database is back
             log.warning("heartbeat not recorded: %s", exc)
         _heartbeat_stop.wait(settings.WORKER_HEARTBEAT_SECONDS)
+
+
+def _record(create_defaults: dict | None = None, **fields) -> None:
+    from recognition.models import WorkerHeartbeat
+
+    hostname = _hostname or f"worker@{os.uname().nodename}"
+    fields["last_seen"] = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        hostname=hostname, defaults=fields, create_defaults={**fields, **(create_defaults or {})}
+    )

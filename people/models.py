@@ -27,6 +27,8 @@ class Person(models.Model):
         Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
     )
     is_active = models.BooleanField("active", default=True)
+    # When the person was last switched to inactive: the retention policy counts from here.
+    deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
     shift_start = models.TimeField(default=dt.time(9, 0))
     shift_end = models.TimeField(default=dt.time(17, 0))
     consent_given_at = models.DateTimeField(null=True, blank=True)
@@ -34,6 +36,11 @@ class Person(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     consent_text_version = models.CharField(max_length=50, blank=True)
+    # Set by the enrolment worker when this person's face matches somebody else's: HR checks it.
+    possible_duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    duplicate_distance = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -32,6 +32,11 @@ class RecogniserVersion(models.Model):
     cv_accuracy = models.FloatField(null=True, blank=True)
     threshold = models.FloatField(null=True, blank=True, help_text="Open-set distance threshold.")
     target_far = models.FloatField(null=True, blank=True)
+    genuine_accept_rate = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Share of enrolled photos accepted against the person's other photos.",
+    )
     embedder_version = models.CharField(max_length=100, blank=True)
     format_version = models.PositiveIntegerField(default=1)
     artifact = models.BinaryField(null=True, blank=True, editable=False)
@@ -50,6 +55,24 @@ class RecogniserVersion(models.Model):
         return f"Recogniser v{self.pk}"
 
 
+class TrainingState(models.Model):
+    """The one row (pk=1) that coalesces training requests: changes mark it dirty, one run cleans it.
+
+    Changes set `dirty_since` (if unset) and queue a run after a short delay; the run takes the row's
+    lock, trains from what is committed, and clears the mark only if no change arrived meanwhile.
+    `running_task_id` lets a redelivered run (its worker was killed) take over its own run.
+    """
+
+    dirty_since = models.DateTimeField(null=True, blank=True)
+    last_change_at = models.DateTimeField(null=True, blank=True)
+    last_reason = models.CharField(max_length=200, blank=True)
+    running_task_id = models.CharField(max_length=255, blank=True)
+    running_since = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return "Training state"
+
+
 class WorkerHeartbeat(models.Model):
     """A Celery worker that reported in recently, and the queues it consumes."""
 
@@ -57,6 +80,8 @@ class WorkerHeartbeat(models.Model):
     queues = models.CharField(max_length=200, blank=True)
     pid = models.PositiveIntegerField(null=True)
     last_seen = models.DateTimeField()
+    # Set by the worker's child once MTCNN and FaceNet are loaded: until then face work would wait.
+    engine_ready = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.hostname
