@@ -153,7 +153,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Frames whose message was lost (a broker restart, a killed worker) still get an outcome.
     "expire-stale-checkin-attempts": {"task": "attendance.checkin_attempts_expire", "schedule": 30.0},
+    # Biometric data is kept no longer than the retention settings below allow.
+    "apply-retention": {"task": "people.retention_apply", "schedule": 6 * 3600.0},
 }
+# Privacy: stored check-in frames are deleted after this many days; the face photos and embeddings
+# of a person who has been inactive this long are deleted (their attendance events are kept).
+CHECKIN_FRAME_RETENTION_DAYS = env.int("CHECKIN_FRAME_RETENTION_DAYS", default=30)
+BIOMETRIC_RETENTION_INACTIVE_DAYS = env.int("BIOMETRIC_RETENTION_INACTIVE_DAYS", default=365)
 # How recently a worker must have reported in for /healthz to count it as alive.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=10)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=30)

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from people.forms import PersonAdminForm, ZipEnrolForm
 from people.models import Department, FaceImage, Person
+from people.privacy import person_biometrics_delete
 from people.rules import EnrolmentState
 from people.selectors import people_in_state, people_with_photo_counts, person_enrolment_state
 from people.services import (
@@ -126,6 +127,7 @@ class PersonAdmin(admin.ModelAdmin):
     search_fields = ["full_name", "employee_id", "email"]
     list_select_related = ["department"]
     readonly_fields = ["duplicate_details"]
+    actions = ["delete_biometric_data"]
     change_form_template = "admin/people/person/change_form.html"
     change_list_template = "admin/people/person/change_list.html"
     fieldsets = [
@@ -195,6 +197,32 @@ class PersonAdmin(admin.ModelAdmin):
             face_image_delete(face_image=image)
         for image in formset.changed_objects:  # nothing editable today; keep Django's contract
             image[0].save()
+
+    @admin.action(description="Delete biometric data (keeps attendance)", permissions=["delete"])
+    def delete_biometric_data(self, request, queryset):
+        """Ask for confirmation and a reason, then delete the selected people's face data."""
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/people/person/delete_biometrics_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Delete biometric data",
+                    "people": queryset,
+                    "previews": [person_biometrics_delete(person=p, dry_run=True) for p in queryset],
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    "opts": self.model._meta,
+                },
+            )
+        reason = request.POST.get("reason", "").strip()
+        for person in queryset:
+            result = person_biometrics_delete(person=person, by=request.user, reason=reason)
+            messages.success(
+                request,
+                f"Deleted {result.photos} face photos and {result.frames} check-in frames of "
+                f"{result.person}; attendance kept, retraining queued.",
+            )
+        return None
 
     def delete_model(self, request, obj):
         person_delete(person=obj)

@@ -79,6 +79,10 @@ def person_saved(*, person: Person, changed: list[str]) -> None:
     """React to an edit of a person: switching them on or off changes whom the recogniser knows."""
     if "is_active" in changed:
         state = "activated" if person.is_active else "deactivated"
+        # The retention policy counts a person's inactivity from this moment.
+        Person.objects.filter(pk=person.pk).update(
+            deactivated_at=None if person.is_active else timezone.now()
+        )
         training_request(reason=f"{person.employee_id} {state}")
 
 

@@ -24,3 +24,12 @@ def face_image_process_task(face_image_id: int) -> dict:
     if image is None:
         return {"id": face_image_id, "status": "deleted"}
     return {"id": face_image_id, "status": image.status}
+
+
+@shared_task(name="people.retention_apply", queue=Queue.DEFAULT.value, ignore_result=True)
+def retention_apply_task() -> dict:
+    """Delete check-in frames and long-inactive people's face data past their retention."""
+    from people.privacy import retention_apply
+
+    report = retention_apply()
+    return {"frames": len(report.frames), "people": len(report.people)}
