@@ -1,0 +1,292 @@
+"""Fault tests: a whole stack (gunicorn + a recognition worker) on throwaway PostgreSQL and Redis.
+
+Kiosk frames are posted while the worker is killed, Redis is restarted and PostgreSQL is
+restarted. Afterwards every accepted attempt has an outcome, no walk past the camera is
+recorded twice, and the site recovers without a manual step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fixtures.services import REPO, free_port, start_worker, stop_process
+from tests.fixtures.throwaway import ThrowawayPostgres, ThrowawayRedis
+
+pytestmark = pytest.mark.slow
+
+SEED = textwrap.dedent(
+    """
+    import json, os, pathlib
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from people.services import face_image_add, face_image_process, person_create
+    from recognition.services import recogniser_train
+    from attendance.services import kiosk_register
+
+    root = pathlib.Path(os.environ["SEED_PHOTOS"])
+    admin = User.objects.create_superuser("admin", password="pw-for-tests")
+    people = {}
+    for number, folder in enumerate(sorted(p for p in root.iterdir() if p.is_dir())[:3]):
+        person = person_create(employee_id=f"F{number}", full_name=folder.name.replace("_", " ").title(),
+                               consent_recorded_by=admin)
+        for photo in sorted(folder.glob("*.jpg"))[:6]:
+            upload = SimpleUploadedFile(photo.name, photo.read_bytes(), content_type="image/jpeg")
+            image = face_image_add(person=person, upload=upload, source="upload", uploaded_by=admin)
+            face_image_process(face_image_id=image.pk)
+        people[folder.name] = person.pk
+    version = recogniser_train(trigger="fault-test seed")
+    kiosks = [kiosk_register(name=f"Door {n}", created_by=admin)[1] for n in range(2)]
+    print("SEED=" + json.dumps({"people": people, "version": version.pk, "status": version.status,
+                                "kiosks": kiosks}))
+    """
+)
+
+REPORT = textwrap.dedent(
+    """
+    import json
+    from django.db.models import Count
+    from attendance.models import AttendanceEvent, CheckinAttempt
+    attempts = {str(a.pk): [a.state, a.outcome] for a in CheckinAttempt.objects.all()}
+    events = list(AttendanceEvent.objects.values("person_id", "kind", "workday", "attempt_id"))
+    print("REPORT=" + json.dumps({"attempts": attempts, "events": events}, default=str))
+    """
+)
+
+
+@dataclass
+class Stack:
+    """A web server and a recognition worker on services of the test's own."""
+
+    postgres: ThrowawayPostgres
+    redis: ThrowawayRedis
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    web: subprocess.Popen | None = None
+    worker: object = None
+
+    def env(self) -> dict[str, str]:
+        from django.conf import settings
+
+        return {
+            **os.environ,
+            "DATABASE_URL": self.postgres.url,
+            "CELERY_BROKER_URL": self.redis.url,
+            "MEDIA_ROOT": str(self.workdir / "media"),
+            "VAR_DIR": str(self.workdir / "var"),
+            "MODELS_DIR": str(settings.MODELS_DIR),
+            "MODEL_CACHE_DIR": str(settings.MODEL_CACHE_DIR),
+            "DJANGO_ENV": "local",
+            "DEBUG": "false",
+            "WORKER_HEARTBEAT_SECONDS": "1",
+            "CHECKIN_MAX_PENDING_SECONDS": "8",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def manage(self, *args: str, extra_env: dict[str, str] | None = None) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO,
+            env={**self.env(), **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    def shell(self, code: str, marker: str, **extra_env: str) -> dict:
+        out = self.manage("shell", "-c", code, extra_env=extra_env)
+        line = next(line for line in out.splitlines() if line.startswith(f"{marker}="))
+        return json.loads(line.split("=", 1)[1])
+
+    def start_web(self) -> None:
+        self.web = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "attendance_site.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+                "--timeout",
+                "60",
+            ],
+            cwd=REPO,
+            env=self.env(),
+            stdout=(self.workdir / "web.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )
+        self.wait(lambda: requests.get(self.url("/healthz"), timeout=5).status_code in (200, 503), 60)
+
+    def start_worker(self) -> None:
+        """Start a recognition worker, as production runs one: on that queue alone."""
+        log = self.workdir / f"worker-{time.monotonic_ns()}.log"
+        self.worker = start_worker(self.env(), log, queues="recognition")
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait(self, condition, timeout: float, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if condition():
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def healthy(self) -> bool:
+        return requests.get(self.url("/healthz"), timeout=10).status_code == 200
+
+    def post_frame(self, token: str, frame: bytes) -> requests.Response | None:
+        try:
+            return requests.post(
+                self.url("/api/v1/checkins/"),
+                headers={"Authorization": f"Kiosk {token}"},
+                files={"frame": ("frame.jpg", frame, "image/jpeg")},
+                timeout=15,
+            )
+        except requests.RequestException:
+            return None
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            stop_process(self.worker.process)
+        if self.web is not None:
+            stop_process(self.web)
+
+
+@pytest.fixture
+def stack(throwaway_postgres, throwaway_redis, tmp_path, celebrity_dir):
+    """Migrate and seed the throwaway database (3 people, a recogniser, 2 kiosks); start web and worker."""
+    stack = Stack(postgres=throwaway_postgres, redis=throwaway_redis, workdir=tmp_path)
+    stack.manage("migrate", "--noinput", "-v0")
+    stack.seed = stack.shell(SEED, "SEED", SEED_PHOTOS=str(celebrity_dir / "train"))
+    assert stack.seed["status"] == "ready"
+    stack.start_web()
+    stack.start_worker()
+    stack.wait(stack.healthy, 180, "a healthy stack")
+    yield stack
+    stack.stop()
+
+
+def frames_of(celebrity_dir: Path, people: dict[str, int]) -> dict[int, bytes]:
+    """Return one validation photo (never enrolled) per seeded person, by person id."""
+    return {
+        pk: sorted((celebrity_dir / "val" / name).glob("*.jpg"))[0].read_bytes()
+        for name, pk in people.items()
+    }
+
+
+def burst(
+    stack: Stack, tokens: list[str], frames: list[bytes], rounds: int, pause: float = 0.25
+) -> list[str]:
+    """Post frames from every kiosk in turn; return the ids of the attempts the API accepted (202).
+
+    Each kiosk sees one person for three frames in a row, then the next, as people walk past.
+    """
+    accepted = []
+    for round_number in range(rounds):
+        for kiosk_number, token in enumerate(tokens):
+            frame = frames[(round_number // 3 + kiosk_number) % len(frames)]
+            response = stack.post_frame(token, frame)
+            if response is not None and response.status_code == 202:
+                accepted.append(response.json()["id"])
+            elif response is not None:
+                assert response.status_code in (429, 503), (response.status_code, response.text[:300])
+            time.sleep(pause)
+    return accepted
+
+
+def assert_consistent(stack: Stack, accepted: list[str]) -> dict:
+    """Every accepted attempt has an outcome; one event per attempt at most; entries and exits alternate."""
+    stack.wait(lambda: _all_finished(stack, accepted), 90, "every accepted attempt to finish")
+    report = stack.shell(REPORT, "REPORT")
+    unfinished = {
+        a: report["attempts"].get(a) for a in accepted if report["attempts"].get(a, ["?"])[0] == "pending"
+    }
+    assert unfinished == {}
+    attempt_ids = [e["attempt_id"] for e in report["events"] if e["attempt_id"]]
+    assert len(attempt_ids) == len(set(attempt_ids)), "two events from one attempt"
+    by_person: dict[int, list[str]] = {}
+    for event in report["events"]:
+        by_person.setdefault(event["person_id"], []).append(event["kind"])
+    for kinds in by_person.values():
+        # Within the cooldown one walk past the camera is one event: never two entries in a row.
+        assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False)), kinds
+    return report
+
+
+def _all_finished(stack: Stack, accepted: list[str]) -> bool:
+    report = stack.shell(REPORT, "REPORT")
+    return all(report["attempts"].get(a, ["pending"])[0] != "pending" for a in accepted)
+
+
+def test_worker_killed_during_check_ins_loses_no_attempt(stack, celebrity_dir):
+    """A recognition worker killed with SIGKILL mid-burst: a new worker finishes or expires every attempt."""
+    tokens = stack.seed["kiosks"]
+    frames = list(frames_of(celebrity_dir, stack.seed["people"]).values())
+    accepted = burst(stack, tokens, frames, rounds=4)
+    os.kill(stack.worker.process.pid, signal.SIGKILL)
+    accepted += burst(stack, tokens, frames, rounds=3)
+    stack.worker.process.wait(10)
+    stack.start_worker()
+    stack.wait(stack.healthy, 180, "the new worker")
+    accepted += burst(stack, tokens, frames, rounds=2)
+    report = assert_consistent(stack, accepted)
+    assert len(accepted) >= 12
+    outcomes = sorted({tuple(report["attempts"][a]) for a in accepted})
+    assert report["events"], f"the recognisable people were never recorded: {outcomes}"
+
+
+def test_redis_restart_during_check_ins_loses_no_attempt(stack, celebrity_dir):
+    """Redis stopped and started mid-burst: the API answers throughout, every accepted attempt ends."""
+    tokens = stack.seed["kiosks"]
+    frames = list(frames_of(celebrity_dir, stack.seed["people"]).values())
+    accepted = burst(stack, tokens, frames, rounds=3)
+    stack.redis.stop()
+    during = [stack.post_frame(tokens[0], frames[0]) for _ in range(3)]
+    assert all(r is not None and r.status_code in (202, 503) for r in during), [
+        (r.status_code, r.text[:200]) if r is not None else None for r in during
+    ]
+    accepted += [r.json()["id"] for r in during if r.status_code == 202]
+    stack.redis.start()
+    stack.wait(stack.healthy, 120, "the site to recover after Redis came back")
+    accepted += burst(stack, tokens, frames, rounds=3)
+    assert_consistent(stack, accepted)
+
+
+def test_postgres_restart_during_check_ins_loses_no_attempt(stack, celebrity_dir):
+    """PostgreSQL restarted mid-burst: no server error leaks, and the site recovers by itself."""
+    tokens = stack.seed["kiosks"]
+    frames = list(frames_of(celebrity_dir, stack.seed["people"]).values())
+    accepted = burst(stack, tokens, frames, rounds=2)
+    stack.postgres.stop()
+    during = [stack.post_frame(tokens[1], frames[1]) for _ in range(3)]
+    assert all(r is not None and r.status_code == 503 for r in during), [
+        (r.status_code, r.text[:200]) if r is not None else None for r in during
+    ]
+    stack.postgres.start()
+    stack.wait(stack.healthy, 120, "the site to recover after PostgreSQL came back")
+    accepted += burst(stack, tokens, frames, rounds=3)
+    report = assert_consistent(stack, accepted)
+    assert any(report["attempts"][a][0] == "done" for a in accepted[-6:]), (
+        "no attempt succeeded after the restart"
+    )
