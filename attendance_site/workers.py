@@ -2,13 +2,15 @@
 
 The heartbeat lives in the database rather than in Celery's broadcast channel so that it works on
 the embedded filesystem broker as well as on Redis, and so that /healthz can say which queues
-have a live consumer. A worker that does face work counts as ready only once its child process
-has loaded MTCNN and FaceNet (several seconds after Celery itself says "ready").
+have a live consumer. A worker that does face work counts as ready only once a child process
+has loaded MTCNN and FaceNet (several seconds after Celery itself says "ready"); the child tells
+the parent through shared memory, and the parent's heartbeat says so.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import threading
 
@@ -21,6 +23,9 @@ log = logging.getLogger(__name__)
 ENGINE_QUEUES = {"recognition", "enrolment"}
 _heartbeat_stop = threading.Event()
 _hostname: str | None = None  # set in the parent before the fork, so children know it too
+# Shared memory created in the parent before the fork: a child that has loaded the face models
+# writes its pid here, and the parent's heartbeat reports ready while that child is alive.
+_warm_child_pid = None
 
 
 def consumed_queues(app=None) -> list[str]:
@@ -39,8 +44,9 @@ def on_worker_init(hostname: str) -> None:
     """In the parent, before any child exists: forget what a previous run of this worker said."""
     from recognition.models import WorkerHeartbeat
 
-    global _hostname
+    global _hostname, _warm_child_pid
     _hostname = hostname
+    _warm_child_pid = multiprocessing.Value("i", 0)
     try:
         WorkerHeartbeat.objects.filter(hostname=hostname).delete()
     except Exception as exc:  # the database may still be starting; the heartbeat loop retries
@@ -58,7 +64,22 @@ def on_child_start() -> None:
     except Exception as exc:  # the worker must stay up: tasks report the same error to users
         log.error("face engine not warmed up: %s", exc)
         return
-    _record(engine_ready=True)
+    if _warm_child_pid is not None:
+        _warm_child_pid.value = os.getpid()
+
+
+def engine_ready(queues: list[str]) -> bool:
+    """Tell whether this worker can do face work now: a child with the models loaded is alive."""
+    if not needs_engine(queues):
+        return True
+    pid = _warm_child_pid.value if _warm_child_pid is not None else 0
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:  # that child died; its replacement is still loading the models
+        return False
+    return True
 
 
 def start_heartbeat(consumer) -> None:
@@ -84,22 +105,19 @@ def stop_heartbeat(consumer) -> None:
 def _heartbeat_loop(hostname: str, queues: list[str]) -> None:
     global _hostname
     _hostname = _hostname or hostname
-    # A worker without face work has nothing to warm; one with it starts cold until its child says.
-    when_created = {"engine_ready": not needs_engine(queues)}
     while not _heartbeat_stop.is_set():
         try:
             close_old_connections()
-            _record(create_defaults=when_created, queues=",".join(queues), pid=os.getpid())
+            _record(queues=",".join(queues), pid=os.getpid(), engine_ready=engine_ready(queues))
         except Exception as exc:  # keep beating once the database is back
             log.warning("heartbeat not recorded: %s", exc)
         _heartbeat_stop.wait(settings.WORKER_HEARTBEAT_SECONDS)
 
 
-def _record(create_defaults: dict | None = None, **fields) -> None:
+def _record(**fields) -> None:
     from recognition.models import WorkerHeartbeat
 
     hostname = _hostname or f"worker@{os.uname().nodename}"
-    fields["last_seen"] = timezone.now()
     WorkerHeartbeat.objects.update_or_create(
-        hostname=hostname, defaults=fields, create_defaults={**fields, **(create_defaults or {})}
+        hostname=hostname, defaults={"last_seen": timezone.now(), **fields}
     )

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.faces",
     "tests.fixtures.throwaway",
+    "tests.fixtures.browser",
 ]
 
 

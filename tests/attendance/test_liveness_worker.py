@@ -2,59 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attendance import bench_liveness as bench
 from attendance.models import AttendanceEvent, CheckinAttempt
-from people.models import FaceImage
 from tests.factories import KioskFactory, UserFactory
+from tests.fixtures.services import enrol_through_worker, wait_for
 
 pytestmark = pytest.mark.slow
 PEOPLE = ["elton_john", "jerry_seinfeld"]
 PHOTOS_EACH = 4
 URL = "/api/v1/checkins/"
-
-
-def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def enrol(celebrity_dir, hr) -> dict[str, int]:
-    """Enrol PEOPLE from their training photos through the real worker and train a recogniser."""
-    from people.services import face_image_add, person_create
-    from recognition.recogniser import recogniser_train
-
-    ids = {}
-    for name in PEOPLE:
-        person = person_create(
-            employee_id=name, full_name=name.replace("_", " ").title(), consent_recorded_by=hr
-        )
-        ids[name] = person.pk
-        for photo in sorted((celebrity_dir / "train" / name).glob("*.jpg"))[:PHOTOS_EACH]:
-            upload = SimpleUploadedFile(photo.name, photo.read_bytes(), "image/jpeg")
-            face_image_add(person=person, upload=upload, source=FaceImage.Source.UPLOAD, uploaded_by=hr)
-    wait_for(
-        lambda: (
-            not FaceImage.objects.filter(
-                status__in=[FaceImage.Status.PENDING, FaceImage.Status.PROCESSING]
-            ).exists()
-        ),
-        timeout=300,
-        what="the worker to process the enrolment photos",
-        interval=0.5,
-    )
-    version = recogniser_train(trigger="liveness worker test")
-    assert version.is_active, version.error
-    return ids
 
 
 def result(client, kiosk, attempt_id, timeout=60) -> dict:
@@ -96,7 +56,7 @@ def test_challenge_through_the_worker_passes_a_turn_and_fails_a_photo(
     import numpy as np
 
     cache.clear()
-    ids = enrol(celebrity_dir, UserFactory(is_staff=True))
+    ids = enrol_through_worker(celebrity_dir, PEOPLE, photos_each=PHOTOS_EACH, by=UserFactory(is_staff=True))
     kiosk = KioskFactory(liveness_mode="always")
     framed = {face.person: face for face in bench.framed_photos(engine, celebrity_dir, per_person=1)}
     rng = np.random.default_rng(0)

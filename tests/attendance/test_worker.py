@@ -10,17 +10,9 @@ from attendance.models import AttendanceEvent, CheckinAttempt
 from attendance_site.celery import app
 from tests.attendance.factories import jpeg_bytes
 from tests.factories import KioskFactory
+from tests.fixtures.services import wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def attempt_state(attempt_id) -> str:

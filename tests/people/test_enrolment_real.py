@@ -17,8 +17,7 @@ from people.models import FaceImage, Person
 from recognition.models import RecogniserVersion
 from recognition.recogniser import frame_recognise
 from tests.factories import UserFactory
-from tests.fixtures.services import process_env, start_worker, stop_process
-from tests.people.conftest import wait_for
+from tests.fixtures.services import process_env, start_worker, stop_process, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

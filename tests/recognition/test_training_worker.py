@@ -14,8 +14,7 @@ from people.models import FaceImage, Person
 from recognition import recogniser
 from recognition.bench_training import synthetic_gallery
 from recognition.models import RecogniserVersion, TrainingState
-from tests.fixtures.services import process_env, start_worker, stop_process
-from tests.people.conftest import wait_for
+from tests.fixtures.services import process_env, start_worker, stop_process, wait_for
 from tests.people.factories import AcceptedFaceImageFactory, ConsentedPersonFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
