@@ -40,7 +40,7 @@ run: $(VENV)/.installed weights ## Start web, workers and scheduler on the embed
 	@echo "  Face attendance is starting: open http://$(HOST):$(WEB_PORT)/  (admin: http://$(HOST):$(WEB_PORT)/admin/)"
 	@echo "  Ctrl-C stops the web server and the workers."
 	@echo ""
-	HOST=$(HOST) WEB_PORT=$(WEB_PORT) $(VENV)/bin/honcho start -f Procfile
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) WEB_PORT=$(WEB_PORT) $(VENV)/bin/honcho start -f Procfile
 
 services: ## Make sure PostgreSQL and Redis run locally (installs them as root when missing)
 	scripts/ensure-services.sh
