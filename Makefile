@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/attendance
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format bench weights services browser venv clean-var
+.PHONY: help run test lint format bench bench-all weights services browser venv
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,3 +61,10 @@ test: $(VENV)/.installed-dev services browser weights lint ## Run lint and the w
 
 bench: $(VENV)/.installed-dev weights ## Print the recognition benchmark table
 	$(PY) -m recognition.bench
+
+bench-all: bench services ## Also enrolment/training, check-in latency, reports and liveness figures
+	$(PY) -m recognition.bench_training
+	-psql "$(TEST_DATABASE_URL:/attendance=/postgres)" -qc "CREATE DATABASE attendance_bench" 2>/dev/null
+	DATABASE_URL=$(TEST_DATABASE_URL)_bench CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m attendance.bench_checkin
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m attendance.bench_reports
+	$(PY) -m attendance.bench_liveness
