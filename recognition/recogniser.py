@@ -247,28 +247,35 @@ def training_status() -> dict:
 
 
 class _ActiveCache:
-    """The loaded active version of this process; reloaded when the active id changes."""
+    """The loaded active version of this process; reloaded when the active version changes.
+
+    Keyed by id and sha256, not id alone: ids repeat after a database is reset or restored, and a
+    worker must never keep answering with a recogniser the database no longer holds.
+    """
 
     def __init__(self):
-        self.version_id: int | None = None
+        self.key: tuple[int, str] | None = None
         self.recogniser: ml.Recogniser | None = None
         self.lock = threading.Lock()
 
     def get(self) -> tuple[int | None, ml.Recogniser | None]:
-        active_id = RecogniserVersion.objects.filter(is_active=True).values_list("id", flat=True).first()
-        if active_id is None:
+        active = RecogniserVersion.objects.filter(is_active=True).values_list("id", "sha256").first()
+        if active is None:
             return None, None
-        if active_id == self.version_id:
-            return self.version_id, self.recogniser
-        with self.lock:
-            if active_id != self.version_id:
-                row = RecogniserVersion.objects.filter(pk=active_id).values_list("artifact", "sha256").first()
-                if row is None:  # swapped again meanwhile; the next frame loads the new one
-                    return self.version_id, self.recogniser
-                self.recogniser = ml.Recogniser.from_bytes(row[0], sha256=row[1])
-                self.version_id = active_id
-                log.info("loaded recogniser v%s", active_id)
-        return self.version_id, self.recogniser
+        if active != self.key:
+            with self.lock:
+                if active != self.key:
+                    row = (
+                        RecogniserVersion.objects.filter(pk=active[0])
+                        .values_list("artifact", "sha256")
+                        .first()
+                    )
+                    if row is None:  # swapped again meanwhile; the next frame loads the new one
+                        return (self.key[0] if self.key else None), self.recogniser
+                    self.recogniser = ml.Recogniser.from_bytes(row[0], sha256=row[1])
+                    self.key = (active[0], row[1])
+                    log.info("loaded recogniser v%s", active[0])
+        return self.key[0], self.recogniser
 
 
 _active = _ActiveCache()
