@@ -28,11 +28,16 @@ def jpeg_bytes(size: tuple[int, int] = (64, 64), colour=(120, 90, 60)) -> bytes:
 
 
 def unit_vector(seed: int, *, noise: float = 0.0, base: int | None = None) -> np.ndarray:
-    """Return a deterministic 128-d unit vector (a fake embedding): `base` plus some `noise`."""
+    """Return a deterministic 128-d unit vector (a fake embedding): `base` moved by `noise`.
+
+    `noise` is the length of the random step from the person's centre (before normalising), so
+    photos of one person stay a known distance apart in 128 dimensions whatever the seeds.
+    """
     centre = np.random.default_rng(seed if base is None else base).normal(size=128)
     centre /= np.linalg.norm(centre)
     if noise:
-        centre = centre + noise * np.random.default_rng(seed + 10_000).normal(size=128)
+        step = np.random.default_rng(seed + 10_000).normal(size=128)
+        centre = centre + noise * step / np.linalg.norm(step)
     return (centre / np.linalg.norm(centre)).astype(np.float32)
 
 
