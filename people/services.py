@@ -6,6 +6,7 @@ Every change that alters what the recogniser should know asks for a training run
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import zipfile
@@ -412,3 +413,20 @@ def zip_enrol(*, by_folder: dict[str, list[_ZipEntry]], uploaded_by, create_miss
             )
             result.photos_added += 1
     return result
+
+
+def enrolment_resume(*, older_than: dt.timedelta) -> list[int]:
+    """Queue again the photos still waiting or "processing" for longer than `older_than`; return their ids.
+
+    A worker killed outright (not just its child) leaves its message unacknowledged in Redis until
+    the broker's visibility timeout, an hour; processing is idempotent, so queuing them again is safe.
+    """
+    cutoff = timezone.now() - older_than
+    stale = list(
+        FaceImage.objects.filter(
+            status__in=[FaceImage.Status.PENDING, FaceImage.Status.PROCESSING], updated_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for face_image_id in stale:
+        _enqueue_processing(face_image_id)
+    return stale

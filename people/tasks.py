@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import datetime as dt
+import logging
+
+from celery import shared_task, signals
 from django.db import InterfaceError, OperationalError
 
 from attendance_site.celery import Queue
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -33,3 +38,20 @@ def retention_apply_task() -> dict:
 
     report = retention_apply()
     return {"frames": len(report.frames), "people": len(report.people)}
+
+
+@signals.worker_ready.connect
+def _resume_enrolment_on_start(sender=None, **_kwargs) -> None:
+    """When an enrolment worker starts, pick up photos a killed worker left half done."""
+    from attendance_site.workers import consumed_queues
+    from people.services import enrolment_resume
+
+    if Queue.ENROLMENT.value not in consumed_queues(getattr(sender, "app", None)):
+        return
+    try:
+        resumed = enrolment_resume(older_than=dt.timedelta(seconds=60))
+    except Exception as exc:  # the database may not be up yet; HR can "Check again" meanwhile
+        log.warning("could not resume unfinished enrolment photos: %s", exc)
+        return
+    if resumed:
+        log.info("queued %d unfinished enrolment photos again", len(resumed))
