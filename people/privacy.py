@@ -7,11 +7,9 @@ timesheet intact. Every deletion is written to the audit log with who asked and 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,9 +17,8 @@ from attendance.models import CheckinAttempt
 from attendance_site.audit import audit_record, person_label
 from attendance_site.models import AuditEntry
 from people.models import FaceImage, Person
+from people.services import storage_delete
 from recognition.recogniser import training_request
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -70,15 +67,6 @@ def person_biometrics_delete(
         if photos:
             training_request(reason=f"biometric data of {person.employee_id} deleted")
     return result
-
-
-def storage_delete(names: list[str]) -> None:
-    """Delete files from private storage, logging (not raising) any that cannot be removed."""
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError as exc:
-            log.error("could not delete %s: %s", name, exc)
 
 
 @dataclass

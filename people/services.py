@@ -95,16 +95,17 @@ def person_delete(*, person: Person) -> None:
     names = list(person.face_images.exclude(image="").values_list("image", flat=True))
     employee_id = person.employee_id
     person.delete()
-    transaction.on_commit(lambda: _storage_delete(names))
+    transaction.on_commit(lambda: storage_delete(names))
     training_request(reason=f"{employee_id} deleted")
 
 
-def _storage_delete(names: list[str]) -> None:
+def storage_delete(names: list[str]) -> None:
+    """Delete files from private storage, logging (not raising) any that cannot be removed."""
     for name in names:
         try:
             default_storage.delete(name)
         except OSError as exc:  # the row is gone either way; say which file is left behind
-            log.error("could not delete face photo %s: %s", name, exc)
+            log.error("could not delete %s: %s", name, exc)
 
 
 # --- Uploads --------------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def face_image_delete(*, face_image: FaceImage) -> None:
     employee_id = face_image.person.employee_id
     face_image.delete()
     if name:
-        transaction.on_commit(lambda: _storage_delete([name]))
+        transaction.on_commit(lambda: storage_delete([name]))
     if was_accepted:
         training_request(reason=f"a photo of {employee_id} deleted")
 
