@@ -30,6 +30,7 @@ from attendance.selectors import (
     attendance_today,
     report_scope_for,
     timesheet_totals,
+    today_rows_in_state,
 )
 
 
@@ -209,11 +210,7 @@ class TodayReportApi(ReportApi):
             return self.bad_request(form)
         data = form.cleaned_data
         report = attendance_today(scope=scope, department=data["department"], search=data["q"])
-        rows = report.rows
-        if data["state"] == "late":
-            rows = [row for row in rows if row.day.late]
-        elif data["state"]:
-            rows = [row for row in rows if row.state == data["state"]]
+        rows = today_rows_in_state(report.rows, data["state"])
         body = self.paginate(
             request,
             sort_rows(rows, data["sort"], TODAY_KEYS),

@@ -29,6 +29,7 @@ from attendance.selectors import (
     hours_per_day,
     report_scope_for,
     timesheet_totals,
+    today_rows_in_state,
 )
 
 REPORT_PERMISSION = "attendance.view_reports"
@@ -151,11 +152,7 @@ def today(request: HttpRequest, fmt: str | None = None) -> HttpResponse:
         return invalid(request, "reports/today.html", form)
     data = form.cleaned_data
     report = attendance_today(scope=scope, department=data["department"], search=data["q"])
-    rows = report.rows
-    if data["state"] == "late":
-        rows = [row for row in rows if row.day.late]
-    elif data["state"]:
-        rows = [row for row in rows if row.state == data["state"]]
+    rows = today_rows_in_state(report.rows, data["state"])
     rows = sort_rows(rows, data["sort"], TODAY_KEYS)
     if fmt:
         records = (exports.today_record(row) for row in rows)

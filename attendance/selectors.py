@@ -553,6 +553,15 @@ def attendance_today(
     )
 
 
+def today_rows_in_state(rows: Iterable[TodayRow], state: str) -> list[TodayRow]:
+    """Return the Today rows in `state` ("in", "out", "not_in"), the late ones for "late", all for ""."""
+    if state == "late":
+        return [row for row in rows if row.day.late]
+    if state:
+        return [row for row in rows if row.state == state]
+    return list(rows)
+
+
 def arrivals_histogram(arrivals: dict[int, int], *, boundary_hour: int) -> list[dict]:
     """Return [{"hour": "07:00", "arrivals": n}, ...] in workday order, trimmed to 07:00-19:00 or the data."""
     order = [(boundary_hour + n) % 24 for n in range(24)]
