@@ -32,11 +32,11 @@ app.autodiscover_tasks()
 
 
 @signals.celeryd_init.connect
-def _remember_hostname(sender=None, **_kwargs) -> None:
-    """Keep the worker's name where its children (forked later) can read it."""
+def _prepare_warm_up_report(**_kwargs) -> None:
+    """Before the children fork, make the shared place where a warm child tells its parent."""
     from attendance_site import workers
 
-    workers.on_worker_init(sender)
+    workers.on_worker_init()
 
 
 @signals.worker_process_init.connect

@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 ENGINE_QUEUES = {"recognition", "enrolment"}
 _heartbeat_stop = threading.Event()
-_hostname: str | None = None  # set in the parent before the fork, so children know it too
 # Shared memory created in the parent before the fork: a child that has loaded the face models
 # writes its pid here, and the parent's heartbeat reports ready while that child is alive.
 _warm_child_pid = None
@@ -40,17 +39,10 @@ def needs_engine(queues: list[str]) -> bool:
     return settings.WORKER_WARM_UP and bool(ENGINE_QUEUES & set(queues))
 
 
-def on_worker_init(hostname: str) -> None:
-    """In the parent, before any child exists: forget what a previous run of this worker said."""
-    from recognition.models import WorkerHeartbeat
-
-    global _hostname, _warm_child_pid
-    _hostname = hostname
+def on_worker_init() -> None:
+    """In the parent, before any child exists: make the place where a warm child reports."""
+    global _warm_child_pid
     _warm_child_pid = multiprocessing.Value("i", 0)
-    try:
-        WorkerHeartbeat.objects.filter(hostname=hostname).delete()
-    except Exception as exc:  # the database may still be starting; the heartbeat loop retries
-        log.warning("could not reset the heartbeat of %s: %s", hostname, exc)
 
 
 def on_child_start() -> None:
@@ -83,7 +75,7 @@ def engine_ready(queues: list[str]) -> bool:
 
 
 def start_heartbeat(consumer) -> None:
-    hostname = getattr(consumer, "hostname", None) or _hostname or f"worker@{os.uname().nodename}"
+    hostname = getattr(consumer, "hostname", None) or f"worker@{os.uname().nodename}"
     queues = consumed_queues(getattr(consumer, "app", None))
     _heartbeat_stop.clear()
     thread = threading.Thread(target=_heartbeat_loop, args=(hostname, queues), name="heartbeat", daemon=True)
@@ -94,7 +86,7 @@ def stop_heartbeat(consumer) -> None:
     from recognition.models import WorkerHeartbeat
 
     _heartbeat_stop.set()
-    hostname = getattr(consumer, "hostname", None) or _hostname
+    hostname = getattr(consumer, "hostname", None)
     if hostname:
         try:
             WorkerHeartbeat.objects.filter(hostname=hostname).delete()
@@ -103,21 +95,21 @@ def stop_heartbeat(consumer) -> None:
 
 
 def _heartbeat_loop(hostname: str, queues: list[str]) -> None:
-    global _hostname
-    _hostname = _hostname or hostname
+    """Every few seconds, say this worker is alive, what it consumes and whether its models are warm."""
+    from recognition.models import WorkerHeartbeat
+
     while not _heartbeat_stop.is_set():
         try:
             close_old_connections()
-            _record(queues=",".join(queues), pid=os.getpid(), engine_ready=engine_ready(queues))
+            WorkerHeartbeat.objects.update_or_create(
+                hostname=hostname,
+                defaults={
+                    "last_seen": timezone.now(),
+                    "queues": ",".join(queues),
+                    "pid": os.getpid(),
+                    "engine_ready": engine_ready(queues),
+                },
+            )
         except Exception as exc:  # keep beating once the database is back
             log.warning("heartbeat not recorded: %s", exc)
         _heartbeat_stop.wait(settings.WORKER_HEARTBEAT_SECONDS)
-
-
-def _record(**fields) -> None:
-    from recognition.models import WorkerHeartbeat
-
-    hostname = _hostname or f"worker@{os.uname().nodename}"
-    WorkerHeartbeat.objects.update_or_create(
-        hostname=hostname, defaults={"last_seen": timezone.now(), **fields}
-    )
