@@ -9,24 +9,15 @@ from django.utils import timezone
 
 from attendance_site.models import AuditEntry
 from people.models import FaceImage
+from tests.attendance.factories import jpeg_bytes
 from tests.factories import AttendanceEventFactory, PersonFactory, UserFactory
-
-
-def tiny_jpeg() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 40), "grey").save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 @pytest.fixture
 def photo(db):
     person = PersonFactory(employee_id="E-77", full_name="Ana Lima")
     face = FaceImage(person=person)
-    face.image.save("face.jpg", ContentFile(tiny_jpeg()), save=True)
+    face.image.save("face.jpg", ContentFile(jpeg_bytes(40, 40)), save=True)
     return face
 
 

@@ -23,6 +23,7 @@ from attendance.models import AttendanceEvent, CheckinAttempt, ReportAccess
 from attendance_site.models import AuditEntry
 from people.models import FaceImage
 from recognition.models import RecogniserVersion
+from tests.attendance.factories import jpeg_bytes
 from tests.factories import AttendanceEventFactory, KioskFactory, PersonFactory, UserFactory
 
 ANONYMOUS, KIOSK, EMPLOYEE, HR, MANAGER = "anonymous", "kiosk", "employee", "hr", "manager"
@@ -99,7 +100,7 @@ def world(db):
     """One of everything a URL can point at, and a user (or kiosk) for each role."""
     person = PersonFactory()
     face = FaceImage(person=person, status=FaceImage.Status.ACCEPTED)
-    face.image.save("face.jpg", ContentFile(_tiny_jpeg()), save=True)
+    face.image.save("face.jpg", ContentFile(jpeg_bytes(32, 32)), save=True)
     kiosk = KioskFactory()
     attempt = CheckinAttempt.objects.create(kiosk=kiosk)
     event = AttendanceEventFactory(person=person, timestamp=timezone.now() - dt.timedelta(hours=1))
@@ -120,16 +121,6 @@ def world(db):
         "event": event,
         "users": users,
     }
-
-
-def _tiny_jpeg() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (32, 32), "grey").save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def concrete_urls(world) -> list[tuple[str, str]]:
