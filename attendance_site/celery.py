@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import enum
 import os
 
 from celery import Celery, signals
 from kombu import Queue as KombuQueue
 
+from attendance_site.queues import Queue
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_site.settings")
-
-
-class Queue(enum.StrEnum):
-    """Queues by kind of work: a slow retrain must never delay a check-in."""
-
-    RECOGNITION = "recognition"  # latency-bound: kiosk frames; workers keep the engine warm
-    ENROLMENT = "enrolment"  # throughput-bound: detect, check and embed HR's photos
-    TRAINING = "training"  # throughput-bound: fit a new recogniser version
-    DEFAULT = "default"  # housekeeping: retention, expiry, pings
+__all__ = ["Queue", "app", "enqueue"]
 
 
 app = Celery("attendance_site")
@@ -29,6 +22,16 @@ app.conf.task_default_routing_key = Queue.DEFAULT.value
 # decides the child failed to start.
 app.conf.worker_proc_alive_timeout = 60
 app.autodiscover_tasks()
+
+
+def enqueue(name: str, *, queue: Queue, args: list | tuple = (), **options):
+    """Queue the task registered as `name` on `queue`, without importing the module that defines it.
+
+    Services enqueue by name so that a services module never imports its tasks module (tasks import
+    services): no import circle, and import-linter can keep it that way. `options` go to send_task
+    (countdown, retry, retry_policy, ...).
+    """
+    return app.send_task(name, args=list(args), queue=queue.value, routing_key=queue.value, **options)
 
 
 @signals.celeryd_init.connect
