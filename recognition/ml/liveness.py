@@ -38,6 +38,16 @@ class FrameFace:
     person_id: int | None = None  # who the recogniser named in this frame, if anyone
 
 
+def frame_face(analysis, *, person_id: int | None = None) -> FrameFace:
+    """Return the FrameFace of one face the engine found (a pipeline.FaceAnalysis)."""
+    return FrameFace(
+        box=tuple(analysis.box),
+        landmarks=dict(analysis.landmarks),
+        embedding=analysis.embedding,
+        person_id=person_id,
+    )
+
+
 @dataclass(frozen=True)
 class LivenessConfig:
     """The limits of the check (see docs in LIVENESS_* settings).
