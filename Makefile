@@ -60,10 +60,10 @@ test: $(VENV)/.installed-dev services browser weights lint ## Run lint and the w
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev weights ## Print the recognition benchmark table
-	$(PY) -m recognition.bench
+	$(PY) -m benchmarks.engine
 
 bench-all: bench services ## Also enrolment/training, check-in latency, reports and liveness figures
-	$(PY) -m recognition.bench_training
+	$(PY) -m benchmarks.training
 	-psql "$(TEST_DATABASE_URL:/attendance=/postgres)" -qc "CREATE DATABASE attendance_bench" 2>/dev/null
 	DATABASE_URL=$(TEST_DATABASE_URL)_bench CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m attendance.bench_checkin
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m attendance.bench_reports

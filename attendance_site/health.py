@@ -34,13 +34,11 @@ def check_broker() -> dict:
 
 
 def check_workers() -> dict:
-    from recognition.models import WorkerHeartbeat
+    from recognition.services import workers_alive
 
     since = timezone.now() - dt.timedelta(seconds=settings.WORKER_STALE_SECONDS)
     try:
-        alive = list(
-            WorkerHeartbeat.objects.filter(last_seen__gte=since).values("hostname", "queues", "engine_ready")
-        )
+        alive = workers_alive(since=since)
     except Exception as exc:
         return {"ok": False, "reason": f"cannot read worker heartbeats: {_first_line(exc)}"}
     if not alive:

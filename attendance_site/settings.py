@@ -238,7 +238,7 @@ KIOSK_POLL_THROTTLE = env.str("KIOSK_POLL_THROTTLE", default="40/s")
 LIVENESS_CHALLENGE_SECONDS = env.float("LIVENESS_CHALLENGE_SECONDS", default=20.0)
 LIVENESS_MAX_PENDING_SECONDS = env.float("LIVENESS_MAX_PENDING_SECONDS", default=15.0)
 LIVENESS_MAX_FRAMES = env.int("LIVENESS_MAX_FRAMES", default=16)
-# The check (recognition.ml.liveness.LivenessConfig): minimum head turn per asked direction (degrees
+# The check (recognition.services.LivenessConfig): minimum head turn per asked direction (degrees
 # of landmark yaw from the first frame), and the largest embedding distance from the first frame.
 LIVENESS_MIN_TURN_DEGREES = env.float("LIVENESS_MIN_TURN_DEGREES", default=12.0)
 LIVENESS_MAX_IDENTITY_DISTANCE = env.float("LIVENESS_MAX_IDENTITY_DISTANCE", default=1.0)

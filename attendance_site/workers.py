@@ -16,7 +16,6 @@ import threading
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
@@ -83,32 +82,26 @@ def start_heartbeat(consumer) -> None:
 
 
 def stop_heartbeat(consumer) -> None:
-    from recognition.models import WorkerHeartbeat
+    from recognition.services import worker_heartbeat_remove
 
     _heartbeat_stop.set()
     hostname = getattr(consumer, "hostname", None)
     if hostname:
         try:
-            WorkerHeartbeat.objects.filter(hostname=hostname).delete()
+            worker_heartbeat_remove(hostname=hostname)
         except Exception as exc:  # the database may be the thing that is down
             log.warning("could not remove heartbeat of %s: %s", hostname, exc)
 
 
 def _heartbeat_loop(hostname: str, queues: list[str]) -> None:
     """Every few seconds, say this worker is alive, what it consumes and whether its models are warm."""
-    from recognition.models import WorkerHeartbeat
+    from recognition.services import worker_heartbeat_record
 
     while not _heartbeat_stop.is_set():
         try:
             close_old_connections()
-            WorkerHeartbeat.objects.update_or_create(
-                hostname=hostname,
-                defaults={
-                    "last_seen": timezone.now(),
-                    "queues": ",".join(queues),
-                    "pid": os.getpid(),
-                    "engine_ready": engine_ready(queues),
-                },
+            worker_heartbeat_record(
+                hostname=hostname, queues=queues, pid=os.getpid(), engine_ready=engine_ready(queues)
             )
         except Exception as exc:  # keep beating once the database is back
             log.warning("heartbeat not recorded: %s", exc)

@@ -18,7 +18,7 @@ from attendance_site.audit import audit_record, person_label
 from attendance_site.models import AuditEntry
 from people.models import FaceImage, Person
 from people.services import storage_delete
-from recognition.recogniser import training_request
+from recognition.services import recogniser_request_training
 
 
 @dataclass
@@ -65,7 +65,7 @@ def person_biometrics_delete(
         )
         transaction.on_commit(lambda: storage_delete(result.files))
         if photos:
-            training_request(reason=f"biometric data of {person.employee_id} deleted")
+            recogniser_request_training(reason=f"biometric data of {person.employee_id} deleted")
     return result
 
 

@@ -67,7 +67,7 @@ def face_image_row(image: FaceImage) -> dict:
 
 def person_progress(*, person: Person, photo_ids: list[int] | None = None) -> dict:
     """Return a person's enrolment progress: state, counts and each photo (or only `photo_ids`)."""
-    from recognition.recogniser import training_status
+    from recognition.services import training_status
 
     images = person.face_images.order_by("created_at")
     if photo_ids:

@@ -1,7 +1,7 @@
 """Enrolment writes: people, consent, face photos (added, processed by a worker, deleted).
 
 Every change that alters what the recogniser should know asks for a training run
-(`training_request`), which coalesces bursts and runs only after the change commits.
+(`recogniser_request_training`), which coalesces bursts and runs only after the change commits.
 """
 
 from __future__ import annotations
@@ -25,9 +25,17 @@ from PIL import Image
 
 from people.models import FaceImage, Person
 from people.rules import QualityLimits, photo_rejection
-from recognition.ml import EMBEDDER_VERSION
-from recognition.ml.images import ACCEPTED_FORMATS, ImageError, load_image
-from recognition.recogniser import embedding_from_bytes, embedding_to_bytes, training_request
+from recognition.services import (
+    ACCEPTED_IMAGE_FORMATS,
+    EMBEDDER_VERSION,
+    ImageError,
+    embedding_from_bytes,
+    embedding_to_bytes,
+    gallery_nearest,
+    image_analyse,
+    image_decode,
+    recogniser_request_training,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +92,7 @@ def person_saved(*, person: Person, changed: list[str]) -> None:
         Person.objects.filter(pk=person.pk).update(
             deactivated_at=None if person.is_active else timezone.now()
         )
-        training_request(reason=f"{person.employee_id} {state}")
+        recogniser_request_training(reason=f"{person.employee_id} {state}")
 
 
 def person_delete(*, person: Person) -> None:
@@ -96,7 +104,7 @@ def person_delete(*, person: Person) -> None:
     employee_id = person.employee_id
     person.delete()
     transaction.on_commit(lambda: storage_delete(names))
-    training_request(reason=f"{employee_id} deleted")
+    recogniser_request_training(reason=f"{employee_id} deleted")
 
 
 def storage_delete(names: list[str]) -> None:
@@ -140,10 +148,10 @@ def face_image_check(data: bytes, *, name: str) -> str:
     if len(data) > settings.ENROLMENT_MAX_UPLOAD_BYTES:
         raise ValidationError(_too_large(name, len(data)))
     try:
-        load_image(data, max_pixels=settings.ENROLMENT_MAX_PIXELS)
+        image_decode(data=data, max_pixels=settings.ENROLMENT_MAX_PIXELS)
     except ImageError as exc:
         raise ValidationError(f"{name}: {exc}") from exc
-    with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
+    with Image.open(io.BytesIO(data), formats=ACCEPTED_IMAGE_FORMATS) as image:
         return SUFFIX_BY_FORMAT.get(image.format or "", "img")
 
 
@@ -187,7 +195,7 @@ def face_image_delete(*, face_image: FaceImage) -> None:
     if name:
         transaction.on_commit(lambda: storage_delete([name]))
     if was_accepted:
-        training_request(reason=f"a photo of {employee_id} deleted")
+        recogniser_request_training(reason=f"a photo of {employee_id} deleted")
 
 
 # --- Processing (enrolment worker) ---------------------------------------------------------------
@@ -223,14 +231,12 @@ def face_image_process(*, face_image_id: int) -> FaceImage | None:
         image.save()
         if image.status == FaceImage.Status.ACCEPTED:
             _flag_possible_duplicate(image)
-            training_request(reason=f"a photo of {image.person.employee_id} accepted")
+            recogniser_request_training(reason=f"a photo of {image.person.employee_id} accepted")
     return image
 
 
 def _analyse(image: FaceImage) -> dict:
     """Return the fields to write for `image`: accepted with its face, or rejected with the reason."""
-    from recognition import services as engine
-
     rejected = {"status": FaceImage.Status.REJECTED, "embedding": None, "embedder_version": ""}
     try:
         with image.image.open("rb") as handle:
@@ -238,7 +244,7 @@ def _analyse(image: FaceImage) -> dict:
     except (FileNotFoundError, OSError) as exc:
         return {**rejected, "rejection_reason": f"The photo file is missing from storage ({exc})."}
     try:
-        faces = engine.image_analyse(data=data)
+        faces = image_analyse(data=data)
     except ImageError as exc:
         return {**rejected, "rejection_reason": str(exc)}
     main = faces[0] if faces else None
@@ -274,30 +280,22 @@ def _flag_possible_duplicate(image: FaceImage) -> None:
     Searches the active recogniser's gallery (already loaded in the worker) plus the photos accepted
     since it was trained, so the cost stays small however many people are enrolled.
     """
-    from recognition.models import RecogniserVersion
-    from recognition.recogniser import active_recogniser
-
     person = image.person
     if person.possible_duplicate_of_id is not None:
         return
     probe = embedding_from_bytes(image.embedding)
     candidates: list[tuple[int, float]] = []
-    version_id, recogniser = active_recogniser()
     newer = FaceImage.objects.filter(
         status=FaceImage.Status.ACCEPTED, embedder_version=image.embedder_version, embedding__isnull=False
     ).exclude(person=person)
-    if recogniser is not None and recogniser.embedder_version == image.embedder_version:
-        owners = recogniser.person_ids[recogniser.gallery_labels]
-        others = owners != person.pk
-        if others.any():
-            distances = np.linalg.norm(recogniser.gallery[others] - probe, axis=1)
-            nearest = int(distances.argmin())
-            candidates.append((int(owners[others][nearest]), float(distances[nearest])))
-        trained_at = (
-            RecogniserVersion.objects.filter(pk=version_id).values_list("created_at", flat=True).first()
-        )
-        if trained_at is not None:
-            newer = newer.filter(processed_at__gte=trained_at)
+    known = gallery_nearest(
+        embedding=probe, exclude_person_id=person.pk, embedder_version=image.embedder_version
+    )
+    if known is not None:
+        if known.person_id is not None:
+            candidates.append((known.person_id, known.distance))
+        if known.trained_at is not None:
+            newer = newer.filter(processed_at__gte=known.trained_at)
     for owner, blob in newer.values_list("person_id", "embedding").iterator(chunk_size=2000):
         candidates.append((owner, float(np.linalg.norm(embedding_from_bytes(blob) - probe))))
     if not candidates:

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 from people.models import FaceImage, Person
 from people.selectors import face_image_row, person_progress
 from people.services import face_image_add, face_upload_read
-from recognition.ml.images import ImageError, load_image
+from recognition.services import ImageError, image_decode
 
 THUMBNAIL_SIDE = 240
 WEBCAM_SHOTS = [
@@ -76,7 +76,7 @@ def face_image_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     image = get_object_or_404(FaceImage, pk=pk)
     try:
         with image.image.open("rb") as handle:
-            rgb = load_image(handle.read(), max_pixels=settings.ENROLMENT_MAX_PIXELS)
+            rgb = image_decode(data=handle.read(), max_pixels=settings.ENROLMENT_MAX_PIXELS)
     except (OSError, ImageError):
         return HttpResponse("The photo cannot be shown.", status=404, content_type="text/plain")
     picture = Image.fromarray(rgb)

@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from recognition.models import RecogniserVersion
-from recognition.recogniser import training_request
+from recognition.training import training_request
 
 
 @admin.register(RecogniserVersion)

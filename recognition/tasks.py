@@ -7,11 +7,12 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from attendance_site.celery import Queue
+from recognition.training import TRAIN_TASK
 
 
 @shared_task(
     bind=True,
-    name="recognition.train",
+    name=TRAIN_TASK,
     queue=Queue.TRAINING.value,
     acks_late=True,
     autoretry_for=(OperationalError, InterfaceError),
@@ -23,7 +24,7 @@ from attendance_site.celery import Queue
 )
 def recogniser_train_task(self) -> dict:
     """Train one recogniser version for every enrolment change marked so far (coalesced)."""
-    from recognition.recogniser import training_run
+    from recognition.training import training_run
 
     result = training_run(task_id=self.request.id or "")
     return {"outcome": result.outcome, "version_id": result.version_id}

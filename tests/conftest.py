@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.faces",
     "tests.fixtures.throwaway",
     "tests.fixtures.browser",
+    "tests.fakes",
 ]
 
 

@@ -1,22 +1,35 @@
-"""Measure the engine on a folder-per-person dataset: identification, open-set rejection, verification.
+"""Measure what the kiosk runs on a folder-per-person dataset: identification, open-set rejection,
+and LFW-style verification of the embeddings.
 
-Distances are Euclidean between L2-normalised embeddings (0 identical, 2 opposite); a probe is
-accepted as its nearest enrolled face's person when that distance is below the threshold.
+Identification and the open-set figures go through the recogniser itself: the gallery is trained
+with `recognition.ml.recogniser.train` (with the options the training worker uses, passed in) and
+every probe is answered by `Recogniser.identify_many`, so the classifier, the distance check and
+its calibrated threshold are the ones measured. Verification (pairs) stays distance-based, as LFW
+defines it: Euclidean distance between L2-normalised embeddings (0 identical, 2 opposite).
 
-The report (`evaluate` returns it; `evaluate_recognition --json PATH` writes it) has these keys:
+The recogniser needs at least 2 photos of each person: a gallery person with fewer usable photos
+(no face found, or fewer images than that) is not enrolled, as the training worker leaves out a
+person under the minimum, and their probe images count as strangers.
 
-- dataset: root, probes_root, strangers_root, people, gallery_people, gallery_images, probe_images,
-  stranger_images, gallery_size (images enrolled per person; null = all).
+The report (`evaluate(engine, EvaluationPlan(...))` returns it; `evaluate_recognition --json PATH`
+writes it) has these keys:
+
+- dataset: root, probes_root, strangers_root, people, gallery_people (people enrolled),
+  gallery_images, probe_images, stranger_images, gallery_size (images enrolled per person; null = all),
+  not_enrolled_people (gallery people with fewer than 2 photos with a face).
 - detection: images, unreadable, no_face, multiple_faces, failures (a list of {path, reason}).
   An image with no face is never dropped silently: it is listed here and counts as a miss in
   identification.rank1_all.
-- identification: probes (known people's probe images), probes_with_face, correct, rank1 (correct /
-  probes_with_face), rank1_all (correct / probes).
+- identification: probes (known people's probe images), probes_with_face, correct (the recogniser's
+  candidate is the right person, accepted or not), rank1 (correct / probes_with_face), rank1_all
+  (correct / probes).
 - open_set: threshold, threshold_source ("given" or "gallery leave-one-person-out"), target_far,
-  gallery_impostor_searches, strangers (stranger probe images with a face), far (strangers accepted),
-  frr (known probes rejected), misidentified (known probes accepted as someone else),
-  threshold_for_target_far_on_strangers (the threshold these strangers would have needed; null
-  without strangers). null when the gallery has fewer than two people and there are no strangers.
+  max_threshold (the cap on a calibrated threshold), gallery_impostor_searches, strangers (stranger
+  probe images with a face), far (strangers accepted as someone), frr (known probes rejected),
+  misidentified (known probes accepted as someone else), threshold_for_target_far_on_strangers (the
+  threshold these strangers would have needed; null without strangers). null when the gallery has
+  fewer than two people, no threshold is given and there are no strangers.
+- recogniser: people, photos, cv_accuracy, genuine_accept_rate, training_seconds of the trained gallery.
 - verification (with pairs): pairs, pairs_with_faces, folds, accuracy_mean, accuracy_std, tar_at_far
   ({"0.01": {"tar", "threshold", "impostor_pairs"}, "0.001": ...}). null without pairs.
 - timing_ms: detect_median, detect_mean, embed_median, embed_mean (align + embed, one face),
@@ -26,7 +39,7 @@ The report (`evaluate` returns it; `evaluate_recognition --json PATH` writes it)
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import random
 import statistics
 import time
@@ -36,10 +49,13 @@ from pathlib import Path
 
 import numpy as np
 
+from recognition.ml import recogniser
 from recognition.ml.dataset import IMAGE_SUFFIXES, folder_dataset
 from recognition.ml.images import ImageError, load_image
 
 DEFAULT_MAX_PIXELS = 40_000_000
+# The recogniser's calibration is cross-validated per person: fewer photos cannot be trained on.
+MIN_GALLERY_PHOTOS = 2
 
 
 @dataclass
@@ -79,64 +95,15 @@ def embed_images(
     return results
 
 
-def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Return the (len(a), len(b)) Euclidean distances between two sets of unit vectors."""
-    if len(a) == 0 or len(b) == 0:
-        return np.empty((len(a), len(b)), dtype=np.float32)
-    squared = 2.0 - 2.0 * np.clip(a @ b.T, -1.0, 1.0)
-    return np.sqrt(np.maximum(squared, 0.0))
-
-
-def nearest(gallery: np.ndarray, labels: Sequence[str], probes: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Return each probe's nearest gallery label and the distance to it."""
-    distances = pairwise_distances(probes, gallery)
-    if distances.size == 0:
-        return [], np.empty(0)
-    index = distances.argmin(axis=1)
-    return [labels[i] for i in index], distances[np.arange(len(probes)), index]
-
-
-def leave_one_out_impostor_distances(gallery: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    """Return, for every gallery face, the distance to its nearest face of *another* person.
-
-    This is what a stranger's nearest match looks like in this gallery: each person in turn is
-    treated as a stranger and searched against everyone else (pipeline-facts: calibrate the open-set
-    threshold on these, not on random impostor pairs, and recompute it when the gallery changes).
-    """
-    labels = np.asarray(labels)
-    distances = pairwise_distances(gallery, gallery)
-    distances[labels[:, None] == labels[None, :]] = np.inf
-    nearest_other = distances.min(axis=1) if distances.size else np.empty(0)
-    return nearest_other[np.isfinite(nearest_other)]
-
-
 def threshold_for_far(impostor_distances: np.ndarray, target_far: float) -> float:
-    """Return the largest threshold accepting (distance < threshold) at most `target_far` of the impostors."""
-    ordered = np.sort(np.asarray(impostor_distances, dtype=np.float64))
-    if len(ordered) == 0:
+    """Return the largest threshold accepting (distance < threshold) at most `target_far` of the impostors.
+
+    The recogniser's own rule (recogniser.open_set_threshold), without its cap.
+    """
+    distances = np.asarray(impostor_distances, dtype=np.float64)
+    if len(distances) == 0:
         raise ValueError("no impostor distances to calibrate a threshold on")
-    allowed = math.floor(target_far * len(ordered) + 1e-9)
-    return float(ordered[min(allowed, len(ordered) - 1)])
-
-
-def open_set_rates(
-    *,
-    known_nearest: Sequence[str],
-    known_distances: np.ndarray,
-    known_truth: Sequence[str],
-    stranger_distances: np.ndarray,
-    threshold: float,
-) -> dict:
-    """Return far, frr and misidentified at `threshold` (accept when distance < threshold)."""
-    known_distances = np.asarray(known_distances)
-    accepted = known_distances < threshold
-    wrong = np.array([n != t for n, t in zip(known_nearest, known_truth, strict=True)], dtype=bool)
-    strangers = np.asarray(stranger_distances)
-    return {
-        "far": float((strangers < threshold).mean()) if len(strangers) else None,
-        "frr": float((~accepted).mean()) if len(accepted) else None,
-        "misidentified": float((accepted & wrong).mean()) if len(accepted) else None,
-    }
+    return recogniser.open_set_threshold(distances, target_far=target_far, max_threshold=np.inf)
 
 
 # --- LFW-style verification -------------------------------------------------------------------------
@@ -277,96 +244,114 @@ def split_gallery(
     return gallery, probes, strangers
 
 
-def evaluate(
-    engine,
-    *,
-    root: Path,
-    probes_root: Path | None = None,
-    strangers_root: Path | None = None,
-    gallery_size: int | None = None,
-    stranger_share: float = 0.0,
-    pairs_file: Path | None = None,
-    target_far: float = 0.01,
-    threshold: float | None = None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    seed: int = 0,
-) -> dict:
-    """Return the evaluation report (keys in the module docstring) of `engine` on a folder-per-person dataset.
+@dataclass(frozen=True)
+class EvaluationPlan:
+    """What to evaluate on: a folder-per-person gallery and where the probes and strangers come from.
 
     Without `probes_root`, each person's first `gallery_size` images are enrolled and the rest probe.
     With `probes_root` (for example train/ as the gallery, val/ as probes), `root`'s images are enrolled
     (the first `gallery_size` of each person, or all) and `probes_root`'s images probe; probe people
-    missing from the gallery count as strangers.
+    missing from the gallery count as strangers. A `stranger_share` of root's people (chosen with
+    `seed`) is kept out of the gallery as strangers; `strangers_root` adds people never enrolled;
+    `pairs_file` is an LFW pairs.txt naming images under `root`.
     """
+
+    root: Path
+    probes_root: Path | None = None
+    strangers_root: Path | None = None
+    gallery_size: int | None = None
+    stranger_share: float = 0.0
+    pairs_file: Path | None = None
+    seed: int = 0
+
+
+def evaluate(
+    engine,
+    plan: EvaluationPlan,
+    *,
+    target_far: float = recogniser.DEFAULT_TARGET_FAR,
+    max_threshold: float = recogniser.DEFAULT_MAX_THRESHOLD,
+    n_jobs: int = 1,
+    threshold: float | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> dict:
+    """Return the evaluation report (keys in the module docstring) of `engine` on the plan's dataset.
+
+    The gallery is trained with `target_far`, `max_threshold` and `n_jobs` as recogniser.train takes
+    them (pass the training worker's); a given `threshold` replaces the calibrated one.
+    """
+    root, probes_root, strangers_root = plan.root, plan.probes_root, plan.strangers_root
     people = folder_dataset(root)
-    if probes_root is None:
-        gallery_items, probe_items, stranger_items = split_gallery(
-            people, gallery_size=gallery_size, stranger_share=stranger_share, seed=seed
-        )
-    else:
-        gallery_items, _, stranger_items = split_gallery(
-            people, gallery_size=gallery_size, stranger_share=stranger_share, seed=seed
-        )
-        enrolled = {name for name, _ in gallery_items}
-        probe_items = []
-        for name, images in folder_dataset(probes_root).items():
-            target = probe_items if name in enrolled else stranger_items
-            target += [(name, p) for p in images]
+    gallery_items, probe_items, stranger_items = split_gallery(
+        people, gallery_size=plan.gallery_size, stranger_share=plan.stranger_share, seed=plan.seed
+    )
+    if probes_root is not None:
+        probe_items = [(name, p) for name, images in folder_dataset(probes_root).items() for p in images]
     if strangers_root is not None:
         stranger_items += [
             (name, p) for name, images in folder_dataset(strangers_root).items() for p in images
         ]
 
     gallery = embed_images(engine, gallery_items, max_pixels=max_pixels)
+    faces_by_person: dict[str, list[np.ndarray]] = {}
+    for item in gallery:
+        if item.embedding is not None:
+            faces_by_person.setdefault(item.person, []).append(item.embedding)
+    names = sorted(name for name, faces in faces_by_person.items() if len(faces) >= MIN_GALLERY_PHOTOS)
+    if not names:
+        raise ValueError(
+            f"no person under {root} has {MIN_GALLERY_PHOTOS} gallery photos with a face the engine can "
+            f"find; the recogniser needs at least {MIN_GALLERY_PHOTOS} per person (--gallery-size 2 or more)"
+        )
+    trained = recogniser.train(
+        np.stack([face for name in names for face in faces_by_person[name]]),
+        np.array([index for index, name in enumerate(names) for _ in faces_by_person[name]], dtype=np.int64),
+        target_far=target_far,
+        max_threshold=max_threshold,
+        n_jobs=n_jobs,
+        random_state=plan.seed,
+        embedder_version=getattr(engine, "embedder_version", ""),
+    )
+    if threshold is not None:
+        trained = dataclasses.replace(trained, threshold=threshold)
+
+    # Whoever the recogniser does not know is a stranger to it, as at the kiosk.
+    enrolled = set(names)
+    stranger_items += [(name, p) for name, p in probe_items if name not in enrolled]
+    probe_items = [(name, p) for name, p in probe_items if name in enrolled]
     probes = embed_images(engine, probe_items, max_pixels=max_pixels)
     strangers = embed_images(engine, stranger_items, max_pixels=max_pixels)
     everything = gallery + probes + strangers
 
     verification = None
-    if pairs_file is not None:
-        verification, pair_images = verify_pairs(engine, root, parse_pairs(pairs_file), max_pixels=max_pixels)
+    if plan.pairs_file is not None:
+        verification, pair_images = verify_pairs(
+            engine, root, parse_pairs(plan.pairs_file), max_pixels=max_pixels
+        )
         everything += pair_images
 
-    enrolled = [g for g in gallery if g.embedding is not None]
-    if not enrolled:
-        raise ValueError(f"no gallery image under {root} has a face the engine can find")
-    gallery_vectors = np.stack([g.embedding for g in enrolled])
-    gallery_labels = [g.person for g in enrolled]
-
     known = [p for p in probes if p.embedding is not None]
-    known_vectors = np.stack([p.embedding for p in known]) if known else np.empty((0, 128), np.float32)
-    known_nearest, known_distances = nearest(gallery_vectors, gallery_labels, known_vectors)
-    correct = sum(n == p.person for n, p in zip(known_nearest, known, strict=True))
-
+    known_answers = _identify(trained, known)
+    ids = {name: index for index, name in enumerate(names)}
+    truth = [ids[p.person] for p in known]
+    correct = sum(a.candidate_id == t for a, t in zip(known_answers, truth, strict=True))
     found_strangers = [s for s in strangers if s.embedding is not None]
-    stranger_vectors = (
-        np.stack([s.embedding for s in found_strangers])
-        if found_strangers
-        else np.empty((0, 128), np.float32)
-    )
-    _, stranger_distances = nearest(gallery_vectors, gallery_labels, stranger_vectors)
+    stranger_answers = _identify(trained, found_strangers)
 
     open_set = None
-    impostors = leave_one_out_impostor_distances(gallery_vectors, gallery_labels)
-    source = "given"
-    if threshold is None and len(impostors):
-        threshold, source = threshold_for_far(impostors, target_far), "gallery leave-one-person-out"
-    if threshold is not None:
+    if trained.people_count >= 2 or threshold is not None or found_strangers:
         open_set = {
-            "threshold": threshold,
-            "threshold_source": source,
+            "threshold": trained.threshold,
+            "threshold_source": "given" if threshold is not None else "gallery leave-one-person-out",
             "target_far": target_far,
-            "gallery_impostor_searches": int(len(impostors)),
+            "max_threshold": max_threshold,
+            "gallery_impostor_searches": trained.impostor_count,
             "strangers": len(found_strangers),
-            **open_set_rates(
-                known_nearest=known_nearest,
-                known_distances=known_distances,
-                known_truth=[p.person for p in known],
-                stranger_distances=stranger_distances,
-                threshold=threshold,
-            ),
+            **open_set_rates(known_answers, truth, stranger_answers),
             "threshold_for_target_far_on_strangers": (
-                threshold_for_far(stranger_distances, target_far) if len(stranger_distances) else None
+                threshold_for_far([a.distance for a in stranger_answers], target_far)
+                if stranger_answers
+                else None
             ),
         }
 
@@ -378,11 +363,12 @@ def evaluate(
             "probes_root": str(probes_root) if probes_root else None,
             "strangers_root": str(strangers_root) if strangers_root else None,
             "people": len(people),
-            "gallery_people": len(set(gallery_labels)),
+            "gallery_people": trained.people_count,
             "gallery_images": len(gallery),
             "probe_images": len(probes),
             "stranger_images": len(strangers),
-            "gallery_size": gallery_size,
+            "gallery_size": plan.gallery_size,
+            "not_enrolled_people": len({name for name, _ in gallery_items} - enrolled),
         },
         "detection": {
             "images": len(everything),
@@ -399,6 +385,13 @@ def evaluate(
             "rank1_all": correct / len(probes) if probes else None,
         },
         "open_set": open_set,
+        "recogniser": {
+            "people": trained.people_count,
+            "photos": trained.photos_count,
+            "cv_accuracy": trained.cv_accuracy,
+            "genuine_accept_rate": trained.genuine_accept_rate,
+            "training_seconds": trained.training_seconds,
+        },
         "verification": verification,
         "timing_ms": {
             "detect_median": statistics.median(detect_ms) if detect_ms else None,
@@ -407,6 +400,31 @@ def evaluate(
             "embed_mean": statistics.fmean(embed_ms) if embed_ms else None,
         },
         "embedder_version": getattr(engine, "embedder_version", None),
+    }
+
+
+def _identify(trained: recogniser.Recogniser, images: Sequence[EmbeddedImage]) -> list:
+    """Return the recogniser's Identification of each image's embedding."""
+    if not images:
+        return []
+    return trained.identify_many(np.stack([image.embedding for image in images]))
+
+
+def open_set_rates(
+    known: Sequence[recogniser.Identification], truth: Sequence[int], strangers: Sequence
+) -> dict:
+    """Return far, frr and misidentified of the recogniser's answers (truth: each known probe's id).
+
+    far: strangers accepted as somebody; frr: known probes rejected as unknown; misidentified: known
+    probes accepted as somebody else.
+    """
+    accepted = np.array([a.person_id is not None for a in known], dtype=bool)
+    wrong = np.array([a.person_id != t for a, t in zip(known, truth, strict=True)], dtype=bool)
+    stranger_accepted = np.array([a.person_id is not None for a in strangers], dtype=bool)
+    return {
+        "far": float(stranger_accepted.mean()) if len(strangers) else None,
+        "frr": float((~accepted).mean()) if len(known) else None,
+        "misidentified": float((accepted & wrong).mean()) if len(known) else None,
     }
 
 
@@ -423,6 +441,10 @@ def format_report(report: dict) -> str:
     rows = [
         ("people in dataset", str(d["people"])),
         ("gallery people / images", f"{d['gallery_people']} / {d['gallery_images']}"),
+        (
+            f"gallery people with under {MIN_GALLERY_PHOTOS} faces (not enrolled)",
+            str(d["not_enrolled_people"]),
+        ),
         ("probe images (known / strangers)", f"{d['probe_images']} / {d['stranger_images']}"),
         ("images with no face found", f"{det['no_face']} of {det['images']}"),
         ("unreadable images", str(det["unreadable"])),
@@ -433,6 +455,8 @@ def format_report(report: dict) -> str:
         ),
         ("rank-1 identification (all probes)", pct(ident["rank1_all"])),
     ]
+    trained = report["recogniser"]
+    rows.append(("recogniser cross-validated accuracy (gallery)", pct(trained["cv_accuracy"])))
     open_set = report["open_set"]
     if open_set:
         rows += [

@@ -16,7 +16,7 @@ would accept most strangers (pipeline-facts, "Thresholds").
 
 Why one-vs-rest `LinearSVC` and not `SVC(kernel="linear")`: libsvm's one-vs-one fits P(P-1)/2
 machines and its calibrated fit took about 37 s for 1,000 people (pipeline-facts); liblinear fits
-P machines over all samples, which stays practical at 5,000 people (see `recognition.bench_training`).
+P machines over all samples, which stays practical at 5,000 people (see `benchmarks.training`).
 """
 
 from __future__ import annotations

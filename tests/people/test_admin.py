@@ -12,7 +12,8 @@ from PIL import Image
 from people.models import FaceImage, Person
 from recognition.models import RecogniserVersion, TrainingState
 from tests.factories import UserFactory
-from tests.people.factories import AcceptedFaceImageFactory, ConsentedPersonFactory, jpeg_bytes
+from tests.people.factories import AcceptedFaceImageFactory, ConsentedPersonFactory
+from tests.support.images import plain_jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -26,15 +27,11 @@ INLINE = {
 
 @pytest.fixture
 def queued(monkeypatch):
-    """Record what would be sent to the workers instead of sending it."""
-    from people import services
-    from recognition import recogniser
+    """Record the names of the tasks that would be sent to the workers instead of sending them."""
+    from attendance_site.celery import app
 
     sent = []
-    monkeypatch.setattr(services, "_enqueue_processing", lambda pk: sent.append(("process", pk)))
-    monkeypatch.setattr(
-        recogniser, "_enqueue_training", lambda countdown=None: sent.append(("train", countdown))
-    )
+    monkeypatch.setattr(app, "send_task", lambda name, *args, **options: sent.append(name))
     return sent
 
 
@@ -60,7 +57,7 @@ def person_data(**extra):
 
 def photo(name="a.jpg", data=None, content_type="image/jpeg"):
     return SimpleUploadedFile(
-        name, data if data is not None else jpeg_bytes((200, 160)), content_type=content_type
+        name, data if data is not None else plain_jpeg((200, 160)), content_type=content_type
     )
 
 
@@ -87,7 +84,7 @@ def test_hr_enrols_a_person_with_consent_and_several_photos(
     assert person.consent_recorded_by.groups.filter(name="HR").exists()
     images = list(person.face_images.all())
     assert [i.status for i in images] == [FaceImage.Status.PENDING] * 2
-    assert sorted(kind for kind, _ in queued) == ["process", "process"]
+    assert queued == ["people.face_image_process", "people.face_image_process"]
 
 
 def _png():
@@ -112,8 +109,8 @@ def _truncated_jpeg():
     [
         (lambda: photo("notes.jpg", b"these are not pixels"), "not an image"),
         (lambda: photo("cut.jpg", _truncated_jpeg()), "damaged or incomplete"),
-        (lambda: photo("doc.jpg", jpeg_bytes(), content_type="text/plain"), "not accepted"),
-        (lambda: photo("huge.jpg", jpeg_bytes((1200, 1000))), "over the limit"),
+        (lambda: photo("doc.jpg", plain_jpeg(), content_type="text/plain"), "not accepted"),
+        (lambda: photo("huge.jpg", plain_jpeg((1200, 1000))), "over the limit"),
     ],
     ids=["not-an-image", "truncated-jpeg", "wrong-content-type", "too-many-pixels"],
 )
@@ -223,7 +220,7 @@ def test_deleting_a_person_in_the_admin_removes_their_files(
         )
     assert response.status_code == 302
     assert not any(default_storage.exists(n) for n in names)
-    assert ("train", None) in queued
+    assert "recognition.train" in queued
 
 
 def _zip(entries):
@@ -236,7 +233,7 @@ def _zip(entries):
 
 def test_zip_enrols_many_people_at_once(hr_client, queued, django_capture_on_commit_callbacks):
     """A folder-per-person zip creates the people with consent and queues all their photos."""
-    archive = _zip({f"{who}/{i}.jpg": jpeg_bytes() for who in ("E-1", "E-2") for i in range(3)})
+    archive = _zip({f"{who}/{i}.jpg": plain_jpeg() for who in ("E-1", "E-2") for i in range(3)})
     with django_capture_on_commit_callbacks(execute=True):
         response = hr_client.post(
             reverse("admin:people_person_import_zip"),
@@ -246,13 +243,13 @@ def test_zip_enrols_many_people_at_once(hr_client, queued, django_capture_on_com
     assert set(Person.objects.values_list("employee_id", flat=True)) == {"E-1", "E-2"}
     assert all(p.consent_given_at for p in Person.objects.all())
     assert FaceImage.objects.count() == 6
-    assert len([q for q in queued if q[0] == "process"]) == 6
+    assert queued.count("people.face_image_process") == 6
 
 
 def test_zip_with_one_bad_photo_saves_nothing(hr_client, queued, media_root):
     """One unreadable photo in the zip refuses the whole zip, naming the file."""
     before = stored_faces(media_root)
-    archive = _zip({"E-1/a.jpg": jpeg_bytes(), "E-1/b.jpg": b"garbage"})
+    archive = _zip({"E-1/a.jpg": plain_jpeg(), "E-1/b.jpg": b"garbage"})
     response = hr_client.post(
         reverse("admin:people_person_import_zip"),
         {"archive": archive, "create_missing": "on", "consent_confirmed": "on"},
@@ -293,4 +290,4 @@ def test_switching_a_person_off_asks_for_retraining(hr_client, queued, django_ca
     person.refresh_from_db()
     assert not person.is_active
     assert TrainingState.objects.get(pk=1).last_reason == "E-100 deactivated"
-    assert ("train", None) in queued
+    assert "recognition.train" in queued

@@ -15,7 +15,7 @@ from PIL import Image, ImageFilter
 
 from people.models import FaceImage, Person
 from recognition.models import RecogniserVersion
-from recognition.recogniser import frame_recognise
+from recognition.services import frame_recognise
 from tests.factories import UserFactory
 from tests.fixtures.services import process_env, start_worker, stop_process, wait_for
 

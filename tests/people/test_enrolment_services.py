@@ -8,17 +8,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from people import services
 from people.models import FaceImage
+from recognition.ml.synthetic import fake_face, unit_vector
 from recognition.models import TrainingState
-from recognition.recogniser import embedding_from_bytes
+from recognition.services import embedding_from_bytes
 from tests.factories import PersonFactory, UserFactory
-from tests.people.factories import AcceptedFaceImageFactory, ConsentedPersonFactory, jpeg_bytes, unit_vector
-from tests.people.fakes import fake_face
+from tests.people.factories import AcceptedFaceImageFactory, ConsentedPersonFactory
+from tests.support.images import plain_jpeg
 
 pytestmark = pytest.mark.django_db
 
 
 def upload(name="face.jpg", data=None, content_type="image/jpeg"):
-    return SimpleUploadedFile(name, data if data is not None else jpeg_bytes(), content_type=content_type)
+    return SimpleUploadedFile(name, data if data is not None else plain_jpeg(), content_type=content_type)
 
 
 def add_photo(person, **kwargs):
@@ -170,7 +171,7 @@ def test_deleting_a_person_removes_photos_embeddings_and_asks_for_training(
 
 def test_duplicates_are_found_in_the_trained_gallery_too(fake_engine):
     """A face matching somebody known only to the active recogniser's gallery is flagged."""
-    from recognition.recogniser import recogniser_train
+    from recognition.services import recogniser_train
 
     known = AcceptedFaceImageFactory.create_batch(3, person=ConsentedPersonFactory())
     AcceptedFaceImageFactory.create_batch(3, person=ConsentedPersonFactory())

@@ -14,8 +14,12 @@ from attendance.models import AttendanceEvent, CheckinAttempt
 from attendance_site.models import AuditEntry
 from people.models import FaceImage, Person
 from people.privacy import person_biometrics_delete, retention_apply
-from recognition.ml.recogniser import Recogniser
-from recognition.recogniser import embedding_to_bytes, recogniser_train
+from recognition.services import (
+    embedder_version,
+    embedding_to_bytes,
+    recogniser_train,
+    recogniser_version_people,
+)
 from tests.factories import AttendanceEventFactory, KioskFactory, PersonFactory, UserFactory
 
 PEOPLE = ("ben_afflek", "elton_john", "madonna")
@@ -24,8 +28,6 @@ PEOPLE = ("ben_afflek", "elton_john", "madonna")
 @pytest.fixture
 def enrolled(celebrity_analyses, media_root, db):
     """Three consenting people, each with four accepted photos (real files, real FaceNet embeddings)."""
-    from recognition import services
-
     by_name = {}
     for name in PEOPLE:
         person = PersonFactory(full_name=name.replace("_", " ").title(), consent_given_at=timezone.now())
@@ -35,7 +37,7 @@ def enrolled(celebrity_analyses, media_root, db):
                 person=person,
                 status=FaceImage.Status.ACCEPTED,
                 embedding=embedding_to_bytes(photo.faces[0].embedding),
-                embedder_version=services.embedder_version(),
+                embedder_version=embedder_version(),
             )
             face.image.save(photo.path.name, ContentFile(photo.path.read_bytes()), save=True)
         by_name[name] = person
@@ -48,7 +50,7 @@ def files_of(person: Person, media_root: Path) -> list[Path]:
 
 
 def known_people(version) -> set[int]:
-    return set(Recogniser.from_bytes(bytes(version.artifact), sha256=version.sha256).person_ids.tolist())
+    return recogniser_version_people(version_id=version.pk)
 
 
 @pytest.mark.django_db(transaction=True)

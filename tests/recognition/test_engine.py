@@ -1,80 +1,22 @@
-"""The real engine (MTCNN, FaceNet with the published weights) on real photos of real people."""
+"""recognition.engine: this process's engine from the settings, and its doors (decode, analyse, weights)."""
 
 from __future__ import annotations
 
-import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
 
-from recognition import services
-from recognition.ml import EMBEDDER_VERSION
-from recognition.ml.images import load_image
-from tests.fixtures.faces import jpeg_bytes
+from recognition import engine, services
+from recognition.ml import weights
+from recognition.ml.synthetic import jpeg_bytes
+from tests.support.images import plain_jpeg
+from tests.support.weights import FETCH
 
-LIMIT = 50_000_000
-
-
-def load(path) -> np.ndarray:
-    return load_image(path.read_bytes(), max_pixels=LIMIT)
-
-
-def vectors(photos) -> tuple[list[str], np.ndarray]:
-    """Return the people and the largest face's embedding of analysed photos that have a face."""
-    found = [p for p in photos if p.faces]
-    return [p.person for p in found], np.stack([p.faces[0].embedding for p in found])
-
-
-def distance(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b))
-
-
-def test_every_validation_photo_has_a_face(celebrity_analyses):
-    """Each of the 25 validation photos gives a face; all but one give exactly one."""
-    val = celebrity_analyses["val"]
-    assert len(val) == 25
-    assert all(photo.faces for photo in val)
-    # The exception is a Madonna photo whose T-shirt is printed with another face, rightly found too.
-    assert sum(len(photo.faces) == 1 for photo in val) >= 24
-    assert all(photo.faces[0].confidence > 0.9 for photo in val)
-
-
-def test_each_validation_photo_is_nearest_to_the_right_person(celebrity_analyses):
-    """With the train photos enrolled, each validation photo's nearest face is the same person (25/25)."""
-    gallery_people, gallery = vectors(celebrity_analyses["train"])
-    probe_people, probes = vectors(celebrity_analyses["val"])
-    nearest = np.linalg.norm(probes[:, None] - gallery[None], axis=2).argmin(axis=1)
-    named = [gallery_people[i] for i in nearest]
-    assert sum(n == p for n, p in zip(named, probe_people, strict=True)) == 25
-
-
-def test_same_person_is_clearly_closer_than_different_people(celebrity_analyses):
-    """Validation-to-train distances: same person on average at least 0.4 closer than different people."""
-    gallery_people, gallery = vectors(celebrity_analyses["train"])
-    probe_people, probes = vectors(celebrity_analyses["val"])
-    distances = np.linalg.norm(probes[:, None] - gallery[None], axis=2)
-    same = np.array(probe_people)[:, None] == np.array(gallery_people)[None, :]
-    assert distances[~same].mean() - distances[same].mean() > 0.4
-    assert np.median(distances[same]) < 1.0 < np.median(distances[~same])
-
-
-def test_embeddings_are_unit_float32_vectors_of_128(celebrity_analyses):
-    """Every embedding is 128 float32 values of length 1, tagged with the embedder version."""
-    face = celebrity_analyses["val"][0].faces[0]
-    assert face.embedding.shape == (128,) and face.embedding.dtype == np.float32
-    assert abs(float(np.linalg.norm(face.embedding)) - 1.0) < 1e-5
-    assert face.embedder_version == EMBEDDER_VERSION
-    assert face.aligned.shape == (160, 160, 3)
-
-
-def test_batched_embeddings_equal_single_ones(engine, celebrity_analyses):
-    """Embedding 40 faces in batches gives the same vectors as embedding them one at a time."""
-    crops = np.stack([p.faces[0].aligned for p in celebrity_analyses["train"] if p.faces][:40])
-    batched = engine.embed_aligned(crops)
-    single = np.stack([engine.embed_aligned(crop[None])[0] for crop in crops[:5]])
-    assert batched.shape == (40, 128)
-    np.testing.assert_allclose(batched[:5], single, atol=1e-4)
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_photo_of_two_people_gives_two_faces_each_recognised(celebrity_analyses, two_people_jpeg):
@@ -82,82 +24,11 @@ def test_photo_of_two_people_gives_two_faces_each_recognised(celebrity_analyses,
     faces = services.image_analyse(data=two_people_jpeg)
     assert len(faces) == 2
     left, right = sorted(faces, key=lambda face: face.box[0])
-    gallery_people, gallery = vectors(celebrity_analyses["train"])
+    enrolled = [p for p in celebrity_analyses["train"] if p.faces]
+    gallery_people, gallery = [p.person for p in enrolled], np.stack([p.faces[0].embedding for p in enrolled])
     for face, person in ((left, "ben_afflek"), (right, "mindy_kaling")):
         nearest = int(np.linalg.norm(gallery - face.embedding, axis=1).argmin())
         assert gallery_people[nearest] == person
-
-
-@pytest.mark.parametrize("value", [0, 128, 255])
-def test_blank_image_gives_no_faces(engine, value):
-    """A uniform black, grey or white 640x480 frame gives no faces (and no error)."""
-    assert engine.analyse(np.full((480, 640, 3), value, dtype=np.uint8)) == []
-
-
-def test_rotated_photo_aligns_close_to_the_upright_one(engine, celebrity_photos):
-    """A photo rotated by 20 degrees, once aligned, embeds close to the upright one (unaligned: further)."""
-    path = celebrity_photos["val"]["ben_afflek"][0]
-    upright = load(path)
-    rotated = np.asarray(Image.fromarray(upright).rotate(20, resample=Image.Resampling.BICUBIC, expand=True))
-    (face,) = engine.analyse(upright)
-    (tilted,) = engine.analyse(rotated)
-    assert tilted.quality.roll_deg == pytest.approx(face.quality.roll_deg - 20, abs=5)
-    aligned_distance = distance(tilted.embedding, face.embedding)
-    assert aligned_distance < 0.5  # same-person photos are at a median of about 0.8
-
-    # Without levelling the eyes (a plain crop of the box, 10% margin), the same face lands further away.
-    unaligned = engine.embed_aligned(box_crop(rotated, tilted.box)[None])[0]
-    assert aligned_distance < distance(unaligned, face.embedding)
-
-
-def box_crop(rgb: np.ndarray, box, margin: float = 0.1) -> np.ndarray:
-    """Return the box plus margin cut straight out of the frame, resized to 160x160 (no alignment)."""
-    x, y, w, h = box
-    area = (x - margin * w, y - margin * h, x + (1 + margin) * w, y + (1 + margin) * h)
-    return np.asarray(Image.fromarray(rgb).crop(tuple(round(v) for v in area)).resize((160, 160)))
-
-
-def test_quality_figures_follow_the_photo(engine, celebrity_photos):
-    """Blurring lowers sharpness, darkening lowers brightness, and the face size follows the photo's scale."""
-    rgb = load(celebrity_photos["val"]["mindy_kaling"][0])
-    (face,) = engine.analyse(rgb)
-    quality = face.quality
-    assert quality.confidence > 0.9 and quality.face_size_px > 40
-    assert abs(quality.yaw_deg) < 30 and abs(quality.roll_deg) < 15
-    assert 30 < quality.brightness < 230
-
-    blurred = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(3)))
-    darker = (rgb * 0.4).astype(np.uint8)
-    doubled = np.asarray(Image.fromarray(rgb).resize((rgb.shape[1] * 2, rgb.shape[0] * 2)))
-    assert engine.analyse(blurred)[0].quality.sharpness < quality.sharpness / 2
-    assert engine.analyse(darker)[0].quality.brightness < quality.brightness * 0.6
-    assert engine.analyse(doubled)[0].quality.face_size_px == pytest.approx(
-        2 * quality.face_size_px, rel=0.15
-    )
-
-
-def test_turned_head_shows_in_yaw(engine, celebrity_analyses):
-    """The most turned validation face has a clear yaw, and its mirror image a clear yaw the other way."""
-    photo = max(celebrity_analyses["val"], key=lambda p: abs(p.faces[0].quality.yaw_deg))
-    face = photo.faces[0]
-    assert abs(face.quality.yaw_deg) > 10
-    (mirrored,) = engine.analyse(np.ascontiguousarray(load(photo.path)[:, ::-1]))[:1]
-    assert math.copysign(1, mirrored.quality.yaw_deg) == -math.copysign(1, face.quality.yaw_deg)
-    assert abs(mirrored.quality.yaw_deg) > 10
-
-
-def test_large_photo_is_detected_at_its_own_scale(engine, celebrity_photos):
-    """A photo enlarged to 3000 pixels wide is downscaled for detection; its box comes back in full size."""
-    rgb = load(celebrity_photos["val"]["jerry_seinfeld"][1])
-    (face,) = engine.analyse(rgb)[:1]
-    factor = 3000 / rgb.shape[1]
-    big = np.asarray(
-        Image.fromarray(rgb).resize((3000, round(rgb.shape[0] * factor)), Image.Resampling.BICUBIC)
-    )
-    (large,) = engine.analyse(big)[:1]
-    assert large.box[0] == pytest.approx(face.box[0] * factor, abs=0.1 * face.box[2] * factor)
-    assert large.quality.face_size_px == pytest.approx(face.quality.face_size_px * factor, rel=0.15)
-    assert distance(large.embedding, face.embedding) < 0.5
 
 
 def test_image_analyse_refuses_bad_bytes_with_image_error(engine):
@@ -169,15 +40,78 @@ def test_image_analyse_refuses_bad_bytes_with_image_error(engine):
             services.image_analyse(data=data)
 
 
-def test_fused_inference_network_matches_the_published_layers(facenet_weights, celebrity_analyses, engine):
-    """The engine's network (batch norms folded into convolutions) embeds as the published network does."""
-    import tensorflow as tf
+def test_image_analyse_without_weights_names_the_command(settings, tmp_path, two_people_jpeg):
+    """The engine's door refuses to work without weights and says which command fetches them."""
+    settings.MODELS_DIR = tmp_path / "empty"
+    with pytest.raises(services.WeightsMissingError, match=FETCH):
+        services.image_analyse(data=two_people_jpeg)
+    with pytest.raises(services.WeightsMissingError, match=FETCH):
+        services.engine_warm_up()
 
-    from recognition.ml import facenet
-    from recognition.ml.embedder import standardise
 
-    plain = facenet.load_facenet(facenet_weights, fused=False)
-    assert plain.count_params() == facenet.PARAMETER_COUNT
-    crops = np.stack([p.faces[0].aligned for p in celebrity_analyses["val"][:8]])
-    expected = tf.math.l2_normalize(plain(standardise(crops), training=False), axis=1).numpy()
-    np.testing.assert_allclose(engine.embed_aligned(crops), expected, atol=1e-5)
+def test_weights_status_reports_missing_weights(settings, tmp_path):
+    """weights_status says not ok, and how to fix it, when nothing is installed."""
+    settings.MODELS_DIR = tmp_path
+    status = services.weights_status()
+    assert status["ok"] is False and status["present"] is False
+    assert FETCH in status["reason"]
+
+
+def test_weights_status_reports_installed_weights(facenet_weights):
+    """weights_status gives the path and the sha256 recorded when the weights were converted."""
+    status = services.weights_status()
+    manifest = weights.read_manifest(facenet_weights.parent)
+    assert status["ok"] is True
+    assert status["path"] == str(facenet_weights)
+    assert status["sha256"] == manifest["sha256"] == weights.sha256_file(facenet_weights)
+    assert status["embedder_version"] == services.embedder_version()
+
+
+def test_web_process_imports_never_load_tensorflow(facenet_weights):
+    """Django start-up, importing recognition.services and weights_status() leave TensorFlow unimported."""
+    code = (
+        "import sys, django; django.setup();"
+        "from recognition import services; import recognition.ml.pipeline;"
+        "assert services.weights_status()['ok'];"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'mtcnn') if m in sys.modules);"
+        "print('HEAVY', heavy)"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "attendance_site.settings",
+        "MODELS_DIR": str(facenet_weights.parent),
+    }
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout
+
+
+def test_image_decode_limits_pixels_by_the_setting_unless_given(settings):
+    """Decoding refuses more pixels than RECOGNITION_MAX_IMAGE_PIXELS, or than the caller's own limit."""
+    data = plain_jpeg((100, 80))
+    settings.RECOGNITION_MAX_IMAGE_PIXELS = 7_999
+    with pytest.raises(services.ImageError, match="8,000 pixels"):
+        services.image_decode(data=data)
+    assert services.image_decode(data=data, max_pixels=8_000).shape == (80, 100, 3)
+    settings.RECOGNITION_MAX_IMAGE_PIXELS = 8_000
+    with pytest.raises(services.ImageError):
+        services.image_decode(data=data, max_pixels=100)
+
+
+def test_engine_config_and_recogniser_options_follow_the_settings(settings, tmp_path):
+    """The engine is configured from RECOGNITION_* and MODELS_DIR, training from the RECOGNISER_* settings."""
+    settings.MODELS_DIR = tmp_path
+    settings.RECOGNITION_MIN_FACE_SIZE = 64
+    settings.RECOGNISER_TARGET_FAR = 0.02
+    settings.RECOGNISER_MAX_THRESHOLD = 0.9
+    settings.RECOGNISER_TRAINING_JOBS = 2
+    config = engine.engine_config()
+    assert config.weights_path == weights.weights_path(tmp_path) and config.min_face_size == 64
+    assert engine.recogniser_options() == {"target_far": 0.02, "max_threshold": 0.9, "n_jobs": 2}
+
+
+def test_celebrity_photos_come_from_the_cached_archive(celebrity_dir):
+    """The 5-celebrity photos are extracted once into VAR_DIR/cache: 5 people in train/ and in val/."""
+    assert services.celebrity_photos_dir() == celebrity_dir
+    for split in ("train", "val"):
+        assert len([p for p in (celebrity_dir / split).iterdir() if p.is_dir()]) == 5

@@ -8,12 +8,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from recognition import services
-from recognition.ml.evaluation import format_report
+from recognition.ml.evaluation import MIN_GALLERY_PHOTOS, format_report
 
 
 class Command(BaseCommand):
     help = (
-        "Evaluate recognition on DIR/<person>/<image>: rank-1 identification, open-set false-accept and "
+        "Evaluate recognition on DIR/<person>/<image> with the recogniser the kiosk runs (trained on the "
+        "gallery as the training worker trains it): rank-1 identification, open-set false-accept and "
         "false-reject rates, LFW-style verification with --pairs, detection failures and timings. "
         "The JSON keys are listed in recognition/ml/evaluation.py."
     )
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             "--gallery-size",
             type=int,
             metavar="N",
-            help="enrol each person's first N photos (default: all with --probes, 1 without)",
+            help="enrol each person's first N photos, at least 2 (default: all with --probes, 2 without)",
         )
         parser.add_argument(
             "--strangers", type=Path, metavar="DIR", help="people never enrolled, to be rejected"
@@ -49,9 +50,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--target-far",
             type=float,
-            default=0.01,
             metavar="RATE",
-            help="false-accept rate the open-set threshold is calibrated for (default 0.01)",
+            help="false-accept rate the open-set threshold is calibrated for "
+            "(default: the RECOGNISER_TARGET_FAR setting, as the training worker)",
         )
         parser.add_argument(
             "--threshold",
@@ -77,23 +78,28 @@ class Command(BaseCommand):
             raise CommandError(f"--pairs {options['pairs']} is not a file")
         if not 0.0 <= options["stranger_share"] < 1.0:
             raise CommandError("--stranger-share must be at least 0 and below 1")
-        if not 0.0 < options["target_far"] < 1.0:
+        if options["target_far"] is not None and not 0.0 < options["target_far"] < 1.0:
             raise CommandError("--target-far must be between 0 and 1")
         gallery_size = options["gallery_size"]
         if gallery_size is None and probes is None:
-            gallery_size = 1
+            gallery_size = MIN_GALLERY_PHOTOS
         if options["min_face_size"] is not None and options["min_face_size"] < 12:
             raise CommandError("--min-face-size must be at least 12 pixels")
-        if gallery_size is not None and gallery_size < 1:
-            raise CommandError("--gallery-size must be at least 1")
+        if gallery_size is not None and gallery_size < MIN_GALLERY_PHOTOS:
+            raise CommandError(
+                f"--gallery-size must be at least {MIN_GALLERY_PHOTOS}: the recogniser is trained on "
+                f"{MIN_GALLERY_PHOTOS} or more photos of each person"
+            )
         try:
             report = services.engine_evaluate(
-                root=root,
-                probes_root=probes,
-                strangers_root=options["strangers"],
-                gallery_size=gallery_size,
-                stranger_share=options["stranger_share"],
-                pairs_file=options["pairs"],
+                plan=services.EvaluationPlan(
+                    root=root,
+                    probes_root=probes,
+                    strangers_root=options["strangers"],
+                    gallery_size=gallery_size,
+                    stranger_share=options["stranger_share"],
+                    pairs_file=options["pairs"],
+                ),
                 target_far=options["target_far"],
                 threshold=options["threshold"],
                 min_face_size=options["min_face_size"],

@@ -1,81 +1,43 @@
-"""Evaluation: the figures' arithmetic, and evaluate_recognition on the real 5-celebrity photos."""
+"""evaluate_recognition on the real 5-celebrity photos: the figures, the JSON, and its refusals."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
-import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from recognition.ml import evaluation
+from recognition.ml import recogniser
+
+REPO = Path(__file__).resolve().parents[3]
+FETCH = "python manage.py fetch_facenet_weights"
 
 
-def test_threshold_for_far_accepts_at_most_the_target_share():
-    """The threshold for a 10% FAR over 20 impostor distances accepts exactly 2 of them."""
-    impostors = np.linspace(0.5, 1.45, 20)
-    threshold = evaluation.threshold_for_far(impostors, 0.1)
-    assert (impostors < threshold).sum() == 2
-    assert (impostors < evaluation.threshold_for_far(impostors, 0.0)).sum() == 0
+@pytest.fixture
+def trainings(monkeypatch) -> list[tuple[dict, recogniser.Recogniser]]:
+    """Record every recogniser.train call (its keyword arguments and the recogniser it returned)."""
+    calls = []
+    real_train = recogniser.train
+
+    def recording_train(*args, **kwargs):
+        trained = real_train(*args, **kwargs)
+        calls.append((kwargs, trained))
+        return trained
+
+    monkeypatch.setattr(recogniser, "train", recording_train)
+    return calls
 
 
-def test_leave_one_out_impostor_distance_is_nearest_other_person():
-    """Each gallery face's impostor distance is to the nearest face of someone else."""
-    gallery = np.array([[1, 0], [0.8, 0.6], [0, 1], [-1, 0]], dtype=np.float32)
-    labels = ["a", "a", "b", "c"]
-    distances = evaluation.leave_one_out_impostor_distances(gallery, labels)
-    expected = [
-        np.sqrt(2),
-        np.linalg.norm(gallery[1] - gallery[2]),
-        np.linalg.norm(gallery[1] - gallery[2]),
-        np.sqrt(2),
-    ]
-    np.testing.assert_allclose(distances, expected, rtol=1e-5)
-
-
-def test_kfold_accuracy_picks_thresholds_on_other_folds():
-    """Perfectly separable pairs give 100% in every fold; reversed labels give a poor score."""
-    rng = np.random.default_rng(0)
-    same = np.tile([True] * 5 + [False] * 5, 10)
-    distances = np.where(same, rng.uniform(0.3, 0.9, same.size), rng.uniform(1.1, 1.6, same.size))
-    folds = np.repeat(np.arange(10), 10)
-    mean, std = evaluation.kfold_accuracy(distances, same, folds)
-    assert mean == 1.0 and std == 0.0
-    worse, _ = evaluation.kfold_accuracy(distances, ~same, folds)
-    assert worse < 0.7
-
-
-def test_tar_at_far_counts_genuine_pairs_under_the_impostor_threshold():
-    """TAR at FAR 10% is the share of genuine pairs below the 10%-FAR impostor threshold."""
-    impostors = np.linspace(1.0, 1.9, 10)
-    genuine = np.array([0.5, 0.9, 1.05, 1.5])
-    distances = np.concatenate([genuine, impostors])
-    same = np.array([True] * 4 + [False] * 10)
-    figures = evaluation.tar_at_far(distances, same, 0.1)
-    assert figures["threshold"] == pytest.approx(1.1)
-    assert figures["tar"] == 0.75 and figures["impostor_pairs"] == 10
-
-
-def test_parse_pairs_reads_lfw_format(tmp_path):
-    """An LFW pairs.txt gives matched and mismatched pairs, each with its fold."""
-    path = tmp_path / "pairs.txt"
-    path.write_text("2\t1\nAnn\t1\t2\nAnn\t1\tBob\t3\nBob\t1\t3\nCid\t2\tAnn\t2\n")
-    pairs = evaluation.parse_pairs(path)
-    assert [(p.first, p.second, p.same, p.fold) for p in pairs] == [
-        (("Ann", 1), ("Ann", 2), True, 0),
-        (("Ann", 1), ("Bob", 3), False, 0),
-        (("Bob", 1), ("Bob", 3), True, 1),
-        (("Cid", 2), ("Ann", 2), False, 1),
-    ]
-    path.write_text("2\t1\nAnn\t1\t2\n")
-    with pytest.raises(ValueError, match="expected 4 pair lines"):
-        evaluation.parse_pairs(path)
-
-
-def test_evaluate_recognition_train_gallery_val_probes_is_100_percent(engine, celebrity_dir, tmp_path):
-    """evaluate_recognition with train/ as gallery and val/ as probes reports 100% rank-1, also in JSON."""
+def test_evaluate_recognition_train_gallery_val_probes_is_100_percent(
+    engine, celebrity_dir, tmp_path, settings, trainings
+):
+    """evaluate_recognition with train/ as gallery and val/ as probes reports 100% rank-1, also in JSON,
+    measured on a recogniser trained with the training worker's settings."""
     out = io.StringIO()
     report_path = tmp_path / "report.json"
     call_command(
@@ -94,6 +56,11 @@ def test_evaluate_recognition_train_gallery_val_probes_is_100_percent(engine, ce
     assert report["timing_ms"]["detect_median"] > 0 and report["timing_ms"]["embed_median"] > 0
     assert report["open_set"]["threshold_source"] == "gallery leave-one-person-out"
     assert 0.5 < report["open_set"]["threshold"] < 1.3
+    (options, trained), *_ = trainings
+    assert options["target_far"] == settings.RECOGNISER_TARGET_FAR == report["open_set"]["target_far"]
+    assert options["max_threshold"] == settings.RECOGNISER_MAX_THRESHOLD
+    assert report["open_set"]["threshold"] == trained.threshold
+    assert report["recogniser"]["people"] == 5 and report["recogniser"]["cv_accuracy"] > 0.9
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +108,28 @@ def test_evaluate_recognition_refuses_a_missing_folder(tmp_path):
     """A dataset folder that does not exist is a one-line command error."""
     with pytest.raises(CommandError, match="is not a folder"):
         call_command("evaluate_recognition", str(tmp_path / "nowhere"))
+
+
+def test_evaluate_recognition_refuses_a_gallery_of_one_photo(tmp_path):
+    """The recogniser needs 2 photos of each person: --gallery-size 1 is a one-line command error."""
+    with pytest.raises(CommandError, match="--gallery-size must be at least 2"):
+        call_command("evaluate_recognition", str(tmp_path), "--gallery-size", "1")
+
+
+def test_commands_without_weights_name_the_fetch_command(settings, tmp_path, celebrity_dir):
+    """evaluate_recognition and the engine benchmark stop with one line naming the fetch command."""
+    settings.MODELS_DIR = tmp_path / "empty"
+    with pytest.raises(CommandError, match=FETCH):
+        call_command(
+            "evaluate_recognition", str(celebrity_dir / "train"), "--probes", str(celebrity_dir / "val")
+        )
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.engine", "--models-dir", str(tmp_path / "empty")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: ") and FETCH in error

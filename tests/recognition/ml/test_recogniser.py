@@ -4,22 +4,12 @@ import numpy as np
 import pytest
 
 from recognition.ml import recogniser as ml
+from recognition.ml.synthetic import near, synthetic_gallery
 
 
 def gallery(people: int, per_person: int = 5, *, seed: int = 0, noise: float = 0.06):
-    """Return synthetic unit embeddings clustered per person (same-person distance about 0.8)."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(people, 128))
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    x = centres[:, None, :] + noise * rng.normal(size=(people, per_person, 128))
-    x = x.reshape(-1, 128)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x.astype(np.float32), np.repeat(np.arange(people) + 100, per_person), centres
-
-
-def near(centre: np.ndarray, seed: int, noise: float = 0.06) -> np.ndarray:
-    v = centre + noise * np.random.default_rng(seed).normal(size=128)
-    return (v / np.linalg.norm(v)).astype(np.float32)
+    """Return a synthetic gallery (embeddings, person ids from 100, centres)."""
+    return synthetic_gallery(people, per_person, seed=seed, noise=noise, first_id=100)
 
 
 def test_enrolled_people_are_named_and_strangers_are_unknown():
@@ -45,6 +35,22 @@ def test_threshold_sits_below_the_nearest_impostor_for_a_small_gallery():
     impostor, _ = ml.nearest_distances(x, np.unique(ids, return_inverse=True)[1])
     assert rec.threshold <= impostor.min()
     assert rec.threshold == pytest.approx(impostor.min())
+
+
+def test_impostor_distance_is_to_the_nearest_face_of_someone_else():
+    """Each gallery face's impostor distance is to the nearest face of someone else."""
+    faces = np.array([[1, 0], [0.8, 0.6], [0, 1], [-1, 0]], dtype=np.float32)
+    labels = np.array([0, 0, 1, 2])
+    impostor, genuine = ml.nearest_distances(faces, labels)
+    expected = [
+        np.sqrt(2),
+        np.linalg.norm(faces[1] - faces[2]),
+        np.linalg.norm(faces[1] - faces[2]),
+        np.sqrt(2),
+    ]
+    np.testing.assert_allclose(impostor, expected, rtol=1e-5)
+    np.testing.assert_allclose(genuine[:2], np.linalg.norm(faces[0] - faces[1]), rtol=1e-5)
+    assert np.isinf(genuine[2:]).all()  # their only photo: no other photo of them to be near
 
 
 def test_threshold_follows_the_target_false_accept_rate():

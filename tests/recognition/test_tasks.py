@@ -1,4 +1,4 @@
-"""Training in a real Celery worker process: killing it mid-run keeps the previous version active."""
+"""recognition.tasks in a real Celery worker process: killing a training run keeps the previous version."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import os
 import signal
 import subprocess
 
-import numpy as np
 import pytest
 from django.utils import timezone
 
 from people.models import FaceImage, Person
-from recognition import recogniser
-from recognition.bench_training import synthetic_gallery
+from recognition import engine, training
+from recognition.ml.embeddings import embedding_to_bytes
+from recognition.ml.synthetic import synthetic_gallery
 from recognition.models import RecogniserVersion, TrainingState
 from tests.fixtures.services import process_env, start_worker, stop_process, wait_for
 from tests.people.factories import AcceptedFaceImageFactory, ConsentedPersonFactory
@@ -27,19 +27,19 @@ def _children(pid: int) -> list[int]:
 
 def _bulk_enrol(people: int) -> None:
     """Enrol `people` synthetic people with 5 accepted embeddings each (rows only, no files)."""
-    x, labels = synthetic_gallery(people, seed=3)
+    x, labels, _ = synthetic_gallery(people, seed=3)
     now = timezone.now()
     persons = Person.objects.bulk_create(
         Person(employee_id=f"S{i:05d}", full_name=f"Synthetic {i}", consent_given_at=now)
         for i in range(people)
     )
-    version = recogniser.current_embedder_version()
+    version = engine.embedder_version()
     FaceImage.objects.bulk_create(
         FaceImage(
             person=persons[label],
             image="",
             status=FaceImage.Status.ACCEPTED,
-            embedding=np.asarray(vector, dtype="<f4").tobytes(),
+            embedding=embedding_to_bytes(vector),
             embedder_version=version,
         )
         for vector, label in zip(x, labels, strict=True)
@@ -52,12 +52,12 @@ def test_killing_the_worker_mid_training_keeps_the_previous_version(media_root, 
 
     for _ in range(2):
         AcceptedFaceImageFactory.create_batch(3, person=ConsentedPersonFactory())
-    previous = recogniser.recogniser_train(trigger="before the kill")
+    previous = training.recogniser_train(trigger="before the kill")
     assert previous.is_active
     _bulk_enrol(600)  # several seconds of training: a window to kill in
 
-    monkeypatch.setattr(recogniser, "_enqueue_training", lambda countdown=None: None)
-    recogniser.training_request(reason="bulk enrolment")
+    monkeypatch.setattr(training, "_enqueue_training", lambda countdown=None: None)
+    training.training_request(reason="bulk enrolment")
     queue = "training-kill-test"
     env = process_env(media_root, tmp_path, TRAINING_DEBOUNCE_SECONDS="0", WORKER_WARM_UP="false")
     worker = start_worker(env, tmp_path / "worker.log", queues=queue)

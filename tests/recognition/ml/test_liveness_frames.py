@@ -1,15 +1,15 @@
 """The liveness check on real frames: synthetic head turns of the 5-celebrity photos, and photo attacks.
 
 Each sequence is a burst of JPEG frames as the kiosk captures it, run through the real engine
-(MTCNN landmarks, FaceNet embeddings). See attendance.bench_liveness for how the frames are made and
-for the full evaluation over more photos.
+(MTCNN landmarks, FaceNet embeddings). See recognition.ml.synthetic for how the frames are made and
+attendance.bench_liveness for the full evaluation over more photos.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from attendance import bench_liveness as bench
+from recognition.ml import synthetic
 from recognition.ml.liveness import liveness_check
 
 pytestmark = pytest.mark.slow
@@ -19,14 +19,14 @@ ORDERS = (["left", "right"], ["right", "left"])
 @pytest.fixture(scope="module")
 def framed(engine, celebrity_dir):
     """One photo of each of the 5 people looking at the camera (validation photos first), framed."""
-    faces = bench.framed_photos(engine, celebrity_dir, per_person=1)
+    faces = synthetic.framed_photos(engine, celebrity_dir, per_person=1)
     assert len({face.person for face in faces}) == 5
     return faces
 
 
 def verdict(engine, kind, face, directions, other=None, seed=0):
-    burst = bench.sequence(kind, face, directions, other=other, seed=seed)
-    return liveness_check(bench.analyse_burst(engine, burst), directions)
+    burst = synthetic.sequence(kind, face, directions, other=other, seed=seed)
+    return liveness_check(synthetic.analyse_burst(engine, burst), directions)
 
 
 def test_turning_sequences_pass(engine, framed):

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 
 from recognition.ml.images import load_image
-from tests.fixtures.faces import frame_640x480, side_by_side
+from recognition.ml.synthetic import webcam_frame
+from tests.fixtures.faces import side_by_side
 
 
 @pytest.fixture(scope="module")
 def three_people_frame(celebrity_photos) -> np.ndarray:
     """Return a 640x480 frame holding three different people's faces, each about 110-130 pixels."""
     val = celebrity_photos["val"]
-    return frame_640x480(side_by_side(val["ben_afflek"][0], val["mindy_kaling"][0], val["madonna"][1]))
+    return webcam_frame(side_by_side(val["ben_afflek"][0], val["mindy_kaling"][0], val["madonna"][1]))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,167 @@
+"""Recognising faces with the active recogniser version: kiosk frames, liveness bursts, duplicates.
+
+Workers cache the loaded active version and ask the database for the active id (one indexed query)
+on each frame, so a version that recognition.training activates is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recognition import engine
+from recognition.ml import recogniser as ml
+from recognition.ml.liveness import FrameFace, frame_face
+from recognition.models import RecogniserVersion
+
+log = logging.getLogger(__name__)
+
+
+class _ActiveCache:
+    """The loaded active version of this process; reloaded when the active version changes.
+
+    Keyed by id and sha256, not id alone: ids repeat after a database is reset or restored, and a
+    worker must never keep answering with a recogniser the database no longer holds.
+    """
+
+    def __init__(self):
+        self.key: tuple[int, str] | None = None
+        self.recogniser: ml.Recogniser | None = None
+        self.lock = threading.Lock()
+
+    def get(self) -> tuple[int | None, ml.Recogniser | None]:
+        active = RecogniserVersion.objects.filter(is_active=True).values_list("id", "sha256").first()
+        if active is None:
+            return None, None
+        if active != self.key:
+            with self.lock:
+                if active != self.key:
+                    row = (
+                        RecogniserVersion.objects.filter(pk=active[0])
+                        .values_list("artifact", "sha256")
+                        .first()
+                    )
+                    if row is None:  # swapped again meanwhile; the next frame loads the new one
+                        return (self.key[0] if self.key else None), self.recogniser
+                    self.recogniser = ml.Recogniser.from_bytes(row[0], sha256=row[1])
+                    self.key = (active[0], row[1])
+                    log.info("loaded recogniser v%s", active[0])
+        return self.key[0], self.recogniser
+
+
+_active = _ActiveCache()
+
+
+def active_recogniser() -> tuple[int | None, ml.Recogniser | None]:
+    """Return (version id, recogniser) of the active version, loaded if it changed; (None, None) if none."""
+    return _active.get()
+
+
+def recogniser_threshold(version_id: int | None) -> float | None:
+    """Return the open-set distance threshold of a recogniser version (None: no such version)."""
+    if version_id is None:
+        return None
+    return RecogniserVersion.objects.filter(pk=version_id).values_list("threshold", flat=True).first()
+
+
+@dataclass(frozen=True)
+class FrameRecognition:
+    """What a kiosk frame shows: the main face and who it is (person_id None: unknown or no face)."""
+
+    face_found: bool
+    person_id: int | None = None
+    distance: float | None = None
+    confidence: float | None = None
+    recogniser_version_id: int | None = None
+    box: tuple[float, float, float, float] | None = None
+    landmarks: dict[str, tuple[float, float]] | None = field(default=None)
+    reason: str = ""
+
+
+def embedding_identify(embedding: np.ndarray) -> tuple[int | None, ml.Identification | None]:
+    """Return (version id, identification) of one embedding against the active version."""
+    version_id, recogniser = active_recogniser()
+    if recogniser is None:
+        return None, None
+    return version_id, recogniser.identify(embedding)
+
+
+def frame_recognise(*, data: bytes) -> FrameRecognition:
+    """Return who the largest face in an image is, or why nobody could be named.
+
+    Fields: face_found, person_id, distance, confidence, recogniser_version_id, box, landmarks and
+    reason ("no face", "no trained recogniser", "unknown face", "person no longer active").
+    Raises the engine's ImageError for bytes that are not a usable image.
+    """
+    from people.models import Person
+
+    faces = engine.image_analyse(data=data)
+    if not faces:
+        return FrameRecognition(face_found=False, reason="no face")
+    face = faces[0]
+    common = {"face_found": True, "box": tuple(face.box), "landmarks": dict(face.landmarks)}
+    version_id, answer = embedding_identify(face.embedding)
+    if answer is None:
+        return FrameRecognition(**common, reason="no trained recogniser")
+    person_id = answer.person_id
+    reason = "" if person_id is not None else "unknown face"
+    # A person switched off or deleted since this version was trained is not named.
+    if person_id is not None and not Person.objects.filter(pk=person_id, is_active=True).exists():
+        person_id, reason = None, "person no longer active"
+    return FrameRecognition(
+        **common,
+        person_id=person_id,
+        distance=answer.distance,
+        confidence=answer.confidence,
+        recogniser_version_id=version_id,
+        reason=reason,
+    )
+
+
+def frames_analyse(frames: list[bytes]) -> list[FrameFace | None]:
+    """Return a FrameFace (None where no face) per frame of a liveness burst, with who the active
+    version names in it. Raises ImageError for a frame that is not a usable image."""
+    faces: list[FrameFace | None] = []
+    for data in frames:
+        found = engine.image_analyse(data=data, max_faces=1)
+        if not found:
+            faces.append(None)
+            continue
+        _version, answer = embedding_identify(found[0].embedding)
+        faces.append(frame_face(found[0], person_id=answer.person_id if answer else None))
+    return faces
+
+
+@dataclass(frozen=True)
+class GalleryMatch:
+    """The active version's nearest enrolled face of somebody else (person_id None: nobody else)."""
+
+    person_id: int | None
+    distance: float | None
+    trained_at: dt.datetime | None  # when that version was made: faces accepted since are not in it
+
+
+def gallery_nearest(
+    *, embedding: np.ndarray, exclude_person_id: int, embedder_version: str
+) -> GalleryMatch | None:
+    """Return the nearest face of anyone but `exclude_person_id` in the active version's gallery.
+
+    None when no version is active or it was trained on another embedder version (its distances
+    mean nothing for this embedding). Searches the gallery already loaded in this worker.
+    """
+    version_id, recogniser = active_recogniser()
+    if recogniser is None or recogniser.embedder_version != embedder_version:
+        return None
+    owners = recogniser.person_ids[recogniser.gallery_labels]
+    others = owners != exclude_person_id
+    person_id, distance = None, None
+    if others.any():
+        distances = np.linalg.norm(recogniser.gallery[others] - embedding, axis=1)
+        nearest = int(distances.argmin())
+        person_id, distance = int(owners[others][nearest]), float(distances[nearest])
+    trained_at = RecogniserVersion.objects.filter(pk=version_id).values_list("created_at", flat=True).first()
+    return GalleryMatch(person_id=person_id, distance=distance, trained_at=trained_at)

@@ -1,0 +1,232 @@
+"""Recogniser versions in the database: train one from enrolment, activate it, coalesce requests.
+
+Training never blocks recognition: a run fits the new version outside any lock, then swaps the
+active flag in one short transaction; until then every worker keeps using the previous version
+(recognition.matching loads whichever version is active).
+
+Training requests are coalesced through the single TrainingState row: every change marks it dirty
+and queues a run a few seconds later; a run clears the mark only if nothing changed while it ran.
+Runs are queued by task name (TRAIN_TASK), so this module never imports recognition.tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from attendance_site.celery import enqueue
+from attendance_site.queues import Queue
+from recognition import engine
+from recognition.ml import recogniser as ml
+from recognition.ml.embeddings import embedding_from_bytes
+from recognition.models import RecogniserVersion, TrainingState
+
+log = logging.getLogger(__name__)
+
+# The Celery task that runs `training_run` (recognition.tasks); the name is part of the deployment.
+TRAIN_TASK = "recognition.train"
+
+
+def training_data() -> tuple[np.ndarray, np.ndarray]:
+    """Return (embeddings, person ids) of accepted photos of active, consenting people who are ready.
+
+    Only embeddings of the current embedder version count; a person needs ENROLMENT_MIN_PHOTOS
+    accepted photos (and at least 2, for the cross-validated calibration).
+    """
+    from people.models import FaceImage
+
+    rows = FaceImage.objects.filter(
+        status=FaceImage.Status.ACCEPTED,
+        embedder_version=engine.embedder_version(),
+        embedding__isnull=False,
+        person__is_active=True,
+        person__consent_given_at__isnull=False,
+    ).values_list("person_id", "embedding")
+    by_person: dict[int, list[np.ndarray]] = {}
+    for person_id, blob in rows.iterator(chunk_size=2000):
+        by_person.setdefault(person_id, []).append(embedding_from_bytes(blob))
+    min_photos = max(2, settings.ENROLMENT_MIN_PHOTOS)
+    vectors, labels = [], []
+    for person_id, items in by_person.items():
+        if len(items) >= min_photos:
+            vectors.extend(items)
+            labels.extend([person_id] * len(items))
+    if not vectors:
+        return np.empty((0, 128), dtype=np.float32), np.empty(0, dtype=np.int64)
+    return np.stack(vectors).astype(np.float32), np.asarray(labels, dtype=np.int64)
+
+
+def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
+    """Train a new recogniser version from the current enrolment and make it the active one.
+
+    The row is created first (status training) and committed, so a crash leaves a visible trace;
+    the artifact and the activation are written in one transaction. On any failure the version is
+    marked failed with the error, and the previously active version stays active. When nobody is
+    ready any more, the active version is switched off (it would still know deleted people).
+    """
+    version = RecogniserVersion.objects.create(
+        trigger=trigger[:200],
+        created_by=user,
+        embedder_version=engine.embedder_version(),
+        format_version=ml.FORMAT_VERSION,
+    )
+    try:
+        embeddings, person_ids = training_data()
+        if len(embeddings) == 0:
+            with transaction.atomic():
+                RecogniserVersion.objects.filter(is_active=True).update(is_active=False)
+                _finish(
+                    version,
+                    status=RecogniserVersion.Status.FAILED,
+                    error="Nobody has enough accepted photos.",
+                )
+            return version
+        started = time.perf_counter()
+        trained = ml.train(
+            embeddings,
+            person_ids,
+            embedder_version=version.embedder_version,
+            **engine.recogniser_options(),
+        )
+        artifact = trained.to_bytes()
+        seconds = time.perf_counter() - started
+    except Exception as exc:
+        log.exception("training recogniser v%s failed", version.pk)
+        _finish(version, status=RecogniserVersion.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        return version
+
+    with transaction.atomic():
+        RecogniserVersion.objects.select_for_update().filter(is_active=True).update(is_active=False)
+        version.artifact = artifact
+        version.sha256 = ml.artifact_sha256(artifact)
+        version.people_count = trained.people_count
+        version.photos_count = trained.photos_count
+        version.training_seconds = seconds
+        version.cv_accuracy = trained.cv_accuracy
+        version.threshold = trained.threshold
+        version.target_far = trained.target_far
+        version.genuine_accept_rate = trained.genuine_accept_rate
+        version.is_active = True
+        _finish(version, status=RecogniserVersion.Status.READY)
+    log.info(
+        "recogniser v%s active: %s people, %s photos, %.1f s, threshold %.3f",
+        version.pk,
+        version.people_count,
+        version.photos_count,
+        seconds,
+        version.threshold,
+    )
+    return version
+
+
+def _finish(version: RecogniserVersion, *, status: str, error: str = "") -> None:
+    version.status = status
+    version.error = error
+    version.finished_at = timezone.now()
+    version.save()
+
+
+def recogniser_version_people(*, version_id: int) -> set[int]:
+    """Return the ids of the people a stored version can name (empty when it has no artifact)."""
+    row = RecogniserVersion.objects.filter(pk=version_id).values_list("artifact", "sha256").first()
+    if row is None or row[0] is None:
+        return set()
+    return set(ml.Recogniser.from_bytes(row[0], sha256=row[1]).person_ids.tolist())
+
+
+def training_request(*, reason: str) -> None:
+    """Mark the enrolment as changed and queue a training run after the debounce delay.
+
+    Call inside the transaction that made the change: the run is queued only once it commits.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        state = _training_state_locked()
+        if state.dirty_since is None:
+            state.dirty_since = now
+        state.last_change_at = now
+        state.last_reason = reason[:200]
+        state.save()
+    transaction.on_commit(_enqueue_training)
+
+
+def _enqueue_training(countdown: float | None = None) -> None:
+    delay = settings.TRAINING_DEBOUNCE_SECONDS if countdown is None else countdown
+    enqueue(TRAIN_TASK, queue=Queue.TRAINING, countdown=delay)
+
+
+def _training_state_locked() -> TrainingState:
+    TrainingState.objects.get_or_create(pk=1)
+    return TrainingState.objects.select_for_update().get(pk=1)
+
+
+@dataclass
+class TrainingRunResult:
+    outcome: str  # "trained", "nothing to do", "deferred"
+    version_id: int | None = None
+
+
+def training_run(*, task_id: str) -> TrainingRunResult:
+    """Train once for all changes marked so far, unless a newer change or another run says wait.
+
+    Should be called only by the training task. A redelivered task (same id: its worker was killed)
+    takes over its own run; another run still within the hard time limit defers this one.
+    """
+    debounce = dt.timedelta(seconds=settings.TRAINING_DEBOUNCE_SECONDS)
+    stale = dt.timedelta(seconds=settings.TRAINING_TIME_LIMIT_SECONDS + 60)
+    now = timezone.now()
+    with transaction.atomic():
+        state = _training_state_locked()
+        if state.dirty_since is None:
+            return TrainingRunResult("nothing to do")
+        running = state.running_task_id and state.running_task_id != task_id
+        if running and state.running_since and now - state.running_since < stale:
+            transaction.on_commit(lambda: _enqueue_training(settings.TRAINING_DEBOUNCE_SECONDS))
+            return TrainingRunResult("deferred")
+        if state.last_change_at and now - state.last_change_at < debounce:
+            wait = (state.last_change_at + debounce - now).total_seconds()
+            transaction.on_commit(lambda: _enqueue_training(wait + 0.1))
+            return TrainingRunResult("deferred")
+        snapshot = state.last_change_at
+        state.running_task_id = task_id
+        state.running_since = now
+        state.save()
+        # A run that died (worker killed) left its version in "training": it never finished.
+        RecogniserVersion.objects.filter(status=RecogniserVersion.Status.TRAINING).update(
+            status=RecogniserVersion.Status.FAILED, error="The training worker stopped before finishing."
+        )
+    try:
+        version = recogniser_train(trigger=f"automatic: {state.last_reason}")
+    finally:
+        with transaction.atomic():
+            state = _training_state_locked()
+            state.running_task_id = ""
+            state.running_since = None
+            if state.last_change_at == snapshot:
+                state.dirty_since = None
+            else:
+                transaction.on_commit(_enqueue_training)
+            state.save()
+    return TrainingRunResult("trained", version.pk)
+
+
+def training_status() -> dict:
+    """Return what HR's pages show about training: pending changes, a run in progress, the active version."""
+    state = TrainingState.objects.filter(pk=1).first()
+    active = RecogniserVersion.objects.filter(is_active=True).values(
+        "id", "finished_at", "people_count", "photos_count", "threshold", "cv_accuracy"
+    )
+    latest = RecogniserVersion.objects.values("id", "status", "error").first()
+    return {
+        "pending_changes": bool(state and state.dirty_since),
+        "running": bool(state and state.running_task_id),
+        "active": next(iter(active), None),
+        "latest": latest,
+    }
