@@ -45,16 +45,26 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-@require_GET
-@login_required
-def face_image(request: HttpRequest, pk: int) -> HttpResponse:
-    """Return the stored face photo as uploaded (HR and superusers only)."""
+def _stored_photo(request: HttpRequest, pk: int) -> tuple[FaceImage, bytes | None]:
+    """Return the photo row (404 when there is none) and its file's bytes (None when the file is gone).
+
+    Only for users who may view face photos (HR and superusers).
+    """
     _require(request, "people.view_faceimage")
     image = get_object_or_404(FaceImage, pk=pk)
     try:
         with image.image.open("rb") as handle:
-            data = handle.read()
+            return image, handle.read()
     except OSError:
+        return image, None
+
+
+@require_GET
+@login_required
+def face_image(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return the stored face photo as uploaded (HR and superusers only)."""
+    _image, data = _stored_photo(request, pk)
+    if data is None:
         return HttpResponse("The photo file is missing.", status=404, content_type="text/plain")
     content_type = Image.MIME.get(_format(data), "application/octet-stream")
     return _private(HttpResponse(data, content_type=content_type))
@@ -72,12 +82,12 @@ def _format(data: bytes) -> str:
 @login_required
 def face_image_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     """Return a small JPEG of the photo with the detected face box and landmarks drawn."""
-    _require(request, "people.view_faceimage")
-    image = get_object_or_404(FaceImage, pk=pk)
+    image, data = _stored_photo(request, pk)
     try:
-        with image.image.open("rb") as handle:
-            rgb = image_decode(data=handle.read(), max_pixels=settings.ENROLMENT_MAX_PIXELS)
-    except (OSError, ImageError):
+        rgb = None if data is None else image_decode(data=data, max_pixels=settings.ENROLMENT_MAX_PIXELS)
+    except ImageError:
+        rgb = None
+    if rgb is None:
         return HttpResponse("The photo cannot be shown.", status=404, content_type="text/plain")
     picture = Image.fromarray(rgb)
     colour = {FaceImage.Status.ACCEPTED: "#2e7d32", FaceImage.Status.REJECTED: "#c62828"}.get(
