@@ -1,4 +1,5 @@
-"""What a Celery worker does around its tasks: warm the face engine and report a heartbeat.
+"""Every Celery worker start-up hook, in one place: warm the face engine, report a heartbeat, and pick
+up work a killed worker left half done.
 
 The heartbeat lives in the database rather than in Celery's broadcast channel so that it works on
 the embedded filesystem broker as well as on Redis, and so that /healthz can say which queues
@@ -9,17 +10,21 @@ the parent through shared memory, and the parent's heartbeat says so.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import multiprocessing
 import os
 import threading
 
+from celery import current_app, signals
 from django.conf import settings
 from django.db import close_old_connections
 
+from attendance_site.queues import Queue
+
 log = logging.getLogger(__name__)
 
-ENGINE_QUEUES = {"recognition", "enrolment"}
+ENGINE_QUEUES = {Queue.RECOGNITION.value, Queue.ENROLMENT.value}
 _heartbeat_stop = threading.Event()
 # Shared memory created in the parent before the fork: a child that has loaded the face models
 # writes its pid here, and the parent's heartbeat reports ready while that child is alive.
@@ -28,9 +33,7 @@ _warm_child_pid = None
 
 def consumed_queues(app=None) -> list[str]:
     """Return the names of the queues this worker process consumes."""
-    from attendance_site.celery import app as default_app
-
-    app = app or default_app
+    app = app or current_app
     return sorted(app.amqp.queues.consume_from or app.amqp.queues)
 
 
@@ -106,3 +109,45 @@ def _heartbeat_loop(hostname: str, queues: list[str]) -> None:
         except Exception as exc:  # keep beating once the database is back
             log.warning("heartbeat not recorded: %s", exc)
         _heartbeat_stop.wait(settings.WORKER_HEARTBEAT_SECONDS)
+
+
+def resume_enrolment(app=None) -> None:
+    """On an enrolment worker, queue again the photos a killed worker left half done."""
+    from people.services import enrolment_resume
+
+    if Queue.ENROLMENT.value not in consumed_queues(app):
+        return
+    try:
+        resumed = enrolment_resume(older_than=dt.timedelta(seconds=60))
+    except Exception as exc:  # the database may not be up yet; HR can "Check again" meanwhile
+        log.warning("could not resume unfinished enrolment photos: %s", exc)
+        return
+    if resumed:
+        log.info("queued %d unfinished enrolment photos again", len(resumed))
+
+
+# --- Celery's signals ------------------------------------------------------------------------------
+
+
+@signals.celeryd_init.connect
+def _prepare_warm_up_report(**_kwargs) -> None:
+    """Before the children fork, make the shared place where a warm child tells its parent."""
+    on_worker_init()
+
+
+@signals.worker_process_init.connect
+def _warm_up_child(**_kwargs) -> None:
+    """Load the face models in each worker child after the fork (never in the parent)."""
+    on_child_start()
+
+
+@signals.worker_ready.connect
+def _on_worker_ready(sender=None, **_kwargs) -> None:
+    """Report this worker to the database every few seconds, then resume what a killed worker left."""
+    start_heartbeat(sender)
+    resume_enrolment(getattr(sender, "app", None))
+
+
+@signals.worker_shutdown.connect
+def _stop_heartbeat(sender=None, **_kwargs) -> None:
+    stop_heartbeat(sender)

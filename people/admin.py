@@ -11,9 +11,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from attendance_site.privacy import person_biometrics_delete
 from people.forms import PersonAdminForm, ZipEnrolForm
 from people.models import Department, FaceImage, Person
-from people.privacy import person_biometrics_delete
 from people.rules import EnrolmentState
 from people.selectors import people_in_state, people_with_photo_counts, person_enrolment_state
 from people.services import (

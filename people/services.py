@@ -23,6 +23,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from PIL import Image
 
+from attendance_site.dispatch import enqueue
+from attendance_site.queues import Queue
 from people.models import FaceImage, Person
 from people.rules import QualityLimits, photo_rejection
 from recognition.services import (
@@ -38,6 +40,9 @@ from recognition.services import (
 )
 
 log = logging.getLogger(__name__)
+
+# people.tasks registers the task under this name; services queue it by name and never import tasks.
+FACE_IMAGE_PROCESS_TASK = "people.face_image_process"
 
 ACCEPTED_CONTENT_TYPES = {
     "image/jpeg",
@@ -176,9 +181,7 @@ def face_image_add(
 
 
 def _enqueue_processing(face_image_id: int) -> None:
-    from people.tasks import face_image_process_task
-
-    face_image_process_task.delay(face_image_id)
+    enqueue(FACE_IMAGE_PROCESS_TASK, queue=Queue.ENROLMENT, args=[face_image_id])
 
 
 def face_image_reprocess(*, face_image: FaceImage) -> None:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from attendance_site.celery import enqueue
+from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
 from recognition import engine
 from recognition.ml import recogniser as ml

@@ -3,8 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from attendance_site.privacy import person_biometrics_delete
 from people.models import Person
-from people.privacy import person_biometrics_delete
 
 
 class Command(BaseCommand):

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from attendance.models import AttendanceEvent, CheckinAttempt
 from attendance_site.models import AuditEntry
+from attendance_site.privacy import person_biometrics_delete, retention_apply
 from people.models import FaceImage, Person
-from people.privacy import person_biometrics_delete, retention_apply
 from recognition.services import (
     embedder_version,
     embedding_to_bytes,

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from people.privacy import retention_apply
+from attendance_site.privacy import retention_apply
 
 
 class Command(BaseCommand):
