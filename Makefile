@@ -68,3 +68,4 @@ bench-all: bench services ## Also enrolment/training, check-in latency, reports 
 	DATABASE_URL=$(TEST_DATABASE_URL)_bench CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m attendance.bench_checkin
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m attendance.bench_reports
 	$(PY) -m attendance.bench_liveness
+	$(PY) -m benchmarks.antispoof

@@ -369,8 +369,9 @@ class PassiveLivenessModel:
         models = [model for _, model in networks]
         count = len(models)
 
-        # One graph for both networks and a whole batch: per-call overhead, not arithmetic, dominates
-        # small networks on CPU (pipeline-facts: FaceNet eager 157 ms vs 25 ms compiled).
+        # One compiled graph for both networks and a whole batch: small networks called eagerly pay
+        # mostly per-call overhead (pipeline-facts: FaceNet 157 ms eager, 25 ms compiled), and a batch
+        # shares it (measured: 17 ms for one face, 10 ms a face in batches of 32, load average 6-7).
         @tf.function(input_signature=[tf.TensorSpec([None, count, INPUT_SIZE, INPUT_SIZE, 3], tf.uint8)])
         def probabilities(patches):
             pixels = tf.cast(patches, tf.float32)  # BGR, 0..255, not rescaled: how upstream trained
@@ -441,7 +442,7 @@ def read_network_weights(
 
 
 def load_passive_model(assets_dir: Path = ASSETS_DIR, *, batch_size: int = 64) -> PassiveLivenessModel:
-    """Return a new PassiveLivenessModel from the weight files in `assets_dir` (slow: about a second).
+    """Return a new PassiveLivenessModel from the weight files in `assets_dir` (slow: about 5 s).
 
     The files are checked before TensorFlow is imported, so missing or damaged weights fail fast with
     a message naming the file.
