@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from recognition.ml.per_process import build_once
 from recognition.ml.weights import ChecksumError, WeightsError, WeightsMissingError
 
 if TYPE_CHECKING:
@@ -467,17 +468,4 @@ _lock = threading.Lock()
 def get_passive_model(assets_dir: Path = ASSETS_DIR) -> PassiveLivenessModel:
     """Return this process's PassiveLivenessModel for `assets_dir`, building it on first use (thread-safe)."""
     key = Path(assets_dir).resolve()
-    entry = _models.get(key)
-    if entry is None:
-        with _lock:
-            entry = _models.get(key)
-            if entry is None:
-                entry = (os.getpid(), load_passive_model(key))
-                _models[key] = entry
-    pid, model = entry
-    if pid != os.getpid():
-        raise RuntimeError(
-            f"the passive liveness model was built in process {pid} before this process ({os.getpid()}) was "
-            "forked; build it after the fork (in the Celery child), not in the parent"
-        )
-    return model
+    return build_once(_models, _lock, key, lambda: load_passive_model(key), what="the passive liveness model")

@@ -21,6 +21,7 @@ import numpy as np
 
 from recognition.ml import EMBEDDER_VERSION, weights
 from recognition.ml.align import DEFAULT_MARGIN, FACE_SIZE, align_face
+from recognition.ml.per_process import build_once
 from recognition.ml.quality import FaceQuality, assess
 
 if TYPE_CHECKING:
@@ -158,18 +159,4 @@ def build_engine(config: EngineConfig) -> Engine:
 
 def get_engine(config: EngineConfig) -> Engine:
     """Return this process's engine for `config`, building it on first use (thread-safe)."""
-    entry = _engines.get(config)
-    if entry is None:
-        with _lock:
-            entry = _engines.get(config)
-            if entry is None:
-                entry = (os.getpid(), build_engine(config))
-                _engines[config] = entry
-    pid, engine = entry
-    if pid != os.getpid():
-        # A TensorFlow model used across fork() hangs; say so instead.
-        raise RuntimeError(
-            f"the face engine was built in process {pid} before this process ({os.getpid()}) was forked; "
-            "build it after the fork (in the Celery child), not in the parent"
-        )
-    return engine
+    return build_once(_engines, _lock, config, lambda: build_engine(config), what="the face engine")
