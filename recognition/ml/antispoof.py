@@ -57,6 +57,15 @@ ASSETS_HINT = (
 
 Box = tuple[float, float, float, float]  # x, y, width, height in the frame's pixels
 
+# A starting threshold for a burst's score (burst_score), until a site has measured its own camera:
+# a face scoring below it is not live. Measured per photo (benchmarks/antispoof.py, MTCNN boxes): it
+# turned away 5% of the real 5-celebrity photos and 4% of 300 LFW photos (web photos, some of them
+# of posters; live kiosk faces were not measurable here), and caught 31-42% of simulated halftone
+# prints and printed photos, 60-80% of a simulated LCD screen with its bezel in view, 13-22% of one
+# filling the frame. At 0.3 it turned away 12% and 6% of those real photos. A site should log scores
+# of genuine check-ins first and set it near their 1st percentile; the active challenge stays.
+DEFAULT_THRESHOLD = 0.1
+
 
 @dataclass(frozen=True)
 class NetworkSpec:
@@ -430,6 +439,19 @@ class PassiveLivenessModel:
     def warm_up(self) -> None:
         """Trace the compiled call now, so the first real face does not pay for it."""
         self.score_patches(np.zeros((1, len(self.specs), INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8))
+
+
+def burst_score(frame_scores: Sequence[float]) -> float:
+    """Return the score of a burst of frames of one face: the median of its per-frame scores.
+
+    The median ignores a few frames blurred by motion (upstream: blurry real faces score low), while
+    a print or screen shown for the whole burst stays low in most frames. Raises ValueError when no
+    frame has a score.
+    """
+    scores = np.asarray(frame_scores, dtype=np.float64).ravel()
+    if scores.size == 0 or not np.all(np.isfinite(scores)):
+        raise ValueError(f"a burst score needs at least one finite frame score, got {frame_scores!r:.80}")
+    return float(np.median(scores))
 
 
 def read_network_weights(

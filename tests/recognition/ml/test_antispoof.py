@@ -332,6 +332,8 @@ def test_real_photos_score_high(real_scores):
     """
     assert np.median(real_scores) > 0.9
     assert real_scores.mean() > 0.7
+    # The default threshold turns few of them away (measured 5%).
+    assert (real_scores < antispoof.DEFAULT_THRESHOLD).mean() < 0.1
 
 
 @pytest.mark.slow
@@ -352,3 +354,13 @@ def test_simulated_recaptures_score_lower(kind, passive, engine, celebrity_analy
     # Measured on all photos, medians: real 0.98, halftone 0.40, LCD 0.03; means 0.80, 0.41, 0.17.
     assert np.median(scores) < np.median(real) - 0.4
     assert scores.mean() < real.mean() - 0.25
+
+
+def test_burst_score_is_the_median_of_its_frames():
+    """A burst's score ignores a few low (blurred) frames, stays low when most are low, needs a score."""
+    assert antispoof.burst_score([0.95, 0.9, 0.02, 0.97, 0.05]) == pytest.approx(0.9)
+    assert antispoof.burst_score([0.02, 0.9, 0.01, 0.03]) == pytest.approx(0.025)
+    assert antispoof.burst_score(np.array([0.4])) == pytest.approx(0.4)
+    for bad in ([], [0.5, float("nan")]):
+        with pytest.raises(ValueError, match="finite frame score"):
+            antispoof.burst_score(bad)
