@@ -3,7 +3,7 @@
     python -m benchmarks.antispoof [--json PATH] [--lfw DIR [--lfw-limit N]] [--repeats N]
 
 Real faces: every 5-celebrity photo (train and val, from the weight archive that `make weights`
-caches), the largest face the project's MTCNN detector finds (engine defaults). Attacks: the same
+caches), the largest face that the project's engine (MTCNN, with the settings) finds. Attacks: the same
 photos through each simulated recapture of recognition/ml/recapture.py (halftone print, printed photo
 with a paper border, LCD screen with bezel, LCD screen filling the frame, JPEG re-compression chain,
 downscale-upscale blur, flat tilted sheet in a bigger scene), detected again, largest face scored.
@@ -37,17 +37,9 @@ from benchmarks import common
 from recognition.ml import recapture
 
 ATTACK_NAMES = tuple(recapture.ATTACKS)
-REPO = common.REPO
 PERCENTILES = (0, 5, 50, 95, 100)
 KEEP_SHARES = (0.95, 0.99)
 FIXED_THRESHOLDS = (0.1, 0.3, 0.5)  # 0.5: about upstream's own decision (class 1 on top)
-
-
-def default_dirs() -> tuple[Path, Path]:
-    """Return (weight-archive cache dir, extraction dir) from the environment (as the settings read it)."""
-    var = Path(os.environ.get("VAR_DIR", REPO / "var"))
-    cache = Path(os.environ.get("MODEL_CACHE_DIR", Path.home() / ".cache" / "face-attendance")).expanduser()
-    return cache, var / "cache"
 
 
 def threshold_keeping(real: Sequence[float], share: float) -> float:
@@ -80,27 +72,27 @@ def score_set(
     name: str,
     photos: Sequence[Path],
     *,
-    detector,
+    engine,
     model,
     pick: str,
     attacks: dict[str, Callable[..., np.ndarray]],
     log: Callable[[str], None],
 ) -> dict:
     """Return {kind: {"scores": [...], "images": n, "no_face": n}} for the real photos and each attack."""
-    from recognition.ml.images import ImageError, load_image
+    from recognition import services
 
     kinds = {"real": None, **attacks}
     results = {kind: {"scores": [], "images": 0, "no_face": 0} for kind in kinds}
     started = time.perf_counter()
     for index, path in enumerate(photos):
         try:
-            rgb = load_image(path.read_bytes(), max_pixels=50_000_000)
-        except ImageError as exc:
+            rgb = services.image_decode(data=path.read_bytes())
+        except services.ImageError as exc:
             log(f"  skipped {path}: {exc}")
             continue
         for kind, attack in kinds.items():
             image = rgb if attack is None else attack(rgb, seed=index)
-            faces = detector.detect(image)
+            faces = engine.detect(image)
             entry = results[kind]
             entry["images"] += 1
             if not faces:
@@ -137,20 +129,18 @@ def summarise(results: dict) -> dict:
     return {"thresholds": thresholds, "kinds": kinds}
 
 
-def timing(model, photo: Path, *, repeats: int) -> dict:
+def timing(model, engine, photo: Path, *, repeats: int) -> dict:
     """Return median milliseconds: one face of a 640x480 frame, its crops alone, per face in a batch of 32."""
-    from PIL import Image
+    from recognition import services
+    from recognition.ml import synthetic
 
-    from recognition.ml.images import load_image
-
-    rgb = Image.fromarray(load_image(photo.read_bytes(), max_pixels=50_000_000))
-    scale = 0.8 * 480 / rgb.height
-    rgb = rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.BILINEAR)
-    frame = Image.new("RGB", (640, 480), (128, 128, 128))
-    frame.paste(rgb, ((640 - rgb.width) // 2, (480 - rgb.height) // 2))
-    frame = np.asarray(frame)
-    box = (250.0, 120.0, 140.0, 170.0)
-    boxes = [(200.0 + i, 100.0 + i % 7, 140.0 + i % 5, 170.0) for i in range(32)]
+    rgb = services.image_decode(data=photo.read_bytes())
+    frame = synthetic.webcam_frame(rgb, scale=0.8 * synthetic.FRAME_SIZE[1] / rgb.shape[0])
+    faces = engine.detect(frame)
+    if len(faces) != 1:
+        raise SystemExit(f"the timing frame made from {photo.name} shows {len(faces)} faces, not 1")
+    box = faces[0].box
+    boxes = [(box[0] + i % 8, box[1] + i % 5, box[2], box[3]) for i in range(32)]  # 32 faces, one call
 
     batch_ms = common.median_ms(lambda: model.score(frame, boxes), runs=max(5, repeats // 4))
     return {
@@ -233,32 +223,30 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown attack kinds {unknown}; known: {', '.join(ATTACK_NAMES)}")
         attacks = {name: recapture.ATTACKS[name] for name in args.attacks.split(",")}
+    if args.lfw and not args.lfw.is_dir():
+        parser.error(f"--lfw {args.lfw} is not a folder")
 
     def log(line: str) -> None:
         if not args.quiet:
             print(line, file=sys.stderr, flush=True)
 
-    from recognition.ml import antispoof, dataset
-    from recognition.ml.pipeline import EngineConfig
+    # The settings read these once, at start-up: set them before Django starts (no database is used).
+    for variable, value in (("MODEL_CACHE_DIR", args.cache_dir), ("RECOGNITION_TF_THREADS", args.threads)):
+        if value is not None:
+            os.environ[variable] = str(value)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_site.settings")
+    import django
 
-    cache_dir, extract_dir = default_dirs()
-    cache_dir = args.cache_dir or cache_dir
+    django.setup()
+    from recognition import services
+    from recognition.ml import antispoof, dataset
+
     try:
-        celebrity_root = dataset.celebrity_dataset_dir(cache_dir, extract_dir)
-    except dataset.DatasetMissingError as exc:
+        celebrity_root = services.celebrity_photos_dir()
+        engine = services.engine_get()  # the project's engine: its MTCNN finds the faces
+    except services.WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.threads:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-
-    from recognition.ml.detector import FaceDetector
-
-    config = EngineConfig(weights_path=Path("unused"))  # only its detection settings
-    detector = FaceDetector(
-        min_face_size=config.min_face_size, max_side=config.max_side, min_confidence=config.min_confidence
-    )
     started = time.perf_counter()
     model = antispoof.load_passive_model()
     build_s = time.perf_counter() - started
@@ -279,12 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"sets": {}}
     for set_name, (photos, pick) in sets.items():
         log(f"{set_name}: {len(photos)} photos x {1 + len(attacks)} kinds")
-        results = score_set(
-            set_name, photos, detector=detector, model=model, pick=pick, attacks=attacks, log=log
-        )
+        results = score_set(set_name, photos, engine=engine, model=model, pick=pick, attacks=attacks, log=log)
         report["sets"][set_name] = summarise(results)
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    figures = timing(model, celebrity[0], repeats=args.repeats)
+    figures = timing(model, engine, celebrity[0], repeats=args.repeats)
     report["timing"] = {
         **figures,
         "build_s": build_s,
