@@ -29,18 +29,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 venv: $(VENV)/.installed
 
 weights: $(VENV)/.installed ## Fetch and convert the FaceNet weights (cached; no download when present)
-	$(PY) manage.py fetch_facenet_weights
+	@$(PY) manage.py fetch_facenet_weights
 
-run: $(VENV)/.installed weights ## Start web, workers and scheduler on the embedded default (Ctrl-C stops all)
-	$(PY) manage.py preflight
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py ensure_admin
-	@echo ""
-	@echo "  Face attendance is starting: open http://$(HOST):$(WEB_PORT)/  (admin: http://$(HOST):$(WEB_PORT)/admin/)"
-	@echo "  Ctrl-C stops the web server and the workers."
-	@echo ""
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) WEB_PORT=$(WEB_PORT) $(VENV)/bin/honcho start -f Procfile
+run: $(VENV)/.installed weights ## Start web, workers, scheduler and broker on the embedded default (Ctrl-C stops all)
+	@$(PY) manage.py run --host $(HOST) --port $(WEB_PORT)
 
 services: ## Make sure PostgreSQL and Redis run locally (installs them as root when missing)
 	scripts/ensure-services.sh

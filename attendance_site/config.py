@@ -19,12 +19,15 @@ class ConfigurationError(ImproperlyConfigured):
 
 
 DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "psql", "sqlite"}
-BROKER_SCHEMES = {"redis", "rediss", "filesystem", "memory"}
+BROKER_SCHEMES = {"redis", "rediss", "redis+socket", "memory"}
 
 
 def database_config(env: environ.Env, default: str) -> dict:
-    """Return Django's DATABASES['default'] from DATABASE_URL, refusing unknown schemes."""
-    url = env.str("DATABASE_URL", default=default)
+    """Return Django's DATABASES['default'] from DATABASE_URL (unset or empty: `default`).
+
+    Unknown schemes are refused in one line.
+    """
+    url = env.str("DATABASE_URL", default="") or default
     scheme = urlsplit(url).scheme
     if scheme not in DATABASE_SCHEMES:
         raise ConfigurationError(
@@ -41,15 +44,31 @@ def database_config(env: environ.Env, default: str) -> dict:
 
 
 def broker_url(env: environ.Env, default: str) -> str:
-    """Return CELERY_BROKER_URL, refusing schemes this project does not run on."""
-    url = env.str("CELERY_BROKER_URL", default=default)
+    """Return CELERY_BROKER_URL (unset or empty: `default`), refusing schemes this project does not run on."""
+    url = env.str("CELERY_BROKER_URL", default="") or default
     scheme = urlsplit(url).scheme
     if scheme not in BROKER_SCHEMES:
         raise ConfigurationError(
             f"CELERY_BROKER_URL={_redact(url)} is not supported "
-            "(expected redis://HOST:PORT/DB, or unset for the embedded filesystem broker)"
+            "(expected redis://HOST:PORT/DB, or unset for the embedded broker that `make run` starts)"
         )
     return url
+
+
+def embedded_broker_url(socket_path: Path) -> str:
+    """Return the broker URL of the Valkey server `make run` starts on a unix socket under var/."""
+    return f"redis+socket://{socket_path}"
+
+
+def socket_cache(broker: str) -> dict:
+    """Return Django's CACHES['default'] on the Redis server of a redis+socket:// broker URL.
+
+    Database 1: the broker's queues are in database 0, and clearing the cache must never empty them.
+    """
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"unix://{urlsplit(broker).path}?db=1",
+    }
 
 
 def secret_key(env: environ.Env, *, production: bool, key_file: Path) -> str:

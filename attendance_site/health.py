@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
+from django.utils.log import log_response
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -86,7 +87,20 @@ def healthz(request):
     results = {name: check() for name, check in CHECKS.items()}
     ok = all(result["ok"] for result in results.values())
     body = {"status": "ok" if ok else "unavailable", "checks": results}
-    return JsonResponse(body, status=200 if ok else 503)
+    response = JsonResponse(body, status=200 if ok else 503)
+    if not ok:
+        # Django would log this 503 as an ERROR; while the workers start and load the face models it is
+        # the expected answer (`make run` asks every second), so that is INFO, and an outage a WARNING.
+        failing = sorted(name for name, result in results.items() if not result["ok"])
+        log_response(
+            "Not ready: %s: %s",
+            ", ".join(failing),
+            "; ".join(results[name].get("reason", "") for name in failing),
+            response=response,
+            request=request,
+            level="info" if failing == ["workers"] else "warning",
+        )
+    return response
 
 
 def _first_line(exc: BaseException) -> str:

