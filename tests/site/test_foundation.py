@@ -215,3 +215,37 @@ def test_web_process_does_not_import_tensorflow(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False False"
+
+
+def test_embedded_default_puts_broker_results_and_cache_on_the_wheels_valkey(tmp_path):
+    """With no service URLs, Celery broker, results and the Django cache use Valkey's socket in var/run."""
+    env = process_env(tmp_path, tmp_path, DATABASE_URL="", CELERY_BROKER_URL="", CELERY_RESULT_BACKEND="")
+    env.pop("CACHE_URL", None)
+    code = (
+        "import json; from django.conf import settings as s; print(json.dumps([s.CELERY_BROKER_URL, "
+        "s.CELERY_RESULT_BACKEND, s.CACHES['default'], s.EMBEDDED_BROKER, s.DATABASES['default']['ENGINE']]))"
+    )
+    result = run_manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    broker, results, cache, embedded, engine = json.loads(result.stdout.strip().splitlines()[-1])
+    socket_path = tmp_path / "run" / "valkey.sock"
+    assert broker == results == f"redis+socket://{socket_path}"
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["LOCATION"] == f"unix://{socket_path}?db=1"  # never the broker's database 0
+    assert embedded is True
+    assert engine.endswith("sqlite3")
+
+
+@pytest.mark.django_db
+def test_healthz_while_workers_warm_up_is_logged_as_info_not_error(client, caplog):
+    """A 503 from /healthz because no worker is warm yet is an INFO line; Django would make it an ERROR."""
+    from recognition.models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.all().delete()
+    with caplog.at_level("INFO", logger="django.request"):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["ok"] is True  # only the workers are missing
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert [r.levelname for r in records] == ["INFO"]
+    assert "Not ready: workers" in records[0].getMessage()

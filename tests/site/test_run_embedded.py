@@ -1,25 +1,39 @@
-"""`make run`'s process set (Procfile) on the embedded default: SQLite and the filesystem broker."""
+"""`make run` on the embedded default: SQLite and the wheel's Valkey, supervised, with a quiet console."""
 
 import contextlib
 import os
+import re
 import signal
+import socket
 import subprocess
+import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 
-from tests.fixtures.services import REPO, free_port
+from attendance_site import stack
+from tests.fixtures.services import REPO, free_port, wait_for
+
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+    "CACHE_URL",
+    "RUN_DIR",
+    "LOG_DIR",
+)
 
 
-def embedded_env(var_dir, port: int) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "MEDIA_ROOT"}
-    }
+def embedded_env(var_dir: Path, port: int) -> dict[str, str]:
+    """Return a newcomer's environment: no service URLs (empty, so a .env cannot set them either)."""
+    env = {k: v for k, v in os.environ.items() if k not in {*SERVICE_VARIABLES, "MEDIA_ROOT"}}
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # a fresh make, not a child of `make test`
+        env.pop(name, None)
     env.update(
+        {name: "" for name in SERVICE_VARIABLES[:4]},
         VAR_DIR=str(var_dir),
         MEDIA_ROOT=str(var_dir / "media"),
         HOST="127.0.0.1",
@@ -29,11 +43,16 @@ def embedded_env(var_dir, port: int) -> dict[str, str]:
         WORKER_HEARTBEAT_SECONDS="1",
         PYTHONUNBUFFERED="1",
     )
+    env.pop("DJANGO_SUPERUSER_PASSWORD", None)
+    env.pop("DJANGO_SUPERUSER_USERNAME", None)
+    # The virtualenv off PATH, as in a newcomer's shell: make run must not depend on it.
+    venv_bin = str(REPO / ".venv" / "bin")
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
     return env
 
 
 def processes_with_env(name: str, value: str) -> list[int]:
-    """Return the pids whose environment has name=value (honcho gives each process its own session)."""
+    """Return the pids whose environment has name=value (supervisord gives each process its own group)."""
     wanted = f"{name}={value}".encode()
     found = []
     for environ in Path("/proc").glob("[0-9]*/environ"):
@@ -42,57 +61,197 @@ def processes_with_env(name: str, value: str) -> list[int]:
                 found.append(int(environ.parent.name))
         except OSError:  # gone, or not ours to read
             continue
-    return found
+    return [pid for pid in found if pid != os.getpid()]
 
 
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+class MakeRun:
+    """One `make run` in its own session, its console captured in a file."""
+
+    def __init__(self, var_dir: Path, port: int, console: Path):
+        self.var_dir, self.port, self.console_path = var_dir, port, console
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            ["make", "run", f"WEB_PORT={port}"],
+            cwd=REPO,
+            env=embedded_env(var_dir, port),
+            stdout=console.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def console(self) -> str:
+        return self.console_path.read_text(errors="replace")
+
+    def wait_ready(self) -> None:
+        """Wait for the "Ready" line (the workers loaded the face models); fail with the console if not."""
+
+        def ready() -> bool:
+            assert self.process.poll() is None, f"make run exited:\n{self.console()[-4000:]}"
+            return "Ready (" in self.console()
+
+        wait_for(ready, timeout=600, what=f"make run to say Ready; console so far:\n{self.console()[-3000:]}")
+
+    def health(self) -> tuple[int, dict]:
+        response = requests.get(f"{self.url}/healthz", timeout=30)
+        return response.status_code, response.json()
+
+    def ctrl_c(self) -> None:
+        """Press Ctrl-C: SIGINT to the foreground process group; everything must be gone afterwards."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        self.process.wait(120)
+        time.sleep(1)
+        assert processes_with_env("VAR_DIR", str(self.var_dir)) == []
+
+    def kill_all(self) -> None:
+        for pid in [self.process.pid, *processes_with_env("VAR_DIR", str(self.var_dir))]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def admin_login(url: str, username: str, password: str) -> bool:
+    """Log in to the admin; tell whether the credentials were accepted."""
+    session = requests.Session()
+    session.get(f"{url}/admin/login/", timeout=30)
+    response = session.post(
+        f"{url}/admin/login/",
+        data={"username": username, "password": password, "next": "/admin/",
+              "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": f"{url}/admin/login/"},
+        timeout=30,
+    )  # fmt: skip
+    return response.status_code == 200 and "/admin/logout/" in response.text
 
 
 @pytest.mark.slow
-def test_make_run_brings_up_web_and_workers_on_the_embedded_default(tmp_path):
-    """`make run` serves web, workers and beat on SQLite and the filesystem broker; Ctrl-C stops all."""
+@pytest.mark.timeout(1500)
+def test_make_run_supervises_a_quiet_stack_that_survives_a_killed_worker_and_restarts_on_its_data(tmp_path):
+    """`make run`: a summary, then Ready; a killed worker comes back, the web stays up; Ctrl-C stops all."""
+    var_dir = tmp_path / "var"
     port = free_port()
-    env = embedded_env(tmp_path, port)
-    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # a fresh make, not a child of `make test`
-        env.pop(name, None)
-    env["DJANGO_SUPERUSER_PASSWORD"] = "pw-for-tests"
-    log = (tmp_path / "honcho.log").open("w")
-    honcho = subprocess.Popen(
-        ["make", "run", f"WEB_PORT={port}"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    run = MakeRun(var_dir, port, tmp_path / "console-1.txt")
     try:
-        deadline = time.monotonic() + 420  # migrations, collectstatic, then the face models load
-        status, body = 0, b""
-        while time.monotonic() < deadline and honcho.poll() is None:
-            try:
-                status, body = get(f"http://127.0.0.1:{port}/healthz")
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                status = 0
-            if status == 200:
-                break
-            time.sleep(1)
-        assert status == 200, f"{body!r}\n{(tmp_path / 'honcho.log').read_text()[-3000:]}"
-        assert b'"vendor": "sqlite"' in body
-        assert b'"transport": "filesystem"' in body
-        login_status, login_page = get(f"http://127.0.0.1:{port}/admin/login/")
-        assert login_status == 200
-        assert b"Face attendance" in login_page
-        assert processes_with_env("VAR_DIR", str(tmp_path))  # the check below can see them
-        os.killpg(honcho.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        assert honcho.wait(60) is not None
-        time.sleep(1)
-        assert processes_with_env("VAR_DIR", str(tmp_path)) == []
+        run.wait_ready()
+        # What `manage.py run` printed (before it, a first `make` may install requirements).
+        console = run.console()[run.console().index("Starting face attendance") :]
+        # One summary: the address, the generated credentials, where the logs are; no banners.
+        assert f"Open    http://127.0.0.1:{port}/" in console
+        password = re.search(r"Admin   admin / (\S+)", console).group(1)
+        assert "Logs    " in console and "var/log" in console
+        assert (
+            "celery@" not in console and "-------------- " not in console and "Booting worker" not in console
+        )
+        assert len(console.splitlines()) < 20, console
+        for name in stack.PROGRAMS:
+            assert (var_dir / "log" / f"{name}.log").stat().st_size > 0, name
+        status, body = run.health()
+        assert status == 200, body
+        assert body["checks"]["database"]["vendor"] == "sqlite"
+        assert body["checks"]["broker"]["transport"] == "redis+socket"
+        assert admin_login(run.url, "admin", password)
+        # Warm-up answers are INFO, and no access log: the launcher polled /healthz every second.
+        web_log = (var_dir / "log" / "web.log").read_text()
+        assert "INFO django.request: Not ready: workers" in web_log
+        assert "ERROR django.request" not in web_log and '"GET /healthz' not in web_log
+        assert not (var_dir / "log" / "access.log").exists()
+
+        # A killed recognition worker is restarted; the web server answers all along.
+        paths = stack.StackPaths.under(var_dir)
+        before = stack.processes(paths)
+        os.kill(before["recognition"]["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 600
+        while "Ready again" not in run.console():
+            assert time.monotonic() < deadline, run.console()[-3000:]
+            assert run.health()[0] in (200, 503)  # raises if the web server does not answer
+            time.sleep(0.5)
+        after = stack.processes(paths)
+        assert after["recognition"]["state"] == "RUNNING"
+        assert after["recognition"]["pid"] != before["recognition"]["pid"]
+        assert after["web"]["pid"] == before["web"]["pid"]
+        assert "recognition stopped unexpectedly (terminated by SIGKILL" in run.console()
+        assert run.health()[0] == 200
+
+        run.ctrl_c()
+        stopped = re.findall(r"stopped: (\w+)", (var_dir / "log" / "supervisord.log").read_text())
+        assert stopped[-1] == "broker", stopped  # the broker stops last
+        assert "Stopped: every process has exited." in run.console()
     finally:
-        for pid in [honcho.pid, *processes_with_env("VAR_DIR", str(tmp_path))]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        run.kill_all()
+
+    # What a killed run leaves behind (a pid file naming a dead process, a dead socket) does not block.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (var_dir / "run" / "supervisord.pid").write_text(f"{dead.pid}\n")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(var_dir / "run" / "valkey.sock"))
+    run = MakeRun(var_dir, port, tmp_path / "console-2.txt")
+    try:
+        run.wait_ready()
+        console = run.console()
+        assert "removed stale supervisord.pid" in console
+        assert "Admin   admin   (an existing account)" in console
+        assert password not in console
+        assert admin_login(run.url, "admin", password)  # the same database: data kept
+        run.ctrl_c()
+    finally:
+        run.kill_all()
+
+
+def test_a_port_in_use_is_refused_in_one_line_before_anything_starts(tmp_path):
+    """`manage.py run` on a taken port names the port and how to pick another, and starts nothing."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "manage.py", "run", "--port", str(port)],
+            cwd=REPO,
+            env=embedded_env(tmp_path, port),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in lines[0]
+    assert f"WEB_PORT={port + 1}" in lines[0]
+    assert not (tmp_path / "run" / "supervisord.pid").exists()
+    assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_a_second_run_on_the_same_var_dir_is_refused_while_the_first_is_alive(tmp_path):
+    """A live supervisord for this VAR_DIR (its pid file and command line) makes a second start refuse."""
+    paths = stack.StackPaths.under(tmp_path)
+    paths.run_dir.mkdir()
+    live = subprocess.Popen(["bash", "-c", "exec -a supervisord sleep 60"])
+    try:
+        paths.supervisord_pid.write_text(str(live.pid))
+        wait_for(lambda: "supervisord" in Path(f"/proc/{live.pid}/cmdline").read_text(), timeout=10)
+        with pytest.raises(stack.StackError, match="already running"):
+            stack.leftovers_clear(paths)
+        assert paths.supervisord_pid.exists()
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_processes_a_killed_supervisord_left_are_stopped_and_stale_files_removed(tmp_path):
+    """After supervisord died by SIGKILL its orphans are stopped, and its pid file and sockets removed."""
+    paths = stack.StackPaths.under(tmp_path)
+    paths.run_dir.mkdir()
+    orphan = subprocess.Popen(
+        ["sleep", "60"], env={**os.environ, "SUPERVISOR_SERVER_URL": f"unix://{paths.supervisor_socket}"}
+    )
+    stranger = subprocess.Popen(["sleep", "60"])  # not this run's: left alone
+    try:
+        paths.supervisord_pid.write_text("999999999")
+        paths.broker_socket.touch()
+        done = stack.leftovers_clear(paths)
+        assert orphan.wait(30) is not None
+        assert stranger.poll() is None
+        assert any(f"pids {orphan.pid}" in line for line in done), done
+        assert not paths.supervisord_pid.exists() and not paths.broker_socket.exists()
+    finally:
+        for process in (orphan, stranger):
+            process.kill()
+            process.wait()
