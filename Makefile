@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/attendance
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format bench bench-all weights services browser venv
+.PHONY: help run status test lint format bench bench-all weights services browser venv
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,11 @@ weights: $(VENV)/.installed ## Fetch and convert the FaceNet weights (cached; no
 
 run: $(VENV)/.installed weights ## Start web, workers, scheduler and broker on the embedded default (Ctrl-C stops all)
 	@$(PY) manage.py run --host $(HOST) --port $(WEB_PORT)
+
+# supervisorctl finds the running supervisord through RUN_DIR (var/run unless VAR_DIR or RUN_DIR say).
+RUN_DIR ?= $(if $(VAR_DIR),$(VAR_DIR),$(CURDIR)/var)/run
+status: ## Show make run's processes (or: make status CMD="restart recognition")
+	@RUN_DIR=$(RUN_DIR) $(VENV)/bin/supervisorctl -c supervisord.conf $(or $(CMD),status)
 
 services: ## Make sure PostgreSQL and Redis run locally (installs them as root when missing)
 	scripts/ensure-services.sh
