@@ -184,6 +184,7 @@ class Supervision:
                 self.ready = False
                 self.restarted_at = time.monotonic()
                 self.seen_not_ready = False
+                self.waited_too_long = False
             if info["state"] == "FATAL" and before["state"] != "FATAL":
                 self.out.write(
                     self.style.ERROR(
@@ -214,10 +215,14 @@ class Supervision:
                 )
             else:
                 self.out.write(self.style.SUCCESS("Ready again: every worker is warm."))
-        elif status and not self.waited_too_long and time.monotonic() - self.started > READY_PATIENCE_SECONDS:
+        elif status and status != 200 and not self.waited_too_long and self.waited() > READY_PATIENCE_SECONDS:
             self.waited_too_long = True
             reasons = [c.get("reason", "") for c in body.get("checks", {}).values() if not c.get("ok")]
             self.out.write(self.style.WARNING(f"  ! not ready yet: {'; '.join(reasons)}"))
+
+    def waited(self) -> float:
+        """Return the seconds since the start, or since the last restart of a process."""
+        return time.monotonic() - max(self.started, self.restarted_at)
 
     def health(self) -> tuple[int, dict]:
         """Return /healthz's status and body; (0, {}) while the web server does not answer."""
