@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/attendance
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
 .DEFAULT_GOAL := help
-.PHONY: help run status test lint format bench bench-all weights services browser venv
+.PHONY: help run status test test-quick lint format bench bench-all weights services browser venv
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,9 +45,10 @@ services: ## Make sure PostgreSQL and Redis run locally (installs them as root w
 browser: ## Make sure Debian's Chromium is installed for the browser tests
 	scripts/ensure-chromium.sh
 
-lint: $(VENV)/.installed-dev ## Ruff lint and format check
+lint: $(VENV)/.installed-dev ## Ruff lint and format check, and the import rules (pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(VENV)/.installed-dev ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -55,6 +56,9 @@ format: $(VENV)/.installed-dev ## Apply ruff's fixes and formatting
 
 test: $(VENV)/.installed-dev services browser weights lint ## Run lint and the whole test suite on PostgreSQL and Redis
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-quick: $(VENV)/.installed-dev services weights ## The inner loop: every test but the slow and browser ones (no lint)
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(VENV)/bin/pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev weights ## Print the recognition benchmark table
 	$(PY) -m benchmarks.engine

@@ -126,7 +126,7 @@ def enrol(celebrity_dir: Path, photos_each: int) -> None:
     from people.models import FaceImage, Person
     from people.services import face_image_add, person_create
     from recognition.models import RecogniserVersion
-    from recognition.recogniser import recogniser_train
+    from recognition.services import recogniser_train
 
     if RecogniserVersion.objects.filter(is_active=True).exists():
         return

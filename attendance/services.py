@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import logging
@@ -20,6 +21,8 @@ from django.utils import timezone
 
 from attendance import rules
 from attendance.models import AttendanceEvent, AttendanceEventLog, CheckinAttempt, Kiosk
+from attendance_site.dispatch import enqueue
+from attendance_site.queues import Queue
 from people.models import Person
 
 log = logging.getLogger(__name__)
@@ -31,11 +34,14 @@ State = CheckinAttempt.State
 KIOSK_SEEN_EVERY = dt.timedelta(seconds=30)
 # Challenge orders are drawn from the operating system's randomness (not guessable from earlier ones).
 _challenge_rng = random.SystemRandom()
+# The recognition worker's tasks (attendance/tasks.py), queued by name.
+CHECKIN_ATTEMPT_PROCESS_TASK = "attendance.checkin_attempt_process"
+CHECKIN_LIVENESS_PROCESS_TASK = "attendance.checkin_liveness_process"
 LIVENESS_FAILED_MESSAGE = "Could not confirm: please try again and turn your head as shown"
 
 
 class Recognition(Protocol):
-    """What recognising one frame gave (recognition.recogniser.FrameRecognition has this shape)."""
+    """What recognising one frame gave (recognition.services.FrameRecognition has this shape)."""
 
     face_found: bool
     person_id: int | None
@@ -93,13 +99,32 @@ def checkin_attempt_create(*, kiosk: Kiosk, frame: bytes, requested_kind: str = 
     The frame travels with the task message and is written to storage only when
     CHECKIN_KEEP_FRAMES says so, by the worker.
     """
-    from attendance import tasks  # tasks import this module
-
     with transaction.atomic():
         attempt = CheckinAttempt.objects.create(kiosk=kiosk, requested_kind=requested_kind)
         kiosk_seen(kiosk=kiosk)
-        transaction.on_commit(lambda: tasks.checkin_attempt_enqueue(attempt_id=attempt.id, frame=frame))
+        transaction.on_commit(
+            lambda: _recognition_enqueue(
+                attempt_id=attempt.id,
+                task=CHECKIN_ATTEMPT_PROCESS_TASK,
+                args=[str(attempt.id), base64.b64encode(frame).decode("ascii")],
+            )
+        )
     return attempt
+
+
+def _recognition_enqueue(*, attempt_id: uuid.UUID, task: str, args: list) -> None:
+    """Queue a recognition task for an attempt; if the broker is unreachable, fail the attempt at once."""
+    try:
+        enqueue(
+            task,
+            queue=Queue.RECOGNITION,
+            args=args,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+        )
+    except Exception as exc:  # the kiosk must get an answer, not a 500
+        log.error("could not queue check-in attempt %s: %s", attempt_id, exc)
+        checkin_attempt_fail(attempt_id=attempt_id, error="The recognition queue is unavailable.")
 
 
 def checkin_attempts_expire(*, now: dt.datetime | None = None) -> int:
@@ -126,7 +151,7 @@ def checkin_attempt_process(
 
     Idempotent: an attempt that is no longer pending (done, expired) is returned unchanged, and one
     that waited too long for a worker is expired instead of becoming a late check-in.
-    `recognise` defaults to recognition.recogniser.frame_recognise (imported lazily: it needs TensorFlow).
+    `recognise` defaults to recognition.services.frame_recognise (imported lazily: it needs TensorFlow).
     """
     checkin_attempts_expire()
     attempt = CheckinAttempt.objects.get(pk=attempt_id)
@@ -134,7 +159,7 @@ def checkin_attempt_process(
         return attempt
     try:
         if recognise is None:
-            from recognition.recogniser import frame_recognise as recognise
+            from recognition.services import frame_recognise as recognise
         recognition = recognise(data=frame)
     except Exception as exc:
         log.exception("recognising attempt %s failed", attempt_id)
@@ -297,13 +322,9 @@ def _needs_challenge(attempt: CheckinAttempt, person: Person, recognition: Recog
     mode = Kiosk.objects.values_list("liveness_mode", flat=True).get(pk=attempt.kiosk_id)
     if mode == Kiosk.Liveness.OFF:
         return False
-    from recognition.models import RecogniserVersion
+    from recognition.services import recogniser_threshold
 
-    threshold = (
-        RecogniserVersion.objects.filter(pk=recognition.recogniser_version_id)
-        .values_list("threshold", flat=True)
-        .first()
-    )
+    threshold = recogniser_threshold(recognition.recogniser_version_id)
     if not rules.liveness_required(
         mode=mode,
         distance=recognition.distance,
@@ -339,8 +360,6 @@ def checkin_challenge_answer(
     ChallengeError (409) for an attempt without an open challenge or one already answered, and
     ChallengeError (410) for a late answer, which is stored as a failed liveness check.
     """
-    from attendance import tasks  # tasks import this module
-
     now = now or timezone.now()
     with transaction.atomic():
         attempt = CheckinAttempt.objects.select_for_update().get(pk=attempt_id, kiosk=kiosk)
@@ -361,7 +380,11 @@ def checkin_challenge_answer(
             attempt.message = "Checking…"
             frames = list(frames)
             transaction.on_commit(
-                lambda: tasks.checkin_liveness_enqueue(attempt_id=attempt.id, frames=frames)
+                lambda: _recognition_enqueue(
+                    attempt_id=attempt.id,
+                    task=CHECKIN_LIVENESS_PROCESS_TASK,
+                    args=[str(attempt.id), [base64.b64encode(f).decode("ascii") for f in frames]],
+                )
             )
         attempt.save()
         kiosk_seen(kiosk=kiosk, now=now)
@@ -372,36 +395,12 @@ def checkin_challenge_answer(
 
 def liveness_config():
     """Return the liveness check's limits from the settings."""
-    from recognition.ml.liveness import LivenessConfig
+    from recognition.services import LivenessConfig
 
     return LivenessConfig(
         min_turn_deg=settings.LIVENESS_MIN_TURN_DEGREES,
         max_identity_distance=settings.LIVENESS_MAX_IDENTITY_DISTANCE,
     )
-
-
-def _analyse_frames(frames: list[bytes]) -> list:
-    """Return a FrameFace (None where no face) per frame, with who the active recogniser names."""
-    from recognition import services as recognition_services
-    from recognition.ml.liveness import FrameFace
-    from recognition.recogniser import recognise_embedding
-
-    faces = []
-    for data in frames:
-        found = recognition_services.image_analyse(data=data, max_faces=1)
-        if not found:
-            faces.append(None)
-            continue
-        _version, answer = recognise_embedding(found[0].embedding)
-        faces.append(
-            FrameFace(
-                box=tuple(found[0].box),
-                landmarks=dict(found[0].landmarks),
-                embedding=found[0].embedding,
-                person_id=answer.person_id if answer else None,
-            )
-        )
-    return faces
 
 
 def checkin_liveness_process(
@@ -412,14 +411,15 @@ def checkin_liveness_process(
     Idempotent like checkin_attempt_process. `analyse` turns the frames into FrameFaces (defaults
     to the real engine and the active recogniser; it needs TensorFlow, imported lazily).
     """
-    from recognition.ml.liveness import liveness_check
+    from recognition.services import frames_analyse as recognition_frames_analyse
+    from recognition.services import liveness_check
 
     checkin_attempts_expire()
     attempt = CheckinAttempt.objects.get(pk=attempt_id)
     if attempt.state != State.PENDING or not attempt.challenge:
         return attempt
     try:
-        faces = (analyse or _analyse_frames)(frames)
+        faces = (analyse or recognition_frames_analyse)(frames)
         verdict = liveness_check(faces, attempt.challenge, liveness_config(), person_id=attempt.person_id)
     except Exception as exc:
         log.exception("checking the liveness of attempt %s failed", attempt_id)

@@ -6,9 +6,9 @@ import base64
 import logging
 import uuid
 
-from celery import shared_task, signals
+from celery import shared_task
 
-from attendance_site.celery import Queue
+from attendance_site.queues import Queue
 
 log = logging.getLogger(__name__)
 
@@ -62,47 +62,3 @@ def checkin_attempts_expire_task() -> int:
     from attendance import services
 
     return services.checkin_attempts_expire()
-
-
-def checkin_attempt_enqueue(*, attempt_id: uuid.UUID, frame: bytes) -> None:
-    """Queue the recognition of an attempt; if the broker is unreachable, fail the attempt at once."""
-    try:
-        checkin_attempt_process_task.apply_async(
-            args=[str(attempt_id), base64.b64encode(frame).decode("ascii")],
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
-        )
-    except Exception as exc:  # the kiosk must get an answer, not a 500
-        from attendance import services
-
-        log.error("could not queue check-in attempt %s: %s", attempt_id, exc)
-        services.checkin_attempt_fail(attempt_id=attempt_id, error="The recognition queue is unavailable.")
-
-
-def checkin_liveness_enqueue(*, attempt_id: uuid.UUID, frames: list[bytes]) -> None:
-    """Queue the liveness check of an answered challenge; if the broker is unreachable, fail it at once."""
-    try:
-        checkin_liveness_process_task.apply_async(
-            args=[str(attempt_id), [base64.b64encode(frame).decode("ascii") for frame in frames]],
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
-        )
-    except Exception as exc:  # the kiosk must get an answer, not a 500
-        from attendance import services
-
-        log.error("could not queue the liveness check of attempt %s: %s", attempt_id, exc)
-        services.checkin_attempt_fail(attempt_id=attempt_id, error="The recognition queue is unavailable.")
-
-
-@signals.worker_ready.connect
-def _expire_stale_attempts_on_start(sender=None, **_kwargs) -> None:
-    """When a worker starts, expire frames that waited for it too long (never late check-ins)."""
-    from attendance import services
-
-    try:
-        expired = services.checkin_attempts_expire()
-    except Exception as exc:  # the database may not be up yet; the first task expires them too
-        log.warning("could not expire stale check-in attempts: %s", exc)
-        return
-    if expired:
-        log.info("expired %d check-in attempts that waited for a worker", expired)

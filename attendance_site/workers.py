@@ -126,6 +126,19 @@ def resume_enrolment(app=None) -> None:
         log.info("queued %d unfinished enrolment photos again", len(resumed))
 
 
+def expire_stale_attempts() -> None:
+    """Expire kiosk frames that waited for a worker too long (never check people in late)."""
+    from attendance.services import checkin_attempts_expire
+
+    try:
+        expired = checkin_attempts_expire()
+    except Exception as exc:  # the database may not be up yet; the first task expires them too
+        log.warning("could not expire stale check-in attempts: %s", exc)
+        return
+    if expired:
+        log.info("expired %d check-in attempts that waited for a worker", expired)
+
+
 # --- Celery's signals ------------------------------------------------------------------------------
 
 
@@ -143,9 +156,11 @@ def _warm_up_child(**_kwargs) -> None:
 
 @signals.worker_ready.connect
 def _on_worker_ready(sender=None, **_kwargs) -> None:
-    """Report this worker to the database every few seconds, then resume what a killed worker left."""
+    """Report this worker to the database every few seconds, then resume what a killed worker left
+    and expire the check-ins that waited for it too long."""
     start_heartbeat(sender)
     resume_enrolment(getattr(sender, "app", None))
+    expire_stale_attempts()
 
 
 @signals.worker_shutdown.connect

@@ -14,7 +14,7 @@ from tests.factories import KioskFactory
 
 @dataclass
 class FakeRecognition:
-    """A fake recogniser's answer with the shape of recognition.recogniser.FrameRecognition."""
+    """A fake recogniser's answer with the shape of recognition.services.FrameRecognition."""
 
     face_found: bool = True
     person_id: int | None = None
