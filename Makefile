@@ -70,3 +70,4 @@ bench-all: bench services ## Also enrolment/training, check-in latency, reports 
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m attendance.bench_reports
 	$(PY) -m attendance.bench_liveness
 	$(PY) -m benchmarks.antispoof
+	$(PY) -m benchmarks.soak --minutes 5 --kills 1

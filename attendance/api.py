@@ -165,7 +165,7 @@ class CheckinDetailApi(APIView):
         attempt = get_object_or_404(
             CheckinAttempt.objects.select_related("person", "event"), pk=attempt_id, kiosk=request.auth
         )
-        return Response(CheckinAttemptOutput(attempt).data)
+        return Response(CheckinAttemptOutput(services.checkin_attempt_read(attempt=attempt)).data)
 
 
 class CheckinChallengeAnswerApi(APIView):

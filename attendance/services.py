@@ -127,8 +127,9 @@ def _recognition_enqueue(*, attempt_id: uuid.UUID, task: str, args: list) -> Non
         checkin_attempt_fail(attempt_id=attempt_id, error="The recognition queue is unavailable.")
 
 
-def checkin_attempts_expire(*, now: dt.datetime | None = None) -> int:
-    """Mark every attempt that waited longer than CHECKIN_MAX_PENDING_SECONDS as expired.
+def checkin_attempts_expire(*, now: dt.datetime | None = None, attempt_id: uuid.UUID | None = None) -> int:
+    """Mark every attempt (or only `attempt_id`) that waited longer than CHECKIN_MAX_PENDING_SECONDS as
+    expired; return how many.
 
     An answered liveness challenge waits from its answer, for LIVENESS_MAX_PENDING_SECONDS (a burst
     of frames takes a worker longer than one frame).
@@ -139,9 +140,32 @@ def checkin_attempts_expire(*, now: dt.datetime | None = None) -> int:
     stale = Q(challenge_answered_at__isnull=True, created_at__lt=cutoff) | Q(
         challenge_answered_at__lt=liveness_cutoff
     )
-    return CheckinAttempt.objects.filter(stale, state=State.PENDING).update(
-        state=State.EXPIRED, finished_at=now, message="Expired before a worker took it."
-    )
+    attempts = CheckinAttempt.objects.filter(stale, state=State.PENDING)
+    if attempt_id is not None:
+        attempts = attempts.filter(pk=attempt_id)
+    return attempts.update(state=State.EXPIRED, finished_at=now, message="Expired before a worker took it.")
+
+
+def checkin_attempt_read(*, attempt: CheckinAttempt, now: dt.datetime | None = None) -> CheckinAttempt:
+    """Return the attempt as its kiosk should see it: expired once its wait is over, even if no worker
+    has said so yet.
+
+    Why: the periodic expiry runs on a worker (the scheduler every 30 s, or a worker starting). With the
+    recognition worker killed, or the scheduler or broker down, a kiosk polled a pending attempt until
+    it gave up (the 1-minute soak left 2 of 120 frames unanswered). Only a late attempt costs a write.
+    """
+    if attempt.state != State.PENDING:
+        return attempt
+    now = now or timezone.now()
+    if attempt.challenge_answered_at is not None:
+        waited = now - attempt.challenge_answered_at
+        limit = settings.LIVENESS_MAX_PENDING_SECONDS
+    else:
+        waited = now - attempt.created_at
+        limit = settings.CHECKIN_MAX_PENDING_SECONDS
+    if waited > dt.timedelta(seconds=limit) and checkin_attempts_expire(now=now, attempt_id=attempt.pk):
+        attempt.refresh_from_db()
+    return attempt
 
 
 def checkin_attempt_process(

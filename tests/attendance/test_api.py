@@ -1,9 +1,12 @@
 """The check-in API: kiosk tokens, bad frames, throttling, results, and the schema."""
 
+import datetime as dt
+
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from attendance import services
 from attendance.models import CheckinAttempt
@@ -167,3 +170,17 @@ def test_api_docs_page_is_served_without_a_cdn(client):
     html = response.content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist" in html
     assert "cdn." not in html and "unpkg" not in html
+
+
+def test_a_pending_attempt_past_its_wait_reads_as_expired_with_no_worker_or_scheduler(client, settings):
+    """With no worker and no scheduler to expire it, the kiosk's own poll sees the attempt expire."""
+    settings.CHECKIN_MAX_PENDING_SECONDS = 5
+    kiosk = KioskFactory()
+    auth = {"HTTP_AUTHORIZATION": f"Kiosk {kiosk.token}"}
+    waiting, late = (post_frame(client, kiosk).json()["id"] for _ in range(2))
+    CheckinAttempt.objects.filter(pk=late).update(created_at=timezone.now() - dt.timedelta(seconds=6))
+    assert client.get(f"{URL}{waiting}/", **auth).json()["state"] == "pending"
+    body = client.get(f"{URL}{late}/", **auth).json()
+    assert body["state"] == "expired"
+    assert CheckinAttempt.objects.get(pk=late).state == "expired"
+    assert CheckinAttempt.objects.get(pk=waiting).state == "pending"  # only the late one is touched

@@ -1,7 +1,6 @@
 """`make run` on the embedded default: SQLite and the wheel's Valkey, supervised, with a quiet console."""
 
 import contextlib
-import json
 import os
 import re
 import signal
@@ -256,41 +255,3 @@ def test_processes_a_killed_supervisord_left_are_stopped_and_stale_files_removed
         for process in (orphan, stranger):
             process.kill()
             process.wait()
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
-def test_short_soak_of_the_embedded_default_answers_every_frame_without_crash_or_duplicate(tmp_path):
-    """Two kiosks posting real frames for a minute while the recognition worker is killed: nothing lost."""
-    figures_path = tmp_path / "soak.json"
-    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
-    env["MODELS_DIR"] = str(settings.MODELS_DIR)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.soak",
-            "--minutes",
-            "1",
-            "--kills",
-            "1",
-            "--json",
-            str(figures_path),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1700,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    figures = json.loads(figures_path.read_text())["figures"]
-    assert figures["kills"] == 1
-    assert figures["restarts"].get("recognition", 0) >= 1
-    assert figures["crashes"] == 0, figures
-    assert figures["frames_accepted"] >= 60, figures
-    assert figures["frames_unanswered"] == 0, figures
-    assert figures["pending_in_database"] == 0 and figures["missing_in_database"] == 0
-    assert figures["duplicated_events"] == 0, figures["duplicates"]
-    assert figures["events"] >= 1, figures["outcomes"]  # real recognition happened, not only expiries
-    assert figures["stop"]["processes_left"] == 0
