@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from attendance_site.models import AuditEntry, RoleHolder
-from attendance_site.roles import ADMIN_ROLES, ROLE_DESCRIPTIONS, SUPERUSER_DESCRIPTION
+from attendance_site.roles import ADMIN_ROLES, ROLE_DESCRIPTIONS, ROLE_SUMMARIES
 
 
 @admin.register(AuditEntry)
@@ -53,7 +53,7 @@ class RoleHolderAdmin(admin.ModelAdmin):
             {"name": name, "does": does, "staff": name in ADMIN_ROLES}
             for name, does in ROLE_DESCRIPTIONS.items()
         ]
-        extra = {"roles": roles, "superuser_description": SUPERUSER_DESCRIPTION, **(extra_context or {})}
+        extra = {"title": "People and roles", "roles": roles, **(extra_context or {})}
         return super().changelist_view(request, extra_context=extra)
 
     @admin.display(description="Name")
@@ -70,11 +70,9 @@ class RoleHolderAdmin(admin.ModelAdmin):
     @admin.display(description="Can")
     def can_do(self, user):
         if user.is_superuser:
-            return SUPERUSER_DESCRIPTION
-        said = [ROLE_DESCRIPTIONS[g.name] for g in user.groups.all() if g.name in ROLE_DESCRIPTIONS]
-        if not said:
-            return "Nothing yet: give the account a role."
-        return format_html_join(" ", "{}", ((line,) for line in said))
+            return "everything"
+        said = [ROLE_SUMMARIES[g.name] for g in user.groups.all() if g.name in ROLE_SUMMARIES]
+        return "; ".join(said) or "nothing yet: give the account a role"
 
     @admin.display(description="")
     def edit(self, user):

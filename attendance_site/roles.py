@@ -55,7 +55,11 @@ ROLE_DESCRIPTIONS: dict[str, str] = {
     "Managers": "Reads the attendance reports and exports them (on the site; departments may be "
     "limited under Report access). No admin, no face photos.",
 }
-SUPERUSER_DESCRIPTION = "Everything, including users, roles, report access and the audit log."
+# The same, in a few words, for the column of the users list.
+ROLE_SUMMARIES: dict[str, str] = {
+    "HR": "enrolment, kiosks, corrections",
+    "Managers": "reports",
+}
 
 # Roles whose work is in the admin: their members get the staff flag. Managers work on the site
 # only; making them staff would open the admin to them (tests/site/test_authorization_matrix.py).
