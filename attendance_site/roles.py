@@ -29,6 +29,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "people.change_faceimage",
         "people.delete_faceimage",
         "people.view_faceimage",
+        "people.add_consenttext",
+        "people.change_consenttext",  # only while nobody has agreed to it (people/admin.py)
+        "people.view_consenttext",
         "recognition.view_recogniserversion",
         "recognition.add_recogniserversion",
         "attendance.add_kiosk",

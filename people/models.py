@@ -19,6 +19,30 @@ class Department(models.Model):
         return self.name
 
 
+class ConsentText(models.Model):
+    """A version of the face data consent text people agree to before enrolment.
+
+    The newest is the current one. A text that somebody agreed to is never changed (the admin
+    refuses): a new wording is a new version, so what each person agreed to stays on record.
+    """
+
+    version = models.CharField(max_length=50, unique=True, help_text="A short name, e.g. 2026-1.")
+    text = models.TextField(
+        help_text="The words the person reads and agrees to; blank lines separate paragraphs."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        get_latest_by = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Consent text {self.version}"
+
+
 class Person(models.Model):
     employee_id = models.CharField(max_length=50, unique=True)
     full_name = models.CharField(max_length=200)

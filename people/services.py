@@ -25,8 +25,9 @@ from PIL import Image
 
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
-from people.models import FaceImage, Person
+from people.models import ConsentText, FaceImage, Person
 from people.rules import QualityLimits, photo_rejection
+from people.selectors import consent_text_current
 from recognition.services import (
     ACCEPTED_IMAGE_FORMATS,
     EMBEDDER_VERSION,
@@ -69,10 +70,22 @@ SUFFIX_BY_FORMAT = {
 
 
 def person_consent_record(*, person: Person, recorded_by, text_version: str | None = None) -> Person:
-    """Record that `person` agreed to the consent text now, as recorded by `recorded_by`."""
+    """Record that `person` agreed to the consent text now, as recorded by `recorded_by`.
+
+    `text_version` is the version the person was shown (the current one when not given); it must
+    be a kept consent text, so that what they agreed to can always be read again.
+    """
+    if text_version is None:
+        current = consent_text_current()
+        text_version = current.version if current else settings.CONSENT_TEXT_VERSION
+    elif not ConsentText.objects.filter(version=text_version).exists():
+        raise ValidationError(
+            f"There is no consent text version {text_version!r}; reload the page and record consent "
+            "against the text shown."
+        )
     person.consent_given_at = timezone.now()
     person.consent_recorded_by = recorded_by
-    person.consent_text_version = text_version or settings.CONSENT_TEXT_VERSION
+    person.consent_text_version = text_version
     person.save(
         update_fields=["consent_given_at", "consent_recorded_by", "consent_text_version", "updated_at"]
     )
