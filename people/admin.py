@@ -29,6 +29,7 @@ from people.services import (
     face_image_reprocess,
     person_consent_record,
     person_delete,
+    person_duplicate_dismiss,
     person_saved,
     zip_enrol,
 )
@@ -180,9 +181,9 @@ class PersonAdmin(admin.ModelAdmin):
     ]
     list_filter = ["department", "is_active", EnrolmentStateFilter]
     search_fields = ["full_name", "employee_id", "email"]
-    list_select_related = ["department"]
+    list_select_related = ["department", "possible_duplicate_of"]
     readonly_fields = ["duplicate_details", "consent_text_shown"]
-    actions = ["delete_biometric_data"]
+    actions = ["not_a_duplicate", "delete_biometric_data"]
     change_form_template = "admin/people/person/change_form.html"
     change_list_template = "admin/people/person/change_list.html"
     fieldsets = [
@@ -224,18 +225,24 @@ class PersonAdmin(admin.ModelAdmin):
 
     @admin.display(description="Possible duplicate")
     def duplicate_flag(self, person):
-        return str(person.possible_duplicate_of) if person.possible_duplicate_of_id else ""
+        if not person.possible_duplicate_of_id:
+            return ""
+        return f"{person.possible_duplicate_of} (distance {person.duplicate_distance or 0:.2f})"
 
     @admin.display(description="Possible duplicate")
     def duplicate_details(self, person):
         if not person.possible_duplicate_of_id:
             return "None found"
         return format_html(
-            '<strong>This face matches <a href="{}">{}</a></strong> (distance {}). '
-            "Check they are not the same person.",
+            '<strong>This face matches <a href="{}">{}</a></strong> (distance {}; below {} means the same '
+            "face is likely). Until you decide, this person's photos are kept out of recognition. "
+            "Same person: delete the extra record. Different people: select this person in the "
+            '<a href="{}">list of possible duplicates</a> and run "Not the same person: use their photos".',
             reverse("admin:people_person_change", args=[person.possible_duplicate_of_id]),
             person.possible_duplicate_of,
             f"{person.duplicate_distance or 0:.2f}",
+            f"{settings.ENROLMENT_DUPLICATE_DISTANCE:.2f}",
+            reverse("admin:people_person_changelist") + "?possible_duplicate_of__isnull=False",
         )
 
     def save_model(self, request, obj, form, change):
@@ -269,6 +276,19 @@ class PersonAdmin(admin.ModelAdmin):
             face_image_delete(face_image=image)
         for image in formset.changed_objects:  # nothing editable today; keep Django's contract
             image[0].save()
+
+    @admin.action(description="Not the same person: use their photos", permissions=["change"])
+    def not_a_duplicate(self, request, queryset):
+        """Clear the possible-duplicate flag after checking: the photos join the next training run."""
+        flagged = list(queryset.filter(possible_duplicate_of__isnull=False))
+        for person in flagged:
+            person_duplicate_dismiss(person=person, by=request.user)
+        messages.success(
+            request,
+            f"{len(flagged)} person(s) checked as not a duplicate; their photos join the next training run."
+            if flagged
+            else "None of the selected people was flagged as a possible duplicate.",
+        )
 
     @admin.action(description="Delete biometric data (keeps attendance)", permissions=["delete"])
     def delete_biometric_data(self, request, queryset):

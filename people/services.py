@@ -92,6 +92,24 @@ def person_consent_record(*, person: Person, recorded_by, text_version: str | No
     return person
 
 
+def person_duplicate_dismiss(*, person: Person, by) -> Person:
+    """Record HR's check that `person` is not the person their face was flagged against.
+
+    The flag keeps the person's photos out of training (recognition.training); clearing it lets
+    them in, so training is requested. The pair is remembered and never flagged again.
+    """
+    if person.possible_duplicate_of_id is None:
+        return person
+    person.not_duplicate_of_id = person.possible_duplicate_of_id
+    person.possible_duplicate_of = None
+    person.duplicate_distance = None
+    person.save(
+        update_fields=["not_duplicate_of", "possible_duplicate_of", "duplicate_distance", "updated_at"]
+    )
+    recogniser_request_training(reason=f"possible duplicate {person.employee_id} checked by {by}")
+    return person
+
+
 def person_create(*, employee_id: str, full_name: str, consent_recorded_by=None, **fields) -> Person:
     """Create a person; with `consent_recorded_by`, their consent is recorded now by that user."""
     person = Person(employee_id=employee_id, full_name=full_name, **fields)
@@ -314,6 +332,9 @@ def _flag_possible_duplicate(image: FaceImage) -> None:
             newer = newer.filter(processed_at__gte=known.trained_at)
     for owner, blob in newer.values_list("person_id", "embedding").iterator(chunk_size=2000):
         candidates.append((owner, float(np.linalg.norm(embedding_from_bytes(blob) - probe))))
+    if not candidates:
+        return
+    candidates = [item for item in candidates if item[0] != person.not_duplicate_of_id]
     if not candidates:
         return
     owner, distance = min(candidates, key=lambda item: item[1])
