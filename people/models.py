@@ -107,6 +107,8 @@ class FaceImage(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The pose a guided webcam shot asked for (people.rules.POSES); blank for uploads.
+    asked_pose = models.CharField(max_length=10, blank=True, editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     rejection_reason = models.TextField(blank=True)
     # Detected face: box as [x, y, w, h] in pixels, landmarks as {name: [x, y]}.

@@ -26,7 +26,7 @@ from PIL import Image
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
 from people.models import ConsentText, FaceImage, Person
-from people.rules import QualityLimits, photo_rejection
+from people.rules import POSES, Pose, QualityLimits, nose_height, photo_rejection, pose_shortfall
 from people.selectors import consent_text_current
 from recognition.services import (
     ACCEPTED_IMAGE_FORMATS,
@@ -192,7 +192,13 @@ def face_image_check(data: bytes, *, name: str) -> str:
 
 
 def face_image_add(
-    *, person: Person, upload, source: str, uploaded_by, checked: tuple[bytes, str] | None = None
+    *,
+    person: Person,
+    upload,
+    source: str,
+    uploaded_by,
+    checked: tuple[bytes, str] | None = None,
+    asked_pose: str = "",
 ):
     """Store an uploaded face photo of `person` and queue it for processing once this commits.
 
@@ -204,7 +210,15 @@ def face_image_add(
             f"{person.full_name} cannot be enrolled before their consent is recorded (tick the consent box)."
         )
     data, suffix = checked if checked is not None else face_upload_read(upload)
-    image = FaceImage(person=person, source=source, uploaded_by=uploaded_by, status=FaceImage.Status.PENDING)
+    if asked_pose and asked_pose not in POSES:
+        raise ValidationError(f"Unknown pose {asked_pose!r}: one of {', '.join(POSES)}.")
+    image = FaceImage(
+        person=person,
+        source=source,
+        uploaded_by=uploaded_by,
+        status=FaceImage.Status.PENDING,
+        asked_pose=asked_pose,
+    )
     image.image.save(f"photo.{suffix}", ContentFile(data), save=False)
     image.save()
     transaction.on_commit(lambda: _enqueue_processing(image.pk))
@@ -291,7 +305,9 @@ def _analyse(image: FaceImage) -> dict:
         "quality": quality,
     }
     sizes = [float(max(face.box[2], face.box[3])) for face in faces]
-    reason = photo_rejection(sizes, quality, QualityLimits.from_settings())
+    reason = photo_rejection(sizes, quality, QualityLimits.from_settings()) or _pose_shortfall(
+        image, fields["landmarks"], quality
+    )
     if reason:
         return {**rejected, **fields, "rejection_reason": reason}
     return {
@@ -301,6 +317,30 @@ def _analyse(image: FaceImage) -> dict:
         "embedding": embedding_to_bytes(main.embedding),
         "embedder_version": getattr(main, "embedder_version", EMBEDDER_VERSION),
     }
+
+
+def _pose_of(landmarks: dict, quality: dict) -> Pose:
+    return Pose(yaw_degrees=float(quality.get("yaw_deg", 0.0)), nose_height=nose_height(landmarks))
+
+
+def _pose_shortfall(image: FaceImage, landmarks: dict | None, quality: dict | None) -> str | None:
+    """Return what to retake when a guided webcam shot does not show the pose it asked for."""
+    if not image.asked_pose or image.asked_pose == "straight" or not landmarks or not quality:
+        return None
+    straight = (
+        FaceImage.objects.filter(
+            person_id=image.person_id, asked_pose="straight", status=FaceImage.Status.ACCEPTED
+        )
+        .exclude(landmarks=None)
+        .order_by("-processed_at")
+        .values_list("landmarks", "quality")
+        .first()
+    )
+    return pose_shortfall(
+        asked=image.asked_pose,
+        pose=_pose_of(landmarks, quality),
+        straight=_pose_of(*straight) if straight else None,
+    )
 
 
 def _quality_dict(quality) -> dict[str, float]:
