@@ -85,6 +85,19 @@ class PersonAdminForm(forms.ModelForm):
                 f"text version {self.instance.consent_text_version}."
             )
 
+    def full_clean(self):
+        """Validate; when the form is refused, say that the chosen photos must be chosen again."""
+        super().full_clean()
+        chosen = len(self.files.getlist("photos")) if self.is_bound and self.files else 0
+        if chosen and self._errors:
+            # A browser never keeps chosen files across a page load, so they would be lost silently.
+            note = (
+                f"Nothing was saved, so the {chosen} photo(s) you chose were not kept: "
+                "fix what is marked, then choose them again."
+            )
+            self._errors.setdefault("photos", self.error_class()).append(note)
+            self.cleaned_data.pop("photos", None)
+
     @property
     def consent_newly_given(self) -> bool:
         return bool(self.cleaned_data.get("consent")) and not self.instance.consent_given_at
