@@ -66,6 +66,34 @@ SUFFIX_BY_FORMAT = {
 }
 
 
+# --- Consent texts --------------------------------------------------------------------------------
+
+# The text a new installation starts with (the same as migration 0005's); HR replaces it with theirs.
+DEFAULT_CONSENT_VERSION = "2025-1"
+DEFAULT_CONSENT_TEXT = """\
+We use photos of your face to recognise you when you check in and out at the attendance kiosk.
+
+From your photos we compute a face template (a list of numbers). Your photos and templates are kept \
+on our own server, are seen only by HR, and are used for attendance only.
+
+You can withdraw your consent at any time by asking HR; your photos and templates are then deleted. \
+Your attendance records are kept as the law requires.
+"""
+
+
+def consent_text_ensure(*, using: str = "default", apps=None, **_kwargs) -> None:
+    """Make sure a consent text exists (after every migrate): consent cannot be recorded without one.
+
+    A post_migrate receiver: `apps` is the migrated state, which lacks the model when migrating back.
+    """
+    try:
+        model = apps.get_model("people", "ConsentText") if apps is not None else ConsentText
+    except LookupError:
+        return
+    if not model.objects.using(using).exists():
+        model.objects.using(using).create(version=DEFAULT_CONSENT_VERSION, text=DEFAULT_CONSENT_TEXT)
+
+
 # --- People ---------------------------------------------------------------------------------------
 
 

@@ -102,3 +102,14 @@ def test_zip_form_names_the_current_version(hr_client):
     ConsentText.objects.create(version="2026-9", text="Zip words.")
     page = hr_client.get(reverse("admin:people_person_import_zip")).content.decode()
     assert "consent text (version 2026-9)" in page
+
+
+def test_a_consent_text_is_restored_after_migrate_when_none_is_left():
+    """With every text gone (a flushed database), the post-migrate hook puts the starting text back."""
+    from django.apps import apps
+
+    from people.services import DEFAULT_CONSENT_VERSION, consent_text_ensure
+
+    ConsentText.objects.all().delete()
+    consent_text_ensure(apps=apps)
+    assert list(ConsentText.objects.values_list("version", flat=True)) == [DEFAULT_CONSENT_VERSION]
