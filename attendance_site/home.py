@@ -30,9 +30,14 @@ class Step:
 class Todo:
     """Something waiting for HR: how many, and the list that shows them."""
 
-    what: str
+    one: str  # what it is called when there is one ("person without photos")
+    many: str
     count: int
     url: str
+
+    @property
+    def what(self) -> str:
+        return self.one if self.count == 1 else self.many
 
 
 @dataclass(frozen=True)
@@ -96,21 +101,25 @@ def hr_todos() -> list[Todo]:
     week_ago = timezone.now() - dt.timedelta(days=7)
     todos = [
         Todo(
+            "possible duplicate to check (its photos wait out of training)",
             "possible duplicates to check (their photos wait out of training)",
             Person.objects.filter(possible_duplicate_of__isnull=False).count(),
             f"{people}?possible_duplicate_of__isnull=False",
         ),
         Todo(
+            "person without photos",
             "people without photos",
             people_in_state(active, EnrolmentState.NOT_ENROLLED).count(),
             f"{people}?enrolment={EnrolmentState.NOT_ENROLLED.value}",
         ),
         Todo(
+            "person who needs more photos",
             "people who need more photos",
             people_in_state(active, EnrolmentState.NEEDS_MORE_PHOTOS).count(),
             f"{people}?enrolment={EnrolmentState.NEEDS_MORE_PHOTOS.value}",
         ),
         Todo(
+            "photo rejected in the last 7 days",
             "photos rejected in the last 7 days",
             FaceImage.objects.filter(status=FaceImage.Status.REJECTED, updated_at__gte=week_ago).count(),
             f"{photos}?status={FaceImage.Status.REJECTED.value}",

@@ -66,10 +66,12 @@ def test_hr_sees_what_waits_for_them_with_links(client):
     FaceImage.objects.create(person=rejected, status=FaceImage.Status.REJECTED, image="faces/x.jpg")
     text = home(client, UserFactory(groups=["HR"]))
     assert "Waiting for you" in text
-    assert "1</strong> possible duplicates to check" in text
+    assert "1</strong> possible duplicate to check" in text
     assert "?possible_duplicate_of__isnull=False" in text
     assert "?enrolment=not_enrolled" in text
-    assert "1</strong> photos rejected in the last 7 days" in text
+    assert "3</strong> people without photos" in text  # plural, and the singular next:
+    assert "1</strong> person who needs more photos" in text
+    assert "1</strong> photo rejected in the last 7 days" in text
     assert "System status" not in text and "Getting started" not in text
 
 
