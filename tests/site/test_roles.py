@@ -130,3 +130,27 @@ def test_people_and_roles_page_is_for_administrators_only(client):
     """HR cannot open the roles page: who holds which role is the administrator's business."""
     client.force_login(UserFactory(groups=["HR"]))
     assert client.get("/admin/attendance_site/roleholder/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_choosing_hr_on_the_user_page_is_all_it_takes(admin_client):
+    """The administrator ticks the HR group on the user's admin page (staff left unticked) and saves."""
+    user = UserFactory(username="ann")
+    response = admin_client.post(
+        f"/admin/auth/user/{user.pk}/change/",
+        {
+            "username": "ann",
+            "first_name": "",
+            "last_name": "",
+            "email": "",
+            "is_active": "on",
+            "groups": [hr_group().pk],
+            "date_joined_0": "2026-01-05",
+            "date_joined_1": "09:00:00",
+            "initial-date_joined_0": "2026-01-05",
+            "initial-date_joined_1": "09:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    user.refresh_from_db()
+    assert user.is_staff and list(user.groups.values_list("name", flat=True)) == ["HR"]
