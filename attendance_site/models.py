@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models
 
 
@@ -39,3 +40,12 @@ class AuditEntry(models.Model):
         return (
             f"{self.at:%Y-%m-%d %H:%M} {self.username or 'system'} {self.action} {self.what} {self.object_id}"
         )
+
+
+class RoleHolder(get_user_model()):
+    """A user seen through their roles: the admin's "People and roles" page (no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "user and role"
+        verbose_name_plural = "people and roles"

@@ -6,22 +6,30 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect
+from django.template.defaultfilters import linebreaks_filter
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from attendance_site.privacy import person_biometrics_delete
 from people.forms import PersonAdminForm, ZipEnrolForm
-from people.models import Department, FaceImage, Person
+from people.models import ConsentText, Department, FaceImage, Person
 from people.rules import EnrolmentState
-from people.selectors import people_in_state, people_with_photo_counts, person_enrolment_state
+from people.selectors import (
+    consent_text_current,
+    people_in_state,
+    people_with_photo_counts,
+    person_enrolment_state,
+)
 from people.services import (
     face_image_add,
     face_image_delete,
     face_image_reprocess,
     person_consent_record,
     person_delete,
+    person_duplicate_dismiss,
     person_saved,
     zip_enrol,
 )
@@ -52,6 +60,54 @@ def quality_html(image: FaceImage) -> str:
         round(q.get("yaw_deg", 0)),
         round(q.get("roll_deg", 0)),
     )
+
+
+@admin.register(ConsentText)
+class ConsentTextAdmin(admin.ModelAdmin):
+    """Consent texts with versions: HR adds a new version; one somebody agreed to never changes."""
+
+    list_display = ["version", "created_at", "created_by", "agreed", "print_link"]
+    fields = ["version", "text"]
+    search_fields = ["version", "text"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("created_by")
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and Person.objects.filter(consent_text_version=obj.version).exists():
+            return False  # people agreed to these words: a new wording is a new version
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="People who agreed")
+    def agreed(self, text):
+        return Person.objects.filter(consent_text_version=text.version).count()
+
+    @admin.display(description="")
+    def print_link(self, text):
+        return format_html(
+            '<a href="{}">Print</a>', reverse("admin:people_consenttext_print", args=[text.pk])
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.print_view)
+        return [path("<path:object_id>/print/", view, name="people_consenttext_print"), *super().get_urls()]
+
+    def print_view(self, request, object_id):
+        """The text on a page of its own, to print and sign, with a line for the name and date."""
+        text = self.get_object(request, object_id)
+        if text is None:
+            raise Http404("No such consent text.")
+        if not self.has_view_permission(request, text):
+            raise PermissionDenied
+        return TemplateResponse(request, "admin/people/consenttext/print.html", {"consent_text": text})
 
 
 @admin.register(Department)
@@ -125,15 +181,15 @@ class PersonAdmin(admin.ModelAdmin):
     ]
     list_filter = ["department", "is_active", EnrolmentStateFilter]
     search_fields = ["full_name", "employee_id", "email"]
-    list_select_related = ["department"]
-    readonly_fields = ["duplicate_details"]
-    actions = ["delete_biometric_data"]
+    list_select_related = ["department", "possible_duplicate_of"]
+    readonly_fields = ["duplicate_details", "consent_text_shown"]
+    actions = ["not_a_duplicate", "delete_biometric_data"]
     change_form_template = "admin/people/person/change_form.html"
     change_list_template = "admin/people/person/change_list.html"
     fieldsets = [
         (None, {"fields": ["employee_id", "full_name", "email", "department", "is_active"]}),
         ("Shift", {"fields": ["shift_start", "shift_end"]}),
-        ("Consent", {"fields": ["consent"]}),
+        ("Consent", {"fields": ["consent", "shown_consent_version", "consent_text_shown"]}),
         ("Face photos", {"fields": ["photos", "duplicate_details"]}),
     ]
 
@@ -152,26 +208,49 @@ class PersonAdmin(admin.ModelAdmin):
     def consent_recorded(self, person):
         return person.consent_given_at is not None
 
+    @admin.display(description="Consent text")
+    def consent_text_shown(self, person):
+        """The text this person agreed to, or the one to show them now."""
+        version = person.consent_text_version if person.pk and person.consent_given_at else None
+        text = ConsentText.objects.filter(version=version).first() if version else consent_text_current()
+        if text is None:
+            return "No consent text yet."
+        return format_html(
+            '<div class="consent-text" id="consent-text">{}</div><p><a href="{}" target="_blank" '
+            'rel="noopener">Print version {}</a></p>',
+            linebreaks_filter(text.text.strip(), autoescape=True),
+            reverse("admin:people_consenttext_print", args=[text.pk]),
+            text.version,
+        )
+
     @admin.display(description="Possible duplicate")
     def duplicate_flag(self, person):
-        return str(person.possible_duplicate_of) if person.possible_duplicate_of_id else ""
+        if not person.possible_duplicate_of_id:
+            return ""
+        return f"{person.possible_duplicate_of} (distance {person.duplicate_distance or 0:.2f})"
 
     @admin.display(description="Possible duplicate")
     def duplicate_details(self, person):
         if not person.possible_duplicate_of_id:
             return "None found"
         return format_html(
-            '<strong>This face matches <a href="{}">{}</a></strong> (distance {}). '
-            "Check they are not the same person.",
+            '<strong>This face matches <a href="{}">{}</a></strong> (distance {}; below {} means the same '
+            "face is likely). Until you decide, this person's photos are kept out of recognition. "
+            "Same person: delete the extra record. Different people: select this person in the "
+            '<a href="{}">list of possible duplicates</a> and run "Not the same person: use their photos".',
             reverse("admin:people_person_change", args=[person.possible_duplicate_of_id]),
             person.possible_duplicate_of,
             f"{person.duplicate_distance or 0:.2f}",
+            f"{settings.ENROLMENT_DUPLICATE_DISTANCE:.2f}",
+            reverse("admin:people_person_changelist") + "?possible_duplicate_of__isnull=False",
         )
 
     def save_model(self, request, obj, form, change):
         obj.save()
         if form.consent_newly_given:
-            person_consent_record(person=obj, recorded_by=request.user)
+            person_consent_record(
+                person=obj, recorded_by=request.user, text_version=form.cleaned_data["shown_consent_version"]
+            )
         if change:
             person_saved(person=obj, changed=form.changed_data)
 
@@ -197,6 +276,19 @@ class PersonAdmin(admin.ModelAdmin):
             face_image_delete(face_image=image)
         for image in formset.changed_objects:  # nothing editable today; keep Django's contract
             image[0].save()
+
+    @admin.action(description="Not the same person: use their photos", permissions=["change"])
+    def not_a_duplicate(self, request, queryset):
+        """Clear the possible-duplicate flag after checking: the photos join the next training run."""
+        flagged = list(queryset.filter(possible_duplicate_of__isnull=False))
+        for person in flagged:
+            person_duplicate_dismiss(person=person, by=request.user)
+        messages.success(
+            request,
+            f"{len(flagged)} person(s) checked as not a duplicate; their photos join the next training run."
+            if flagged
+            else "None of the selected people was flagged as a possible duplicate.",
+        )
 
     @admin.action(description="Delete biometric data (keeps attendance)", permissions=["delete"])
     def delete_biometric_data(self, request, queryset):

@@ -5,8 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
 from people.models import Person
+from people.selectors import consent_text_current
 from people.services import face_upload_read, zip_read
 
 
@@ -40,15 +43,9 @@ class MultipleImageField(forms.FileField):
 
 
 class PersonAdminForm(forms.ModelForm):
-    consent = forms.BooleanField(
-        required=False,
-        label="Consent recorded",
-        help_text=(
-            "Tick when the person has agreed to the face data consent text "
-            f"(version {settings.CONSENT_TEXT_VERSION}). "
-            "Photos can only be added once consent is recorded."
-        ),
-    )
+    consent = forms.BooleanField(required=False, label="Consent recorded")
+    # The version shown when the form was opened: consent is recorded against what HR showed.
+    shown_consent_version = forms.CharField(required=False, widget=forms.HiddenInput)
     photos = MultipleImageField(
         required=False,
         label="Add face photos",
@@ -62,6 +59,23 @@ class PersonAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        current = consent_text_current()
+        self.consent_text = current
+        if current is not None:
+            self.fields["shown_consent_version"].initial = current.version
+            self.fields["consent"].help_text = format_html(
+                "Tick when the person has read and agreed to the consent text version <strong>{}</strong> "
+                '(shown below; <a href="{}" target="_blank" rel="noopener">open it to print</a>). '
+                "Photos can only be added once consent is recorded.",
+                current.version,
+                reverse("admin:people_consenttext_print", args=[current.pk]),
+            )
+        else:
+            self.fields[
+                "consent"
+            ].help_text = (
+                "No consent text exists yet: add one under People and enrolment → Consent texts first."
+            )
         if self.instance.pk and self.instance.consent_given_at:
             self.fields["consent"].initial = True
             self.fields["consent"].disabled = True
@@ -71,12 +85,38 @@ class PersonAdminForm(forms.ModelForm):
                 f"text version {self.instance.consent_text_version}."
             )
 
+    def full_clean(self):
+        """Validate; when the form is refused, say that the chosen photos must be chosen again."""
+        super().full_clean()
+        chosen = len(self.files.getlist("photos")) if self.is_bound and self.files else 0
+        if chosen and self._errors:
+            # A browser never keeps chosen files across a page load, so they would be lost silently.
+            note = (
+                f"Nothing was saved, so the {chosen} photo(s) you chose were not kept: "
+                "fix what is marked, then choose them again."
+            )
+            self._errors.setdefault("photos", self.error_class()).append(note)
+            self.cleaned_data.pop("photos", None)
+
     @property
     def consent_newly_given(self) -> bool:
         return bool(self.cleaned_data.get("consent")) and not self.instance.consent_given_at
 
     def clean(self):
         cleaned = super().clean()
+        if self.consent_newly_given:
+            # A post without the hidden field (a script) means the current text.
+            shown = cleaned.get("shown_consent_version") or ""
+            if self.consent_text is None:
+                self.add_error("consent", "Add a consent text first (People and enrolment → Consent texts).")
+            elif shown and shown != self.consent_text.version:
+                self.add_error(
+                    "consent",
+                    f"The consent text changed to version {self.consent_text.version} while this page was "
+                    "open: show the person the new text (below), then tick again.",
+                )
+            else:
+                cleaned["shown_consent_version"] = self.consent_text.version
         has_consent = self.instance.consent_given_at is not None or cleaned.get("consent")
         if cleaned.get("photos") and not has_consent:
             self.add_error("consent", "Record the person's consent before adding face photos.")
@@ -94,11 +134,17 @@ class ZipEnrolForm(forms.Form):
         label="Create people for unknown folders",
         help_text="The folder name becomes the employee id and the name (edit the name later).",
     )
-    consent_confirmed = forms.BooleanField(
-        required=False,
-        label="I confirm the people created from this zip have agreed to the consent text "
-        f"(version {settings.CONSENT_TEXT_VERSION})",
-    )
+    consent_confirmed = forms.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = consent_text_current()
+        version = current.version if current else settings.CONSENT_TEXT_VERSION
+        self.fields[
+            "consent_confirmed"
+        ].label = (
+            f"I confirm the people created from this zip have agreed to the consent text (version {version})"
+        )
 
     def clean(self):
         cleaned = super().clean()

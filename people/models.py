@@ -19,6 +19,30 @@ class Department(models.Model):
         return self.name
 
 
+class ConsentText(models.Model):
+    """A version of the face data consent text people agree to before enrolment.
+
+    The newest is the current one. A text that somebody agreed to is never changed (the admin
+    refuses): a new wording is a new version, so what each person agreed to stays on record.
+    """
+
+    version = models.CharField(max_length=50, unique=True, help_text="A short name, e.g. 2026-1.")
+    text = models.TextField(
+        help_text="The words the person reads and agrees to; blank lines separate paragraphs."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        get_latest_by = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Consent text {self.version}"
+
+
 class Person(models.Model):
     employee_id = models.CharField(max_length=50, unique=True)
     full_name = models.CharField(max_length=200)
@@ -41,6 +65,10 @@ class Person(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     duplicate_distance = models.FloatField(null=True, blank=True)
+    # HR checked a flag and found two different people: this one is never flagged against them again.
+    not_duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,6 +107,8 @@ class FaceImage(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The pose a guided webcam shot asked for (people.rules.POSES); blank for uploads.
+    asked_pose = models.CharField(max_length=10, blank=True, editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     rejection_reason = models.TextField(blank=True)
     # Detected face: box as [x, y, w, h] in pixels, landmarks as {name: [x, y]}.

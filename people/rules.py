@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -97,3 +98,69 @@ def enrolment_state(*, accepted: int, waiting: int, total: int, min_photos: int)
     if total == 0:
         return EnrolmentState.NOT_ENROLLED
     return EnrolmentState.NEEDS_MORE_PHOTOS
+
+
+# --- Guided webcam shots ------------------------------------------------------------------------
+# The pose each guided shot asks for (people/views.py WEBCAM_SHOTS uses the same keys).
+POSES = ("straight", "left", "right", "up", "down")
+# "Slightly" turned or tilted, compared with the person's own straight shot. A 10-15 degree turn
+# moves the landmark yaw by about that much; a 10-15 degree tilt moves the nose by about 0.07-0.1
+# of the eye-to-mouth height (the nose tip stands about 0.4 of it in front of the face).
+MIN_TURN_DEGREES = 8.0
+MIN_TILT_RATIO = 0.05
+# Without a straight shot to compare with: the median of frontal faces of the 5-celebrity photos
+# (31 faces, yaw median 6.9 degrees, nose at 0.57 of the eye-to-mouth height; p10-p90 0.42-0.73).
+FRONTAL_YAW_DEGREES = 0.0
+FRONTAL_NOSE_HEIGHT = 0.57
+# The sign of the landmark yaw when the person turns their head that way (the camera's image, not
+# mirrored: as recognition's liveness check reads it).
+TURN_SIGN = {"left": 1.0, "right": -1.0}
+
+
+def nose_height(landmarks: dict[str, list[float] | tuple[float, float]]) -> float:
+    """Return where the nose sits between the eyes (0) and the mouth (1), with the roll taken out.
+
+    Tilting the head up brings the nose tip towards the eyes (smaller), down towards the mouth.
+    """
+    (lx, ly), (rx, ry) = landmarks["left_eye"], landmarks["right_eye"]
+    roll = math.atan2(ry - ly, rx - lx)
+    cos, sin = math.cos(-roll), math.sin(-roll)
+
+    def down(point) -> float:
+        return point[0] * sin + point[1] * cos
+
+    eyes = (down(landmarks["left_eye"]) + down(landmarks["right_eye"])) / 2.0
+    mouth = (down(landmarks["mouth_left"]) + down(landmarks["mouth_right"])) / 2.0
+    if mouth - eyes <= 0:
+        return FRONTAL_NOSE_HEIGHT
+    return (down(landmarks["nose"]) - eyes) / (mouth - eyes)
+
+
+@dataclass(frozen=True)
+class Pose:
+    yaw_degrees: float
+    nose_height: float
+
+
+def pose_shortfall(*, asked: str, pose: Pose, straight: Pose | None) -> str | None:
+    """Return what to retake when a guided shot does not show the asked pose, or None when it does.
+
+    Compared with the person's straight shot when there is one (faces differ), else with a typical
+    frontal face. A still photo held to the camera gives the same pose in every shot and fails here.
+    """
+    base = straight or Pose(FRONTAL_YAW_DEGREES, FRONTAL_NOSE_HEIGHT)
+    if asked in TURN_SIGN:
+        turned = (pose.yaw_degrees - base.yaw_degrees) * TURN_SIGN[asked]
+        if turned < MIN_TURN_DEGREES:
+            return (
+                f"Retake this shot: the head is turned {max(turned, 0):.0f}° to the {asked} "
+                f"(at least {MIN_TURN_DEGREES:.0f}° is needed). Turn a little further to your {asked}."
+            )
+    elif asked in ("up", "down"):
+        tilt = (base.nose_height - pose.nose_height) * (1 if asked == "up" else -1)
+        if tilt < MIN_TILT_RATIO:
+            return (
+                f"Retake this shot: the head is not tilted {asked} enough compared with the straight shot. "
+                f"Tilt your chin a little further {asked}."
+            )
+    return None

@@ -6,10 +6,15 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
-from people.models import FaceImage, Person
+from people.models import ConsentText, FaceImage, Person
 from people.rules import EnrolmentState, enrolment_state
 
 WAITING = (FaceImage.Status.PENDING, FaceImage.Status.PROCESSING)
+
+
+def consent_text_current() -> ConsentText | None:
+    """Return the consent text people agree to now: the newest version (None before any exists)."""
+    return ConsentText.objects.order_by("-created_at", "-pk").first()
 
 
 def people_with_photo_counts(queryset: QuerySet[Person] | None = None) -> QuerySet[Person]:

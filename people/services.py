@@ -25,8 +25,9 @@ from PIL import Image
 
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
-from people.models import FaceImage, Person
-from people.rules import QualityLimits, photo_rejection
+from people.models import ConsentText, FaceImage, Person
+from people.rules import POSES, Pose, QualityLimits, nose_height, photo_rejection, pose_shortfall
+from people.selectors import consent_text_current
 from recognition.services import (
     ACCEPTED_IMAGE_FORMATS,
     EMBEDDER_VERSION,
@@ -65,17 +66,75 @@ SUFFIX_BY_FORMAT = {
 }
 
 
+# --- Consent texts --------------------------------------------------------------------------------
+
+# The text a new installation starts with (the same as migration 0005's); HR replaces it with theirs.
+DEFAULT_CONSENT_VERSION = "2025-1"
+DEFAULT_CONSENT_TEXT = """\
+We use photos of your face to recognise you when you check in and out at the attendance kiosk.
+
+From your photos we compute a face template (a list of numbers). Your photos and templates are kept \
+on our own server, are seen only by HR, and are used for attendance only.
+
+You can withdraw your consent at any time by asking HR; your photos and templates are then deleted. \
+Your attendance records are kept as the law requires.
+"""
+
+
+def consent_text_ensure(*, using: str = "default", apps=None, **_kwargs) -> None:
+    """Make sure a consent text exists (after every migrate): consent cannot be recorded without one.
+
+    A post_migrate receiver: `apps` is the migrated state, which lacks the model when migrating back.
+    """
+    try:
+        model = apps.get_model("people", "ConsentText") if apps is not None else ConsentText
+    except LookupError:
+        return
+    if not model.objects.using(using).exists():
+        model.objects.using(using).create(version=DEFAULT_CONSENT_VERSION, text=DEFAULT_CONSENT_TEXT)
+
+
 # --- People ---------------------------------------------------------------------------------------
 
 
 def person_consent_record(*, person: Person, recorded_by, text_version: str | None = None) -> Person:
-    """Record that `person` agreed to the consent text now, as recorded by `recorded_by`."""
+    """Record that `person` agreed to the consent text now, as recorded by `recorded_by`.
+
+    `text_version` is the version the person was shown (the current one when not given); it must
+    be a kept consent text, so that what they agreed to can always be read again.
+    """
+    if text_version is None:
+        current = consent_text_current()
+        text_version = current.version if current else settings.CONSENT_TEXT_VERSION
+    elif not ConsentText.objects.filter(version=text_version).exists():
+        raise ValidationError(
+            f"There is no consent text version {text_version!r}; reload the page and record consent "
+            "against the text shown."
+        )
     person.consent_given_at = timezone.now()
     person.consent_recorded_by = recorded_by
-    person.consent_text_version = text_version or settings.CONSENT_TEXT_VERSION
+    person.consent_text_version = text_version
     person.save(
         update_fields=["consent_given_at", "consent_recorded_by", "consent_text_version", "updated_at"]
     )
+    return person
+
+
+def person_duplicate_dismiss(*, person: Person, by) -> Person:
+    """Record HR's check that `person` is not the person their face was flagged against.
+
+    The flag keeps the person's photos out of training (recognition.training); clearing it lets
+    them in, so training is requested. The pair is remembered and never flagged again.
+    """
+    if person.possible_duplicate_of_id is None:
+        return person
+    person.not_duplicate_of_id = person.possible_duplicate_of_id
+    person.possible_duplicate_of = None
+    person.duplicate_distance = None
+    person.save(
+        update_fields=["not_duplicate_of", "possible_duplicate_of", "duplicate_distance", "updated_at"]
+    )
+    recogniser_request_training(reason=f"possible duplicate {person.employee_id} checked by {by}")
     return person
 
 
@@ -161,7 +220,13 @@ def face_image_check(data: bytes, *, name: str) -> str:
 
 
 def face_image_add(
-    *, person: Person, upload, source: str, uploaded_by, checked: tuple[bytes, str] | None = None
+    *,
+    person: Person,
+    upload,
+    source: str,
+    uploaded_by,
+    checked: tuple[bytes, str] | None = None,
+    asked_pose: str = "",
 ):
     """Store an uploaded face photo of `person` and queue it for processing once this commits.
 
@@ -173,7 +238,15 @@ def face_image_add(
             f"{person.full_name} cannot be enrolled before their consent is recorded (tick the consent box)."
         )
     data, suffix = checked if checked is not None else face_upload_read(upload)
-    image = FaceImage(person=person, source=source, uploaded_by=uploaded_by, status=FaceImage.Status.PENDING)
+    if asked_pose and asked_pose not in POSES:
+        raise ValidationError(f"Unknown pose {asked_pose!r}: one of {', '.join(POSES)}.")
+    image = FaceImage(
+        person=person,
+        source=source,
+        uploaded_by=uploaded_by,
+        status=FaceImage.Status.PENDING,
+        asked_pose=asked_pose,
+    )
     image.image.save(f"photo.{suffix}", ContentFile(data), save=False)
     image.save()
     transaction.on_commit(lambda: _enqueue_processing(image.pk))
@@ -260,7 +333,9 @@ def _analyse(image: FaceImage) -> dict:
         "quality": quality,
     }
     sizes = [float(max(face.box[2], face.box[3])) for face in faces]
-    reason = photo_rejection(sizes, quality, QualityLimits.from_settings())
+    reason = photo_rejection(sizes, quality, QualityLimits.from_settings()) or _pose_shortfall(
+        image, fields["landmarks"], quality
+    )
     if reason:
         return {**rejected, **fields, "rejection_reason": reason}
     return {
@@ -270,6 +345,30 @@ def _analyse(image: FaceImage) -> dict:
         "embedding": embedding_to_bytes(main.embedding),
         "embedder_version": getattr(main, "embedder_version", EMBEDDER_VERSION),
     }
+
+
+def _pose_of(landmarks: dict, quality: dict) -> Pose:
+    return Pose(yaw_degrees=float(quality.get("yaw_deg", 0.0)), nose_height=nose_height(landmarks))
+
+
+def _pose_shortfall(image: FaceImage, landmarks: dict | None, quality: dict | None) -> str | None:
+    """Return what to retake when a guided webcam shot does not show the pose it asked for."""
+    if not image.asked_pose or image.asked_pose == "straight" or not landmarks or not quality:
+        return None
+    straight = (
+        FaceImage.objects.filter(
+            person_id=image.person_id, asked_pose="straight", status=FaceImage.Status.ACCEPTED
+        )
+        .exclude(landmarks=None)
+        .order_by("-processed_at")
+        .values_list("landmarks", "quality")
+        .first()
+    )
+    return pose_shortfall(
+        asked=image.asked_pose,
+        pose=_pose_of(landmarks, quality),
+        straight=_pose_of(*straight) if straight else None,
+    )
 
 
 def _quality_dict(quality) -> dict[str, float]:
@@ -301,6 +400,9 @@ def _flag_possible_duplicate(image: FaceImage) -> None:
             newer = newer.filter(processed_at__gte=known.trained_at)
     for owner, blob in newer.values_list("person_id", "embedding").iterator(chunk_size=2000):
         candidates.append((owner, float(np.linalg.norm(embedding_from_bytes(blob) - probe))))
+    if not candidates:
+        return
+    candidates = [item for item in candidates if item[0] != person.not_duplicate_of_id]
     if not candidates:
         return
     owner, distance = min(candidates, key=lambda item: item[1])

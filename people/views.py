@@ -151,6 +151,7 @@ def webcam_shot(request: HttpRequest, pk: int) -> JsonResponse:
                 source=FaceImage.Source.WEBCAM,
                 uploaded_by=request.user,
                 checked=checked,
+                asked_pose=request.POST.get("pose", ""),
             )
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=400)

@@ -37,6 +37,8 @@ TRAIN_TASK = "recognition.train"
 def training_data() -> tuple[np.ndarray, np.ndarray]:
     """Return (embeddings, person ids) of accepted photos of active, consenting people who are ready.
 
+    People flagged as a possible duplicate are left out until HR has checked them.
+
     Only embeddings of the current embedder version count; a person needs ENROLMENT_MIN_PHOTOS
     accepted photos (and at least 2, for the cross-validated calibration).
     """
@@ -48,6 +50,8 @@ def training_data() -> tuple[np.ndarray, np.ndarray]:
         embedding__isnull=False,
         person__is_active=True,
         person__consent_given_at__isnull=False,
+        # A possible duplicate waits for HR: its face might be somebody else's (people/services.py).
+        person__possible_duplicate_of__isnull=True,
     ).values_list("person_id", "embedding")
     by_person: dict[int, list[np.ndarray]] = {}
     for person_id, blob in rows.iterator(chunk_size=2000):

@@ -12,7 +12,7 @@
     if (t.running) return "Training a new recogniser version…";
     if (t.pending_changes) return "Changes waiting: training starts in a few seconds.";
     if (t.active) return "Recogniser v" + t.active.id + " active (" + t.active.people_count + " people, threshold " +
-      Number(t.active.threshold).toFixed(3) + ").";
+      Number(t.active.threshold).toFixed(2) + ").";
     return "No recogniser trained yet.";
   }
 
@@ -24,7 +24,8 @@
       const data = await response.json();
       stateEl.textContent = data.state_label + ": " + data.accepted + " accepted photo(s) of at least " +
         data.min_photos + (data.waiting ? ", " + data.waiting + " being checked" : "") +
-        (data.possible_duplicate_of ? ". Possible duplicate of " + data.possible_duplicate_of : "") + ".";
+        (data.possible_duplicate_of ? ". Possible duplicate of " + data.possible_duplicate_of +
+          ": photos kept out of recognition until checked (see Possible duplicate below)" : "") + ".";
       trainingEl.textContent = trainingText(data.training);
       for (const photo of data.photos) {
         const badge = document.querySelector('.photo-status[data-photo-id="' + photo.id + '"]');

@@ -20,7 +20,10 @@
   function select(index) {
     current = index;
     shots.forEach((li, i) => li.classList.toggle("current", i === index));
+    // After the last shot, the button retakes the first rejected one: say which pose it asks for.
+    const retake = shots.find((li) => li.dataset.result === "rejected");
     instruction.textContent = index < shots.length ? shots[index].dataset.instruction
+      : retake ? "Retake: " + retake.dataset.instruction.toLowerCase() + " (see why on the right)."
       : "All shots taken. Retake any rejected one, or click Done.";
   }
 
@@ -51,6 +54,7 @@
     const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
     const body = new FormData();
     body.append("shot", blob, li.dataset.shot + ".jpg");
+    body.append("pose", li.dataset.shot); // the server checks the shot shows this pose
     li.querySelector(".shot-result").textContent = "sending…";
     button.disabled = true;
     try {
@@ -100,6 +104,7 @@
     } catch (err) {
       showError("Progress unavailable: " + err.message);
     }
+    if (current >= shots.length) select(current); // a shot just rejected becomes the one to retake
     if (pending.size) timer = setTimeout(poll, 1000);
   }
 

@@ -291,3 +291,15 @@ def test_switching_a_person_off_asks_for_retraining(hr_client, queued, django_ca
     assert not person.is_active
     assert TrainingState.objects.get(pk=1).last_reason == "E-100 deactivated"
     assert "recognition.train" in queued
+
+
+def test_a_refused_form_says_to_choose_the_photos_again(hr_client, queued):
+    """An error elsewhere in the form (a taken employee id) names the photos to choose again."""
+    ConsentedPersonFactory(employee_id="E-100")
+    response = hr_client.post(
+        reverse("admin:people_person_add"), person_data(consent="on", photos=[photo("a.jpg"), photo("b.jpg")])
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "the 2 photo(s) you chose were not kept" in text
+    assert FaceImage.objects.count() == 0 and queued == []

@@ -36,9 +36,11 @@ def test_a_person_without_recorded_consent_cannot_be_enrolled():
     assert FaceImage.objects.count() == 0
 
 
-def test_consent_records_who_when_and_which_text(settings):
-    """Recording consent keeps the user, the time and the consent text version."""
-    settings.CONSENT_TEXT_VERSION = "v-test-7"
+def test_consent_records_who_when_and_which_text():
+    """Recording consent keeps the user, the time and the current consent text's version."""
+    from people.models import ConsentText
+
+    ConsentText.objects.create(version="v-test-7", text="The words.")
     hr = UserFactory(groups=["HR"])
     person = services.person_consent_record(person=PersonFactory(), recorded_by=hr)
     person.refresh_from_db()

@@ -13,10 +13,14 @@ from tests.people.factories import ConsentedPersonFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_webcam_page_takes_guided_shots_and_shows_each_result(
+def test_webcam_page_accepts_the_straight_shot_and_asks_to_retake_an_unturned_one(
     celery_worker_process, web_server, celebrity_dir, tmp_path
 ):
-    """HR takes the guided shots in the browser; each is processed by the worker and shown as accepted."""
+    """HR takes guided shots of a still photo: the straight one is accepted, the "left" one sent back.
+
+    The fake camera shows one photo, so the head never turns: the worker measures the same yaw as in
+    the straight shot and asks for a retake, and the page says which shot to take again.
+    """
     from playwright.sync_api import sync_playwright
 
     photos = sorted((celebrity_dir / "train" / "ben_afflek").glob("*.jpg"))
@@ -34,25 +38,36 @@ def test_webcam_page_takes_guided_shots_and_shows_each_result(
             page.click("input[type=submit]")
             page.wait_for_selector("#webcam-capture:not([disabled])", timeout=30_000)
             assert "straight" in page.inner_text("#webcam-instruction").lower()
-            for index in range(2):
+
+            def take(index: int, *, checked: bool) -> None:
                 page.click("#webcam-capture")
-                page.wait_for_function(
-                    f"document.querySelectorAll('#webcam-shots li')[{index}].dataset.photoId", timeout=30_000
-                )
-            page.wait_for_function(
-                "Array.from(document.querySelectorAll('#webcam-shots li')).slice(0, 2)"
-                ".every(li => li.dataset.result === 'accepted' || li.dataset.result === 'rejected')",
-                timeout=180_000,
-            )
+                shot = f"document.querySelectorAll('#webcam-shots li')[{index}]"
+                page.wait_for_function(f"{shot}.dataset.photoId", timeout=30_000)
+                if checked:  # wait for the worker's answer
+                    page.wait_for_function(
+                        f"['accepted', 'rejected'].includes({shot}.dataset.result)", timeout=180_000
+                    )
+
+            # The straight shot is the reference the turned ones are measured against: checked first.
+            take(0, checked=True)
+            take(1, checked=True)
             page.wait_for_function(
                 "Array.from(document.querySelectorAll('#webcam-shots li img')).every(i => i.complete)"
             )
             page.screenshot(path=str(tmp_path / "webcam.png"), full_page=True)
             results = page.locator("#webcam-shots .shot-result").all_inner_texts()
+            for index in (2, 3, 4):  # the remaining shots, then the page names the one to retake
+                take(index, checked=True)
+            page.wait_for_function(
+                "document.getElementById('webcam-instruction').textContent"
+                ".startsWith('Retake: turn your head')",
+                timeout=180_000,
+            )
+            instruction = page.inner_text("#webcam-instruction")
             page.click("text=Done")
             page.wait_for_url(f"**/admin/people/person/{person.pk}/change/")
             page.wait_for_function(
-                "(document.getElementById('enrolment-state')?.textContent || '').includes('2 accepted')",
+                "(document.getElementById('enrolment-state')?.textContent || '').includes('1 accepted')",
                 timeout=30_000,
             )
             page.wait_for_function(
@@ -63,7 +78,12 @@ def test_webcam_page_takes_guided_shots_and_shows_each_result(
         finally:
             browser.close()
     images = list(FaceImage.objects.filter(person=person).order_by("created_at"))
-    assert [i.source for i in images] == ["webcam", "webcam"]
-    assert [i.status for i in images] == ["accepted", "accepted"], [i.rejection_reason for i in images]
-    assert results[:2] == ["accepted", "accepted"]
-    assert statuses == ["Accepted", "Accepted"]
+    assert [i.asked_pose for i in images] == ["straight", "left", "right", "up", "down"]
+    assert images[0].status == "accepted", images[0].rejection_reason
+    assert all(i.status == "rejected" and "Retake this shot" in i.rejection_reason for i in images[1:]), [
+        i.rejection_reason for i in images
+    ]
+    assert results[0] == "accepted"
+    assert results[1].startswith("rejected: Retake this shot: the head is turned 0° to the left")
+    assert instruction.startswith("Retake: turn your head slightly to your left")
+    assert statuses[0] == "Accepted" and set(statuses[1:]) == {"Rejected"}

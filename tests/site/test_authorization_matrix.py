@@ -64,6 +64,7 @@ RULES: list[tuple[str, set[str]]] = [
     # Records HR reads but never creates or removes by hand.
     ("admin:people_department_delete", set()),  # people refer to it
     ("admin:people_faceimage_add", set()),  # photos are added on the person's page
+    ("admin:people_consenttext_delete", set()),  # what people agreed to is kept
     ("admin:recognition_recogniserversion_add", set()),  # versions come from training runs
     ("admin:recognition_recogniserversion_delete", set()),
     ("admin:attendance_kiosk_delete", set()),  # kiosks are revoked, keeping their history
