@@ -185,7 +185,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from attendance.services import kiosk_register
+    from attendance.checkin.services import kiosk_register
     from recognition.ml import dataset
 
     if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql") or settings.EMBEDDED_BROKER:

@@ -105,7 +105,7 @@ def run(*, people: int, days: int, runs: int) -> None:
     from django.contrib.auth.models import User
     from django.test import Client
 
-    from attendance.selectors import current_workday
+    from attendance.clock import current_workday
 
     end = current_workday() - dt.timedelta(days=1)
     start = end - dt.timedelta(days=days - 1)

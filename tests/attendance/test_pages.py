@@ -6,10 +6,10 @@ import re
 import pytest
 from django.core.cache import cache
 
+from attendance.checkin.services import kiosk_token_hash
 from attendance.models import AttendanceEvent, AttendanceEventLog, Kiosk
-from attendance.services import kiosk_token_hash
-from tests.attendance.factories import jpeg_bytes
 from tests.factories import AttendanceEventFactory, KioskFactory, PersonFactory, UserFactory
+from tests.support.images import plain_jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_hr_registers_a_kiosk_and_its_token_works(client):
 
     posted = client.post(
         "/api/v1/checkins/",
-        {"frame": SimpleUploadedFile("f.jpg", jpeg_bytes(), "image/jpeg")},
+        {"frame": SimpleUploadedFile("f.jpg", plain_jpeg((320, 240)), "image/jpeg")},
         HTTP_AUTHORIZATION=f"Kiosk {token}",
     )
     assert posted.status_code == 202
@@ -152,7 +152,7 @@ def test_deleting_an_event_needs_a_reason_and_leaves_a_trace(client):
 
 def test_checkin_attempt_admin_is_read_only_and_hides_frames(client):
     """HR can list attempts but not change them, and no frame field is shown."""
-    from tests.attendance.factories import CheckinAttemptFactory
+    from tests.factories import CheckinAttemptFactory
 
     attempt = CheckinAttemptFactory()
     client.force_login(UserFactory(groups=["HR"], is_staff=True))

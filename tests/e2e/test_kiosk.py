@@ -86,7 +86,7 @@ def test_kiosk_says_system_busy_when_no_worker_takes_frames(
     """With no recognition consumer the page says "System busy" after its timeout, and records nothing."""
     from playwright.sync_api import expect, sync_playwright
 
-    from attendance.services import kiosk_register
+    from attendance.checkin.services import kiosk_register
     from attendance_site.celery import app
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

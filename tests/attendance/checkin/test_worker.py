@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attendance.models import AttendanceEvent, CheckinAttempt
 from attendance_site.celery import app
-from tests.attendance.factories import jpeg_bytes
 from tests.factories import KioskFactory
 from tests.fixtures.services import wait_for
+from tests.support.images import plain_jpeg
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,9 @@ def test_without_a_worker_the_api_answers_and_late_frames_expire(client, celery_
     assert replies, "the worker did not acknowledge cancel_consumer"
     try:
         response = client.post(
-            "/api/v1/checkins/", {"frame": SimpleUploadedFile("f.jpg", jpeg_bytes(), "image/jpeg")}, **auth
+            "/api/v1/checkins/",
+            {"frame": SimpleUploadedFile("f.jpg", plain_jpeg((320, 240)), "image/jpeg")},
+            **auth,
         )
         assert response.status_code == 202
         attempt_id = response.json()["id"]
@@ -56,7 +58,9 @@ def test_worker_recognises_a_fresh_frame(client, celery_worker_process):
     kiosk = KioskFactory()
     auth = {"HTTP_AUTHORIZATION": f"Kiosk {kiosk.token}"}
     response = client.post(
-        "/api/v1/checkins/", {"frame": SimpleUploadedFile("f.jpg", jpeg_bytes(), "image/jpeg")}, **auth
+        "/api/v1/checkins/",
+        {"frame": SimpleUploadedFile("f.jpg", plain_jpeg((320, 240)), "image/jpeg")},
+        **auth,
     )
     attempt_id = response.json()["id"]
     wait_for(lambda: attempt_state(attempt_id) != "pending", timeout=30, what="the worker's result")

@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from attendance.rules import IN, OUT, LastEvent, agreement_reached, event_decide, workday_of
+from attendance.checkin.rules import IN, OUT, LastEvent, agreement_reached, event_decide
+from attendance.clock import workday_of
 
 UTC = dt.UTC
 LONDON = ZoneInfo("Europe/London")

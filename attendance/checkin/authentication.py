@@ -24,7 +24,7 @@ class KioskTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Malformed kiosk token header: use 'Kiosk <token>'.")
-        from attendance.services import kiosk_token_hash
+        from attendance.checkin.services import kiosk_token_hash
 
         token = parts[1].decode(errors="replace")
         kiosk = Kiosk.objects.filter(token_hash=kiosk_token_hash(token)).first()
@@ -48,7 +48,7 @@ class IsKiosk(permissions.BasePermission):
 
 
 class KioskTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "attendance.authentication.KioskTokenAuthentication"
+    target_class = "attendance.checkin.authentication.KioskTokenAuthentication"
     name = "kioskToken"
 
     def get_security_definition(self, auto_schema):

@@ -8,10 +8,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from attendance import services
+from attendance.checkin import services
 from attendance.models import CheckinAttempt
-from tests.attendance.factories import fake_seen, jpeg_bytes
 from tests.factories import KioskFactory, PersonFactory, UserFactory
+from tests.fakes import fake_seen
+from tests.support.images import plain_jpeg
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/checkins/"
@@ -28,7 +29,11 @@ def post_frame(client, kiosk=None, data=None, token=None, **fields):
     headers = {}
     if token or kiosk:
         headers["HTTP_AUTHORIZATION"] = f"Kiosk {token or kiosk.token}"
-    payload = {"frame": SimpleUploadedFile("frame.jpg", jpeg_bytes() if data is None else data, "image/jpeg")}
+    payload = {
+        "frame": SimpleUploadedFile(
+            "frame.jpg", plain_jpeg((320, 240)) if data is None else data, "image/jpeg"
+        )
+    }
     payload.update(fields)
     return client.post(URL, payload, **headers)
 
@@ -97,7 +102,7 @@ def test_revoked_kiosk_is_refused(client):
 
 
 def _truncated_jpeg() -> bytes:
-    data = jpeg_bytes(640, 480)
+    data = plain_jpeg((640, 480))
     return data[: len(data) // 2]
 
 
@@ -107,7 +112,7 @@ def _truncated_jpeg() -> bytes:
         (b"", "empty"),
         (b"GIF89a this is not really an image", "not a readable image"),
         (b"%PDF-1.4 hello", "not a readable image"),
-        (jpeg_bytes(20, 20), "each side must be"),
+        (plain_jpeg((20, 20)), "each side must be"),
         ("truncated", "not a readable image"),
     ],
     ids=["empty", "gif-text", "pdf", "tiny", "truncated"],
@@ -125,7 +130,9 @@ def test_bad_frames_get_400_and_store_nothing(client, data, reason):
 def test_oversized_frame_gets_400(client, settings):
     """A frame larger than CHECKIN_FRAME_MAX_BYTES: 400 saying the limit, nothing stored."""
     settings.CHECKIN_FRAME_MAX_BYTES = 1000
-    response = post_frame(client, KioskFactory(), data=jpeg_bytes(640, 480, color=(1, 2, 3)) + b"\0" * 2000)
+    response = post_frame(
+        client, KioskFactory(), data=plain_jpeg((640, 480), colour=(1, 2, 3)) + b"\0" * 2000
+    )
     assert response.status_code == 400
     assert "1000" in response.json()["detail"]
     assert not CheckinAttempt.objects.exists()

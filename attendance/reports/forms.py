@@ -1,5 +1,8 @@
 """The filters of every report: one form per report, shared by the pages, the exports and the API.
 
+The sort names a form accepts come from the report's spec (attendance/reports/specs.py), where they are
+listed once; any other sort name is a form error, so a 400 with a message, never a 500.
+
 Missing or blank parameters take their defaults (today, this month so far), so a bare URL shows
 something useful; anything given is validated, and what is wrong comes back as a message.
 """
@@ -7,56 +10,15 @@ something useful; anything given is validated, and what is wrong comes back as a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django import forms
 from django.conf import settings
 
-from attendance.selectors import STATE_LABELS, ReportScope, current_workday
+from attendance.clock import current_workday
+from attendance.reports.rules import STATE_LABELS
+from attendance.reports.selectors import ReportScope
 from people.models import Department, Person
-
-DAY_SORTS = [
-    "name",
-    "employee_id",
-    "department",
-    "shift_start",
-    "first_entry",
-    "last_exit",
-    "hours",
-    "late",
-    "status",
-]
-TODAY_SORTS = [
-    "name",
-    "employee_id",
-    "department",
-    "shift_start",
-    "state",
-    "first_entry",
-    "last_event",
-    "late",
-]
-TIMESHEET_SORTS = [
-    "date",
-    "name",
-    "employee_id",
-    "department",
-    "first_entry",
-    "last_exit",
-    "hours",
-    "late",
-    "status",
-]
-SUMMARY_SORTS = [
-    "name",
-    "employee_id",
-    "department",
-    "working_days",
-    "days_present",
-    "attendance_rate",
-    "total_hours",
-    "average_hours",
-    "late_count",
-]
 
 
 def sort_choices(keys: list[str]) -> list[tuple[str, str]]:
@@ -64,9 +26,7 @@ def sort_choices(keys: list[str]) -> list[tuple[str, str]]:
 
 
 class ReportForm(forms.Form):
-    """Department and person search, limited to what the user may see."""
-
-    sort_keys: list[str] = ["name"]
+    """Department and person search, limited to what the user may see, and the sort column."""
 
     department = forms.ModelChoiceField(
         queryset=Department.objects.none(),
@@ -79,14 +39,14 @@ class ReportForm(forms.Form):
         required=False, error_messages={"invalid_choice": "Unknown sort column: %(value)s."}
     )
 
-    def __init__(self, data=None, *, scope: ReportScope):
+    def __init__(self, data=None, *, scope: ReportScope, sort_keys: Iterable[str]):
         data = {key: value for key, value in (data or {}).items() if value not in ("", None)}
         for name, value in self.defaults().items():
             data.setdefault(name, value)
         super().__init__(data)
         self.scope = scope
         self.fields["department"].queryset = scope.departments()
-        self.fields["sort"].choices = sort_choices(self.sort_keys)
+        self.fields["sort"].choices = sort_choices(list(sort_keys))
         self.fields["q"].widget.attrs.update(placeholder="Name or employee ID", type="search")
 
     def defaults(self) -> dict[str, str]:
@@ -108,7 +68,6 @@ DATE_ERRORS = {"invalid": "Enter a valid date as YYYY-MM-DD."}
 
 
 class DayReportForm(ReportForm):
-    sort_keys = DAY_SORTS
     day = forms.DateField(input_formats=["%Y-%m-%d"], widget=DateInput(), error_messages=DATE_ERRORS)
 
     field_order = ["day", "department", "q"]
@@ -118,7 +77,6 @@ class DayReportForm(ReportForm):
 
 
 class TodayForm(ReportForm):
-    sort_keys = TODAY_SORTS
     state = forms.ChoiceField(
         required=False,
         choices=[("", "Everyone"), *STATE_LABELS.items(), ("late", "Late")],
@@ -156,7 +114,6 @@ class RangeForm(ReportForm):
 
 
 class TimesheetForm(RangeForm):
-    sort_keys = TIMESHEET_SORTS
     person = forms.ModelChoiceField(
         queryset=Person.objects.none(),
         required=False,
@@ -165,11 +122,11 @@ class TimesheetForm(RangeForm):
         error_messages={"invalid_choice": "Unknown person."},
     )
 
-    def __init__(self, data=None, *, scope: ReportScope):
-        super().__init__(data, scope=scope)
+    def __init__(self, data=None, *, scope: ReportScope, sort_keys: Iterable[str]):
+        super().__init__(data, scope=scope, sort_keys=sort_keys)
         self.fields["person"].queryset = scope.people().order_by("full_name")
         self.fields["person"].label_from_instance = lambda p: f"{p.full_name} ({p.employee_id})"
 
 
 class SummaryForm(RangeForm):
-    sort_keys = SUMMARY_SORTS
+    """The department summary's filters: a date range, a department, a search."""

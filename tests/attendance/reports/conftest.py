@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import DepartmentFactory, PersonFactory, UserFactory
-from tests.reports.factories import workday_events
+from tests.support.reports import workday_events
 
 MONDAY = dt.date(2025, 3, 3)
 

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from attendance.models import ReportAccess
+from tests.attendance.reports.conftest import MONDAY
 from tests.factories import KioskFactory, PersonFactory, UserFactory
-from tests.reports.conftest import MONDAY
-from tests.reports.helpers import table_rows
+from tests.support.reports import table_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +176,7 @@ def test_html_pages_tolerate_a_bad_page_number(scenario, manager_client):
 
 def add_people_with_a_day(count: int, *, first: int) -> None:
     """Add people who worked 09:00-17:00 on Monday 3 March 2025."""
-    from tests.reports.factories import workday_events
+    from tests.support.reports import workday_events
 
     for n in range(first, first + count):
         workday_events(PersonFactory(employee_id=f"Q{n:05d}"), MONDAY, ("09:00", "17:00"))

@@ -4,9 +4,8 @@ import datetime as dt
 
 import pytest
 
-from tests.reports.conftest import MONDAY
-from tests.reports.factories import workday_events
-from tests.reports.helpers import csv_rows, table_rows, xlsx_rows
+from tests.attendance.reports.conftest import MONDAY
+from tests.support.reports import csv_rows, table_rows, workday_events, xlsx_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -271,7 +270,7 @@ def test_today_page_counts_states(berlin, manager_client, db):
     """Today: one person in, one checked out, one not yet in, in the counts and the JSON."""
     from django.utils import timezone
 
-    from attendance.selectors import Clock
+    from attendance.clock import Clock
     from tests.factories import AttendanceEventFactory, PersonFactory
 
     clock = Clock.from_settings()

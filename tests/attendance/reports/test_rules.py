@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from attendance.selectors import (
+from attendance.reports.rules import (
     ABSENT,
     IN,
     IN_NOW,

@@ -11,11 +11,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attendance import rules, services
-from attendance.authentication import IsKiosk, KioskTokenAuthentication
-from attendance.frames import FrameError, frame_check
+from attendance.checkin import rules, services
+from attendance.checkin.authentication import IsKiosk, KioskTokenAuthentication
+from attendance.checkin.frames import FrameError, frame_check
+from attendance.checkin.throttling import KioskFrameThrottle, KioskPollThrottle
 from attendance.models import CheckinAttempt
-from attendance.throttling import KioskFrameThrottle, KioskPollThrottle
 
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
 CHALLENGE = inline_serializer(

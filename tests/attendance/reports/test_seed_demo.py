@@ -3,8 +3,9 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from attendance.clock import current_workday
 from attendance.models import AttendanceEvent
-from attendance.selectors import attendance_period_summary, current_workday
+from attendance.reports.selectors import attendance_period_summary
 from people.models import FaceImage, Person
 from tests.factories import PersonFactory
 

@@ -10,12 +10,14 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from attendance import rules, services
+from attendance.checkin import rules, services
 from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk
+from recognition.ml.synthetic import LEFT_THEN_RIGHT
+from recognition.ml.synthetic import landmark_track as track
 from recognition.models import RecogniserVersion
-from tests.attendance.factories import CheckinAttemptFactory, fake_seen, jpeg_bytes
-from tests.factories import KioskFactory, PersonFactory
-from tests.recognition.test_liveness import LEFT_THEN_RIGHT, track
+from tests.factories import CheckinAttemptFactory, KioskFactory, PersonFactory
+from tests.fakes import fake_seen
+from tests.support.images import plain_jpeg
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/checkins/"
@@ -215,7 +217,10 @@ def auth(kiosk):
 
 def frames_payload(count=8, data=None):
     return {
-        "frames": [SimpleUploadedFile(f"f{i}.jpg", data or jpeg_bytes(), "image/jpeg") for i in range(count)]
+        "frames": [
+            SimpleUploadedFile(f"f{i}.jpg", data or plain_jpeg((320, 240)), "image/jpeg")
+            for i in range(count)
+        ]
     }
 
 

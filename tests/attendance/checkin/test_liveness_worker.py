@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from attendance import bench_liveness as bench
 from attendance.models import AttendanceEvent, CheckinAttempt
+from recognition.ml import synthetic
 from tests.factories import KioskFactory, UserFactory
 from tests.fixtures.services import enrol_through_worker, wait_for
 
@@ -58,15 +58,15 @@ def test_challenge_through_the_worker_passes_a_turn_and_fails_a_photo(
     cache.clear()
     ids = enrol_through_worker(celebrity_dir, PEOPLE, photos_each=PHOTOS_EACH, by=UserFactory(is_staff=True))
     kiosk = KioskFactory(liveness_mode="always")
-    framed = {face.person: face for face in bench.framed_photos(engine, celebrity_dir, per_person=1)}
+    framed = {face.person: face for face in synthetic.framed_photos(engine, celebrity_dir, per_person=1)}
     rng = np.random.default_rng(0)
 
     # A live person: turns as asked, in the order the server drew.
     elton = framed["elton_john"]
-    body = challenge_for(client, kiosk, bench.jpeg(elton.frame, rng))
+    body = challenge_for(client, kiosk, synthetic.noisy_jpeg(elton.frame, rng))
     assert not AttendanceEvent.objects.exists()
     steps = body["challenge"]["steps"]
-    done = post_answer(client, kiosk, body["challenge"], bench.sequence("genuine", elton, steps))
+    done = post_answer(client, kiosk, body["challenge"], synthetic.sequence("genuine", elton, steps))
     figures = CheckinAttempt.objects.values_list("liveness_reason", "liveness_figures").get(pk=body["id"])
     assert (done["outcome"], done["first_name"], done["event_kind"]) == ("checked_in", "Elton", "in"), (
         figures[0],
@@ -77,9 +77,9 @@ def test_challenge_through_the_worker_passes_a_turn_and_fails_a_photo(
 
     # A photo held still in front of the camera: recognised, challenged, and refused.
     jerry = framed["jerry_seinfeld"]
-    body = challenge_for(client, kiosk, bench.jpeg(jerry.frame, rng))
+    body = challenge_for(client, kiosk, synthetic.noisy_jpeg(jerry.frame, rng))
     done = post_answer(
-        client, kiosk, body["challenge"], bench.sequence("still", jerry, body["challenge"]["steps"])
+        client, kiosk, body["challenge"], synthetic.sequence("still", jerry, body["challenge"]["steps"])
     )
     assert done["outcome"] == "liveness_failed" and done["first_name"] is None, done
     attempt = CheckinAttempt.objects.get(pk=body["id"])

@@ -1,4 +1,4 @@
-"""Celery tasks of the attendance app: thin wrappers around attendance.services."""
+"""Celery tasks of check-in: thin wrappers around attendance.checkin.services (task names unchanged)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def checkin_attempt_process_task(attempt_id: str, frame_b64: str) -> str:
     The frame rides in the message (base64) because check-in frames are not written to storage
     unless the retention setting asks for it. Safe to run twice: the service re-checks the state.
     """
-    from attendance import services
+    from attendance.checkin import services
 
     attempt = services.checkin_attempt_process(
         attempt_id=uuid.UUID(attempt_id), frame=base64.b64decode(frame_b64)
@@ -48,7 +48,7 @@ def checkin_liveness_process_task(attempt_id: str, frames_b64: list[str]) -> str
 
     The frames ride in the message (base64), like single check-in frames. Safe to run twice.
     """
-    from attendance import services
+    from attendance.checkin import services
 
     attempt = services.checkin_liveness_process(
         attempt_id=uuid.UUID(attempt_id), frames=[base64.b64decode(f) for f in frames_b64]
@@ -59,6 +59,6 @@ def checkin_liveness_process_task(attempt_id: str, frames_b64: list[str]) -> str
 @shared_task(name="attendance.checkin_attempts_expire", queue=Queue.DEFAULT.value, ignore_result=True)
 def checkin_attempts_expire_task() -> int:
     """Expire attempts that waited too long for a recognition worker; return how many."""
-    from attendance import services
+    from attendance.checkin import services
 
     return services.checkin_attempts_expire()

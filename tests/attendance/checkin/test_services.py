@@ -7,16 +7,11 @@ import pytest
 from django.db import close_old_connections
 from django.utils import timezone
 
-from attendance import services
+from attendance.checkin import services
 from attendance.models import AttendanceEvent, CheckinAttempt
-from tests.attendance.factories import (
-    FAKE_NO_FACE,
-    FAKE_STRANGER,
-    CheckinAttemptFactory,
-    fake_seen,
-    jpeg_bytes,
-)
-from tests.factories import KioskFactory, PersonFactory
+from tests.factories import CheckinAttemptFactory, KioskFactory, PersonFactory
+from tests.fakes import FAKE_NO_FACE, FAKE_STRANGER, fake_seen
+from tests.support.images import plain_jpeg
 
 Outcome = CheckinAttempt.Outcome
 pytestmark = pytest.mark.django_db
@@ -130,7 +125,9 @@ def test_pending_attempt_older_than_the_limit_is_expired_not_recorded():
         calls.append(data)
         return fake_seen(ana)
 
-    result = services.checkin_attempt_process(attempt_id=stale.id, frame=jpeg_bytes(), recognise=recognise)
+    result = services.checkin_attempt_process(
+        attempt_id=stale.id, frame=plain_jpeg((320, 240)), recognise=recognise
+    )
     assert result.state == CheckinAttempt.State.EXPIRED
     assert calls == []
     assert not AttendanceEvent.objects.exists()
@@ -143,7 +140,7 @@ def test_processing_twice_records_once():
     attempt = CheckinAttemptFactory(kiosk=kiosk)
     for _ in range(2):
         result = services.checkin_attempt_process(
-            attempt_id=attempt.id, frame=jpeg_bytes(), recognise=lambda *, data: fake_seen(ana)
+            attempt_id=attempt.id, frame=plain_jpeg((320, 240)), recognise=lambda *, data: fake_seen(ana)
         )
         assert result.outcome == Outcome.CHECKED_IN
     assert AttendanceEvent.objects.count() == 1
@@ -156,7 +153,9 @@ def test_recogniser_fault_fails_the_attempt():
     def broken(*, data):
         raise RuntimeError("model file missing")
 
-    result = services.checkin_attempt_process(attempt_id=attempt.id, frame=jpeg_bytes(), recognise=broken)
+    result = services.checkin_attempt_process(
+        attempt_id=attempt.id, frame=plain_jpeg((320, 240)), recognise=broken
+    )
     assert (result.state, result.outcome) == (CheckinAttempt.State.FAILED, Outcome.ERROR)
     assert "model file missing" in result.message
 
@@ -164,7 +163,9 @@ def test_recogniser_fault_fails_the_attempt():
 def test_frames_are_not_kept_by_default(media_root):
     """Without a retention setting no check-in frame is written to storage."""
     attempt = CheckinAttemptFactory()
-    services.checkin_attempt_resolve(attempt_id=attempt.id, recognition=FAKE_STRANGER, frame=jpeg_bytes())
+    services.checkin_attempt_resolve(
+        attempt_id=attempt.id, recognition=FAKE_STRANGER, frame=plain_jpeg((320, 240))
+    )
     attempt.refresh_from_db()
     assert not attempt.frame
     assert not any(path.name.startswith(str(attempt.id)) for path in media_root.rglob("*.jpg"))
@@ -173,7 +174,7 @@ def test_frames_are_not_kept_by_default(media_root):
 def test_unrecognised_frames_kept_when_the_setting_says_so(settings, media_root):
     """CHECKIN_KEEP_FRAMES=unrecognised keeps a stranger's frame but not an employee's."""
     settings.CHECKIN_KEEP_FRAMES = "unrecognised"
-    data = jpeg_bytes()
+    data = plain_jpeg((320, 240))
     stranger = CheckinAttemptFactory()
     services.checkin_attempt_resolve(attempt_id=stranger.id, recognition=FAKE_STRANGER, frame=data)
     known = CheckinAttemptFactory()
@@ -188,7 +189,9 @@ def test_create_queues_recognition_after_commit(django_capture_on_commit_callbac
     """Posting a frame stores a pending attempt and queues its recognition only on commit."""
     kiosk = KioskFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        attempt = services.checkin_attempt_create(kiosk=kiosk, frame=jpeg_bytes(), requested_kind="in")
+        attempt = services.checkin_attempt_create(
+            kiosk=kiosk, frame=plain_jpeg((320, 240)), requested_kind="in"
+        )
     assert attempt.state == CheckinAttempt.State.PENDING and attempt.requested_kind == "in"
     assert len(callbacks) == 1
     kiosk.refresh_from_db()
