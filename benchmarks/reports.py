@@ -1,49 +1,51 @@
-"""Benchmark of the reports: render and export times for 1,000 people x 30 days. Prints figures.
+"""Report render and export times for 1,000 people x 30 days, through the full request path.
 
-    DATABASE_URL=postgres://... python -m attendance.bench_reports [--people 1000] [--days 30]
+    python -m benchmarks.reports [--people 1000] [--days 30] [--runs 5] [--json PATH]
 
-It builds a throwaway test database (Django's test database, "test_<name>", dropped afterwards),
-fills it with bulk inserts, then times each report through the full request path (Django test
-client, logged in as a superuser): the best and the median of a few runs. A benchmark, not a test:
-it asserts nothing.
+Creates its own PostgreSQL database (benchmarks.common.throwaway_database, on BENCH_POSTGRES_URL's
+server; DATABASE_URL is ignored), fills it with bulk inserts, then times each report through the Django
+test client, logged in as a superuser: the best and the median of a few runs. Drops the database
+afterwards. A benchmark, not a test: it prints figures and asserts nothing.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import time
 
+from benchmarks.common import emit, parser, print_table, throwaway_database, use_database
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=1000)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    arguments = parser(__doc__)
+    arguments.add_argument("--people", type=int, default=1000)
+    arguments.add_argument("--days", type=int, default=30)
+    arguments.add_argument("--runs", type=int, default=5)
+    args = arguments.parse_args()
+    with throwaway_database() as url:
+        use_database(url)
+        import django
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_site.settings")
-    import django
+        django.setup()
+        from django.conf import settings
+        from django.core.management import call_command
+        from django.db import connections
+        from django.test.utils import setup_test_environment
 
-    django.setup()
-    from django.conf import settings
-    from django.test.utils import setup_databases as create_databases
-    from django.test.utils import setup_test_environment, teardown_databases
-
-    setup_test_environment()
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.REPORT_MAX_RANGE_DAYS = max(settings.REPORT_MAX_RANGE_DAYS, args.days)
-    old = create_databases(verbosity=0, interactive=False)
-    try:
-        run(people=args.people, days=args.days, runs=args.runs)
-    finally:
-        teardown_databases(old, verbosity=0)
+        call_command("migrate", verbosity=0)
+        setup_test_environment()  # the test client, as in the tests
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+        settings.REPORT_MAX_RANGE_DAYS = max(settings.REPORT_MAX_RANGE_DAYS, args.days)
+        try:
+            figures = run(people=args.people, days=args.days, runs=args.runs)
+        finally:
+            connections.close_all()  # the database is dropped next
+    emit("reports", figures, json_path=args.json)
 
 
 def fill(*, people: int, days: int, end: dt.date) -> int:
@@ -101,7 +103,7 @@ def timed(client, url: str, params: dict, runs: int) -> tuple[float, float, int]
     return min(seconds), statistics.median(seconds), size
 
 
-def run(*, people: int, days: int, runs: int) -> None:
+def run(*, people: int, days: int, runs: int) -> dict:
     from django.contrib.auth.models import User
     from django.test import Client
 
@@ -133,12 +135,20 @@ def run(*, people: int, days: int, runs: int) -> None:
         ("Month department summary page", "/reports/departments/", month, max(1, runs // 2)),
         ("Month department summary XLSX", "/reports/departments.xlsx", month, max(1, runs // 2)),
     ]
-    load = " ".join(f"{n:.2f}" for n in os.getloadavg())
-    print(f"Load average before timing: {load}; CPUs: {os.cpu_count()}")
-    print(f"{'report':52} {'best s':>8} {'median s':>9} {'size':>10}")
+    results = []
     for label, url, params, n in cases:
         best, median, size = timed(client, url, params, n)
-        print(f"{label:52} {best:8.3f} {median:9.3f} {size / 1024:8.0f} KB")
+        record = {"report": label, "url": url, "runs": n, "best_s": best, "median_s": median}
+        results.append({**record, "kilobytes": size / 1024})
+    print_table(
+        ["report", "best s", "median s", "size KB"],
+        [
+            [r["report"], f"{r['best_s']:.3f}", f"{r['median_s']:.3f}", f"{r['kilobytes']:.0f}"]
+            for r in results
+        ],
+        title=f"Reports, {people} people x {days} days ({count} events)",
+    )
+    return {"people": people, "days": days, "events": count, "reports": results}
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""Benchmark the check-in path: real frames posted through HTTP, recognised by a real worker.
+"""Check-in latency: real frames posted through HTTP, recognised by a real worker, POST to result.
 
-    DATABASE_URL=postgres://... CELERY_BROKER_URL=redis://... python -m attendance.bench_checkin
+    CELERY_BROKER_URL=redis://... python -m benchmarks.checkin [--frames 60] [--concurrency 1,4] [--json PATH]
 
-Starts its own stack on the configured PostgreSQL and Redis (migrates the database first): a
-gunicorn web server as in the Procfile and one recognition worker (`-c 1`), enrols four of the
+Creates its own PostgreSQL database (benchmarks.common.throwaway_database, on BENCH_POSTGRES_URL's
+server; DATABASE_URL is ignored) and a temporary MEDIA_ROOT, and drops both afterwards. Starts its own
+stack on them and the given Redis: a gunicorn web server as in the Procfile and one recognition worker
+(`-c 1`), enrols four of the
 5-celebrity people through the enrolment services (unless a recogniser is already active), registers
 kiosks, then posts 640x480 JPEG frames of enrolled and unknown people. Each kiosk sends its next
 frame when the previous result is in, as the kiosk page does. Prints, for 1 and 4 concurrent kiosks,
@@ -12,22 +14,20 @@ p50/p95 latency from POST to result and the throughput. Not a test: it prints fi
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import io
 import json
 import os
-import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
-import django
+from benchmarks.common import REPO, emit, parser, percentile, print_table, throwaway_database, use_database
 
-REPO = Path(__file__).resolve().parent.parent
 ENROLLED = ["ben_afflek", "elton_john", "jerry_seinfeld", "mindy_kaling"]
 STRANGER = "madonna"
 
@@ -168,32 +168,36 @@ def run(kiosks: list[Kiosk], frames: list[bytes], per_kiosk: int) -> tuple[list[
     return latencies, time.perf_counter() - started, outcomes
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=60, help="frames per kiosk for each run")
-    parser.add_argument("--concurrency", default="1,4", help="comma-separated numbers of kiosks")
-    parser.add_argument("--photos-each", type=int, default=6, help="enrolment photos per person")
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args()
+    arguments = parser(__doc__)
+    arguments.add_argument("--frames", type=int, default=60, help="frames per kiosk for each run")
+    arguments.add_argument("--concurrency", default="1,4", help="comma-separated numbers of kiosks")
+    arguments.add_argument("--photos-each", type=int, default=6, help="enrolment photos per person")
+    arguments.add_argument("--port", type=int, default=8765)
+    args = arguments.parse_args()
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis://"):
+        raise SystemExit("set CELERY_BROKER_URL to a Redis database for the benchmark's worker")
+    with throwaway_database() as url, tempfile.TemporaryDirectory(prefix="bench-checkin-") as media:
+        use_database(url)
+        os.environ["MEDIA_ROOT"] = media  # the stack inherits it: enrolment photos go there, then away
+        figures = measure(args)
+    emit("checkin", figures, json_path=args.json)
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_site.settings")
+
+def measure(args) -> dict:
+    """Run the stack on this process's (throwaway) database and return the latency figures."""
+    import django
+
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
 
     from attendance.checkin.services import kiosk_register
-    from recognition.ml import dataset
+    from recognition.services import celebrity_photos_dir
 
-    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql") or settings.EMBEDDED_BROKER:
-        raise SystemExit("set DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis) for the benchmark")
     call_command("migrate", verbosity=0)
-    celebrity_dir = dataset.celebrity_dataset_dir(
-        Path(settings.MODEL_CACHE_DIR), Path(settings.VAR_DIR) / "cache"
-    )
+    celebrity_dir = celebrity_photos_dir()
     log_dir = Path(settings.VAR_DIR) / "bench-checkin"
     log_dir.mkdir(parents=True, exist_ok=True)
     processes = start_stack(args.port, log_dir)
@@ -219,21 +223,22 @@ def main() -> None:
         warm = Kiosk("127.0.0.1", args.port, tokens[0])
         for frame in frames:  # warm up: worker engine, recogniser cache, web connections
             warm.check_in(frame, give_up_s=60)
-        rows = []
+        runs = []
         for level in levels:
             kiosks = [Kiosk("127.0.0.1", args.port, t) for t in tokens[:level]]
             latencies, seconds, outcomes = run(kiosks, frames, args.frames)
-            rows.append((level, len(latencies), latencies, seconds, outcomes))
-        load = os.getloadavg()
-        print(f"\nCheck-in latency, POST to result (frames 640x480 JPEG, {os.cpu_count()} CPUs, "
-              f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})\n")  # fmt: skip
-        print("| kiosks | frames | p50 ms | p95 ms | max ms | throughput frames/s | outcomes |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
-        for level, count, latencies, seconds, outcomes in rows:
             ms = [x * 1000 for x in latencies]
-            summary = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
-            p50, p95, top, rate = percentile(ms, 50), percentile(ms, 95), max(ms), count / seconds
-            print(f"| {level} | {count} | {p50:.0f} | {p95:.0f} | {top:.0f} | {rate:.1f} | {summary} |")
+            runs.append(
+                {
+                    "kiosks": level,
+                    "frames": len(ms),
+                    "p50_ms": percentile(ms, 0.50),
+                    "p95_ms": percentile(ms, 0.95),
+                    "max_ms": max(ms),
+                    "frames_per_second": len(ms) / seconds,
+                    "outcomes": dict(sorted(outcomes.items())),
+                }
+            )
     finally:
         for process in processes:
             process.terminate()
@@ -242,6 +247,16 @@ def main() -> None:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
+    print_table(
+        ["kiosks", "frames", "p50 ms", "p95 ms", "max ms", "frames/s", "outcomes"],
+        [
+            [r["kiosks"], r["frames"], f"{r['p50_ms']:.0f}", f"{r['p95_ms']:.0f}", f"{r['max_ms']:.0f}",
+             f"{r['frames_per_second']:.1f}", ", ".join(f"{k} {v}" for k, v in r["outcomes"].items())]
+            for r in runs
+        ],
+        title="Check-in latency, POST to result (640x480 JPEG frames, one recognition worker)",
+    )  # fmt: skip
+    return {"runs": runs, "photos_each": args.photos_each, "frames_per_kiosk": args.frames}
 
 
 if __name__ == "__main__":
