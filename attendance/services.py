@@ -26,6 +26,21 @@ def _event_snapshot(event: AttendanceEvent) -> dict[str, Any]:
     }
 
 
+def _log(action: str, event: AttendanceEvent, *, by, reason: str, before: dict | None = None) -> None:
+    """Log a change to an event with who and why; a deleted event keeps only its id and last values."""
+    deleted = action == AttendanceEventLog.Action.DELETE
+    AttendanceEventLog.objects.create(
+        event=None if deleted else event,
+        event_pk=event.pk,
+        person_id=event.person_id,
+        action=action,
+        by=by,
+        reason=reason,
+        before=before,
+        after=None if deleted else _event_snapshot(event),
+    )
+
+
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -50,15 +65,7 @@ def attendance_event_add(
             updated_by=by,
             reason=reason,
         )
-        AttendanceEventLog.objects.create(
-            event=event,
-            event_pk=event.pk,
-            person=person,
-            action=AttendanceEventLog.Action.ADD,
-            by=by,
-            reason=reason,
-            after=_event_snapshot(event),
-        )
+        _log(AttendanceEventLog.Action.ADD, event, by=by, reason=reason)
     return event
 
 
@@ -77,16 +84,7 @@ def attendance_event_change(
         current.updated_by = by
         current.reason = reason
         current.save()
-        AttendanceEventLog.objects.create(
-            event=current,
-            event_pk=current.pk,
-            person=person,
-            action=AttendanceEventLog.Action.CHANGE,
-            by=by,
-            reason=reason,
-            before=before,
-            after=_event_snapshot(current),
-        )
+        _log(AttendanceEventLog.Action.CHANGE, current, by=by, reason=reason, before=before)
     return current
 
 
@@ -95,13 +93,5 @@ def attendance_event_delete(*, event: AttendanceEvent, reason: str, by) -> None:
     reason = _require_reason(reason)
     with transaction.atomic():
         current = AttendanceEvent.objects.select_for_update().get(pk=event.pk)
-        AttendanceEventLog.objects.create(
-            event=None,
-            event_pk=current.pk,
-            person_id=current.person_id,
-            action=AttendanceEventLog.Action.DELETE,
-            by=by,
-            reason=reason,
-            before=_event_snapshot(current),
-        )
+        _log(AttendanceEventLog.Action.DELETE, current, by=by, reason=reason, before=_event_snapshot(current))
         current.delete()

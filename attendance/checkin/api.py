@@ -93,15 +93,25 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
         }
 
 
-class CheckinCreateApi(APIView):
-    """Accept one camera frame from a kiosk and queue its recognition."""
+class KioskApi(APIView):
+    """An endpoint for registered kiosks only (`Authorization: Kiosk <token>`)."""
 
     authentication_classes = [KioskTokenAuthentication]
     permission_classes = [IsKiosk]
+
+
+class KioskUploadApi(KioskApi):
+    """A kiosk's upload of frames: multipart, counted against the kiosk's frame rate."""
+
     throttle_classes = [KioskFrameThrottle]
     parser_classes = [MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+
+class CheckinCreateApi(KioskUploadApi):
+    """Accept one camera frame from a kiosk and queue its recognition."""
+
+    # Named for the schema: each endpoint's input is its own component.
+    class CheckinFrameInputSerializer(serializers.Serializer):
         frame = serializers.FileField(
             allow_empty_file=True, help_text="The camera frame: JPEG (or PNG/WebP), at most a few MB."
         )
@@ -112,8 +122,10 @@ class CheckinCreateApi(APIView):
             help_text="'in' or 'out' when the person pressed a button; empty to decide by the rules.",
         )
 
+    INPUT = CheckinFrameInputSerializer
+
     @extend_schema(
-        request={"multipart/form-data": InputSerializer},
+        request={"multipart/form-data": CheckinFrameInputSerializer},
         responses={
             202: CheckinAttemptOutput,
             400: ERROR,
@@ -130,7 +142,7 @@ class CheckinCreateApi(APIView):
             return _bad(
                 f"The upload is {length} bytes; a frame may be at most {settings.CHECKIN_FRAME_MAX_BYTES}."
             )
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.INPUT(data=request.data)
         if not serializer.is_valid():
             field, errors = next(iter(serializer.errors.items()))
             return _bad(f"{field}: {errors[0]}")
@@ -151,11 +163,9 @@ class CheckinCreateApi(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
-class CheckinDetailApi(APIView):
+class CheckinDetailApi(KioskApi):
     """Return the state and outcome of one of this kiosk's attempts."""
 
-    authentication_classes = [KioskTokenAuthentication]
-    permission_classes = [IsKiosk]
     throttle_classes = [KioskPollThrottle]
 
     @extend_schema(
@@ -168,23 +178,20 @@ class CheckinDetailApi(APIView):
         return Response(CheckinAttemptOutput(services.checkin_attempt_read(attempt=attempt)).data)
 
 
-class CheckinChallengeAnswerApi(APIView):
+class CheckinChallengeAnswerApi(KioskUploadApi):
     """Answer an attempt's liveness challenge with the burst of frames captured while it was shown."""
 
-    authentication_classes = [KioskTokenAuthentication]
-    permission_classes = [IsKiosk]
-    throttle_classes = [KioskFrameThrottle]
-    parser_classes = [MultiPartParser, FormParser]
-
-    class InputSerializer(serializers.Serializer):
+    class ChallengeAnswerInputSerializer(serializers.Serializer):
         frames = serializers.ListField(
             child=serializers.FileField(allow_empty_file=True),
             allow_empty=False,
             help_text="The frames in capture order (JPEG, PNG or WebP), the first one looking ahead.",
         )
 
+    INPUT = ChallengeAnswerInputSerializer
+
     @extend_schema(
-        request={"multipart/form-data": InputSerializer},
+        request={"multipart/form-data": ChallengeAnswerInputSerializer},
         responses={202: CheckinAttemptOutput, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR,
                    410: ERROR, 429: ERROR},
         summary="Answer a liveness challenge",
@@ -194,7 +201,7 @@ class CheckinChallengeAnswerApi(APIView):
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > limit + 64 * 1024:
             return _bad(f"The upload is {length} bytes; a challenge answer may be at most {limit}.")
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.INPUT(data=request.data)
         if not serializer.is_valid():
             field, errors = next(iter(serializer.errors.items()))
             error = errors[0] if isinstance(errors, list) else next(iter(errors.values()))[0]

@@ -12,15 +12,12 @@ from attendance_site.queues import Queue
 
 log = logging.getLogger(__name__)
 
+# Recognition work: on the latency-bound queue, acknowledged once done (safe: the services re-check the
+# attempt's state), no result kept (the attempt row is the result).
+RECOGNITION_TASK = {"queue": Queue.RECOGNITION.value, "acks_late": True, "ignore_result": True}
 
-@shared_task(
-    name="attendance.checkin_attempt_process",
-    queue=Queue.RECOGNITION.value,
-    acks_late=True,
-    ignore_result=True,
-    soft_time_limit=20,
-    time_limit=30,
-)
+
+@shared_task(name="attendance.checkin_attempt_process", soft_time_limit=20, time_limit=30, **RECOGNITION_TASK)
 def checkin_attempt_process_task(attempt_id: str, frame_b64: str) -> str:
     """Recognise one kiosk frame and record what it leads to; return the attempt's outcome.
 
@@ -36,12 +33,7 @@ def checkin_attempt_process_task(attempt_id: str, frame_b64: str) -> str:
 
 
 @shared_task(
-    name="attendance.checkin_liveness_process",
-    queue=Queue.RECOGNITION.value,
-    acks_late=True,
-    ignore_result=True,
-    soft_time_limit=40,
-    time_limit=60,
+    name="attendance.checkin_liveness_process", soft_time_limit=40, time_limit=60, **RECOGNITION_TASK
 )
 def checkin_liveness_process_task(attempt_id: str, frames_b64: list[str]) -> str:
     """Check the frames answering an attempt's liveness challenge; return the attempt's outcome.

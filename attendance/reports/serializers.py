@@ -16,12 +16,17 @@ def hours_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=8, decimal_places=2, coerce_to_string=False, **kwargs)
 
 
-class DayRowSerializer(serializers.Serializer):
+class PersonDayRowSerializer(serializers.Serializer):
+    """The columns every per-person, per-day row starts with."""
+
     workday = serializers.DateField()
     employee_id = serializers.CharField()
     full_name = serializers.CharField()
     department = serializers.CharField()
     shift_start = serializers.TimeField(format="%H:%M")
+
+
+class DayRowSerializer(PersonDayRowSerializer):
     first_entry = serializers.DateTimeField(allow_null=True)
     last_exit = serializers.DateTimeField(allow_null=True)
     hours_worked = hours_field(help_text="Sum of entry-to-exit intervals; open intervals are not counted.")
@@ -39,12 +44,7 @@ class TimesheetRowSerializer(DayRowSerializer):
     exits = serializers.ListField(child=serializers.DateTimeField())
 
 
-class TodayRowSerializer(serializers.Serializer):
-    workday = serializers.DateField()
-    employee_id = serializers.CharField()
-    full_name = serializers.CharField()
-    department = serializers.CharField()
-    shift_start = serializers.TimeField(format="%H:%M")
+class TodayRowSerializer(PersonDayRowSerializer):
     state = serializers.ChoiceField(choices=list(STATE_LABELS))
     first_entry = serializers.DateTimeField(allow_null=True)
     last_event = serializers.DateTimeField(allow_null=True)

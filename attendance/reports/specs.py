@@ -259,6 +259,10 @@ PERSON_DAY_SORTS: dict[str, Callable[[PersonDay], object]] = {
 }
 
 
+# The columns every report's table starts with.
+PERSON_HEADER = [("name", "Name"), ("employee_id", "Employee ID"), ("department", "Department")]
+
+
 def _chart(labels: list, values: list, label: str) -> dict:
     return {"labels": labels, "values": values, "label": label}
 
@@ -287,9 +291,7 @@ TODAY = ReportSpec(
         "late": lambda r: r.day.late_minutes,
     },
     header=[
-        ("name", "Name"),
-        ("employee_id", "Employee ID"),
-        ("department", "Department"),
+        *PERSON_HEADER,
         ("shift_start", "Shift"),
         ("state", "Now"),
         ("first_entry", "First entry"),
@@ -342,9 +344,7 @@ DAY = ReportSpec(
     ),
     sorts={**PERSON_DAY_SORTS, "shift_start": lambda r: r.shift_start},
     header=[
-        ("name", "Name"),
-        ("employee_id", "Employee ID"),
-        ("department", "Department"),
+        *PERSON_HEADER,
         ("shift_start", "Shift"),
         ("first_entry", "First entry"),
         ("last_exit", "Last exit"),
@@ -462,9 +462,7 @@ DEPARTMENTS = ReportSpec(
         "late_count": lambda r: r.totals.late_count,
     },
     header=[
-        ("name", "Name"),
-        ("employee_id", "Employee ID"),
-        ("department", "Department"),
+        *PERSON_HEADER,
         ("working_days", "Working days"),
         ("days_present", "Days present"),
         ("attendance_rate", "Attendance"),

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from tests.attendance.reports.conftest import MONDAY
+from tests.site.test_interface import DAY_COLUMNS
 from tests.support.reports import csv_rows, table_rows, workday_events, xlsx_rows
 
 pytestmark = pytest.mark.django_db
@@ -76,20 +77,7 @@ def test_day_report_csv_matches_hand_figures(scenario, manager_client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     rows = csv_rows(response)
-    assert list(rows[0]) == [
-        "workday",
-        "employee_id",
-        "full_name",
-        "department",
-        "shift_start",
-        "first_entry",
-        "last_exit",
-        "hours_worked",
-        "late",
-        "late_minutes",
-        "missing_exit",
-        "status",
-    ]
+    assert list(rows[0]) == DAY_COLUMNS
     by_id = {row["employee_id"]: row for row in rows}
     assert set(by_id) == set(EXPECTED_DAY)
     for employee_id, expected in EXPECTED_DAY.items():
