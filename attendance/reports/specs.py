@@ -63,6 +63,8 @@ class Sheet:
 
 @dataclass(frozen=True)
 class ReportSpec:
+    """Everything that makes one report; views.py and api.py hold no report-specific step."""
+
     name: str  # URL names: reports:<name>, reports:<name>-csv, reports:<name>-xlsx, reports:api-<name>
     summary: str  # one line, for the API documentation
     form: type[ReportForm]
