@@ -9,6 +9,8 @@ WEB_PORT ?= 8000
 # The tests run against real PostgreSQL and Redis on this machine (scripts/ensure-services.sh).
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/attendance
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+# Benchmarks that need PostgreSQL create (and drop) their own database on this server.
+BENCH_POSTGRES_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres
 
 .DEFAULT_GOAL := help
 .PHONY: help run status test test-quick lint format bench bench-all weights services browser venv
@@ -65,9 +67,8 @@ bench: $(VENV)/.installed-dev weights ## Print the recognition benchmark table
 
 bench-all: bench services ## Also enrolment/training, check-in latency, reports and liveness figures
 	$(PY) -m benchmarks.training
-	-psql "$(TEST_DATABASE_URL:/attendance=/postgres)" -qc "CREATE DATABASE attendance_bench" 2>/dev/null
-	DATABASE_URL=$(TEST_DATABASE_URL)_bench CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m attendance.bench_checkin
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m attendance.bench_reports
-	$(PY) -m attendance.bench_liveness
+	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m benchmarks.checkin
+	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) $(PY) -m benchmarks.reports
+	$(PY) -m benchmarks.liveness
 	$(PY) -m benchmarks.antispoof
 	$(PY) -m benchmarks.soak --minutes 5 --kills 1

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from attendance import services
+from attendance.checkin import services as checkin_services
 from attendance.models import AttendanceEvent, AttendanceEventLog, CheckinAttempt, Kiosk, ReportAccess
 
 
@@ -45,7 +46,7 @@ class KioskAdmin(admin.ModelAdmin):
     )
     def revoke(self, request, queryset):
         for kiosk in queryset:
-            services.kiosk_revoke(kiosk=kiosk)
+            checkin_services.kiosk_revoke(kiosk=kiosk)
         self.message_user(request, f"Revoked {queryset.count()} kiosk(s).", messages.SUCCESS)
 
 

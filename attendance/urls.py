@@ -1,18 +1,11 @@
-from django.urls import path
-from drf_spectacular.views import SpectacularSwaggerView
+"""Every URL of the attendance app: check-in, reports, and HR's person history."""
 
-from attendance import api, views
+from django.urls import include, path
+
+from attendance import views
 
 urlpatterns = [
-    path("kiosk/", views.kiosk_page, name="kiosk"),
-    path("kiosk/register/", views.kiosk_register, name="kiosk-register"),
+    path("", include("attendance.checkin.urls")),
+    path("", include("attendance.reports.urls")),
     path("attendance/people/<int:person_id>/", views.person_attendance, name="person-attendance"),
-    path("api/v1/checkins/", api.CheckinCreateApi.as_view(), name="checkin-create"),
-    path("api/v1/checkins/<uuid:attempt_id>/", api.CheckinDetailApi.as_view(), name="checkin-detail"),
-    path(
-        "api/v1/checkins/<uuid:attempt_id>/challenge/",
-        api.CheckinChallengeAnswerApi.as_view(),
-        name="checkin-challenge-answer",
-    ),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -22,6 +22,8 @@ app.conf.task_default_routing_key = Queue.DEFAULT.value
 # decides the child failed to start.
 app.conf.worker_proc_alive_timeout = 60
 app.autodiscover_tasks()
+# attendance keeps its tasks with check-in, in a sub-package of the app (task names unchanged).
+app.autodiscover_tasks(["attendance.checkin"])
 
 
 @app.task(name="attendance_site.ping", queue=Queue.DEFAULT.value)

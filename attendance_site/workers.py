@@ -128,7 +128,7 @@ def resume_enrolment(app=None) -> None:
 
 def expire_stale_attempts() -> None:
     """Expire kiosk frames that waited for a worker too long (never check people in late)."""
-    from attendance.services import checkin_attempts_expire
+    from attendance.checkin.services import checkin_attempts_expire
 
     try:
         expired = checkin_attempts_expire()

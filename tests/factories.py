@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
-from zoneinfo import ZoneInfo
 
 import factory
-from django.conf import settings
 from django.contrib.auth.models import Group, User
 
-from attendance.models import AttendanceEvent, Kiosk
-from attendance.rules import workday_of
+from attendance.checkin.services import kiosk_token_hash
+from attendance.clock import Clock
+from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk
 from people.models import Department, Person
 
 
@@ -61,7 +59,7 @@ class KioskFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Kiosk {n}")
     location = "Entrance"
     token = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
-    token_hash = factory.LazyAttribute(lambda o: hashlib.sha256(o.token.encode()).hexdigest())
+    token_hash = factory.LazyAttribute(lambda o: kiosk_token_hash(o.token))
 
     @classmethod
     def _create(cls, model_class, *args, token=None, **kwargs):
@@ -80,10 +78,11 @@ class AttendanceEventFactory(factory.django.DjangoModelFactory):
     kind = AttendanceEvent.Kind.IN
     timestamp = factory.LazyFunction(lambda: dt.datetime.now(dt.UTC))
     source = AttendanceEvent.Source.KIOSK
-    workday = factory.LazyAttribute(
-        lambda o: workday_of(
-            o.timestamp,
-            boundary=dt.time.fromisoformat(settings.WORKDAY_START),
-            tz=ZoneInfo(settings.TIME_ZONE),
-        )
-    )
+    workday = factory.LazyAttribute(lambda o: Clock.from_settings().workday(o.timestamp))
+
+
+class CheckinAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CheckinAttempt
+
+    kiosk = factory.SubFactory(KioskFactory)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
 from recognition.ml.synthetic import FakeEngine
@@ -19,3 +21,26 @@ def fake_engine(monkeypatch) -> FakeEngine:
     fake = FakeEngine()
     monkeypatch.setattr(engine, "engine_get", lambda: fake)
     return fake
+
+
+@dataclass
+class FakeRecognition:
+    """A fake recogniser's answer with the shape of recognition.services.FrameRecognition."""
+
+    face_found: bool = True
+    person_id: int | None = None
+    distance: float | None = None
+    confidence: float | None = None
+    recogniser_version_id: int | None = None
+    box: list | None = None
+    landmarks: dict = field(default_factory=dict)
+    reason: str = ""
+
+
+def fake_seen(person) -> FakeRecognition:
+    """Return what a fake recogniser says when it recognises `person`."""
+    return FakeRecognition(face_found=True, person_id=person.pk, distance=0.6, confidence=0.95)
+
+
+FAKE_STRANGER = FakeRecognition(face_found=True, person_id=None, distance=1.4, confidence=0.2)
+FAKE_NO_FACE = FakeRecognition(face_found=False, reason="no face found")

@@ -1,18 +1,29 @@
 // The check-in kiosk: camera preview, frame capture when someone is likely in view, and the
 // outcome in large type. Standard web APIs only (getUserMedia, canvas.toBlob, fetch), no libraries.
+//
+// Everything the kiosk says and how it shows each outcome comes from the server (the "kiosk-config"
+// JSON block, built by attendance/checkin/outcomes.py): `cfg.outcomes` maps an attempt's state or
+// outcome code to its row (tone, screen, hold_ms, pause_ms, disarm, face_seen, quiet_after_ms,
+// challenge, text, detail) and `cfg.texts` holds the kiosk's own sentences. This file holds no
+// outcome code and no sentence; all it remembers between frames is in the one `kiosk` object.
 (function () {
   "use strict";
 
   const cfg = JSON.parse(document.getElementById("kiosk-config").textContent);
+  const OUTCOMES = cfg.outcomes;
+  const TEXTS = cfg.texts;
+  const CHALLENGE = OUTCOMES.challenge; // how the screen looks while a challenge is asked
+  // An outcome code this page does not know (a newer server): say it as a fault would be said.
+  const UNKNOWN_OUTCOME = { tone: "warning", screen: "busy" };
   const TOKEN_KEY = "attendance.kioskToken";
   const FAST_MS = 350; // someone is in view: at most about three frames a second
   const SLOW_MS = 2000; // quiet scene: an occasional look
   const FACE_RECENT_MS = 4000; // keep the fast pace this long after a face was seen
-  const HOLD_MS = 5000; // how long a final outcome stays on screen (and no frame is sent)
+  const IDLE_AFTER_MS = 5000; // how long a coloured message stays before the idle screen returns
   const ARMED_MS = 15000; // an "in"/"out" button press lasts this long
   const MOTION_THRESHOLD = 6; // mean absolute luma change (0-255) on a 32x24 thumbnail
   const POST_TIMEOUT_MS = 5000;
-  const IDLE_TEXT = "Look at the camera to check in or out";
+  const BUSY_PAUSE_MS = 3000;
   // Liveness challenge: frames looking ahead, then for each asked turn a moment to read it and a burst.
   const CHALLENGE_FRAME_MS = 300; // about three frames a second
   const CHALLENGE_LEAD_FRAMES = 2;
@@ -28,74 +39,112 @@
   const btnIn = document.getElementById("btn-in");
   const btnOut = document.getElementById("btn-out");
   const btnFull = document.getElementById("btn-full");
+  const unregisteredEl = document.getElementById("unregistered");
   const thumb = document.createElement("canvas");
   thumb.width = 32;
   thumb.height = 24;
   const thumbCtx = thumb.getContext("2d", { willReadFrequently: true });
 
-  let token = localStorage.getItem(TOKEN_KEY);
-  let stream = null;
-  let cameraOk = false;
-  let inFlight = false;
-  let lastSentAt = 0;
-  let lastFaceAt = 0;
-  let holdUntil = 0;
-  let pauseUntil = 0;
-  let failures = 0;
-  let previousLuma = null;
-  let requested = "";
-  let requestedUntil = 0;
-  let idleTimer = null;
-  let challengeActive = false;
-  let challengeCancelled = false;
+  // The kiosk's whole state. Times are performance.now() milliseconds.
+  const kiosk = {
+    token: localStorage.getItem(TOKEN_KEY),
+    stream: null,
+    cameraOk: false,
+    inFlight: false, // a frame (or a challenge answer) is on its way or waiting for its result
+    lastSentAt: 0,
+    lastFaceAt: 0,
+    holdUntil: 0, // a result is on screen: send nothing before
+    pauseUntil: 0, // the server asked for a pause (busy, rate limit, revoked): send nothing before
+    failures: 0, // network failures in a row, for the back-off
+    previousLuma: null,
+    armed: { kind: "", until: 0 }, // an explicit "in" or "out" button press
+    idleTimer: null,
+    challenge: { active: false, cancelled: false },
+  };
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const now = () => performance.now();
+  const armedKind = () => (kiosk.armed.kind && now() < kiosk.armed.until ? kiosk.armed.kind : "");
 
-  function show(message, detail, tone, state) {
+  // --- what the screen says ---
+
+  function show(message, detail, tone, screen) {
     messageEl.textContent = message;
     detailEl.textContent = detail || "";
     body.dataset.tone = tone || "";
-    if (state) body.dataset.state = state;
-    clearTimeout(idleTimer);
-    if (tone) idleTimer = setTimeout(showIdle, HOLD_MS);
+    if (screen) body.dataset.state = screen;
+    clearTimeout(kiosk.idleTimer);
+    if (tone) kiosk.idleTimer = setTimeout(showIdle, IDLE_AFTER_MS);
   }
 
   function showIdle() {
-    if (!cameraOk || !token || challengeActive) return;
-    const armed = requested && now() < requestedUntil;
-    show(armed ? (requested === "in" ? "Checking in: look at the camera" : "Checking out: look at the camera")
-      : IDLE_TEXT, "", "", "idle");
+    if (!kiosk.cameraOk || !kiosk.token || kiosk.challenge.active) return;
+    const kind = armedKind();
+    show(kind ? TEXTS["armed_" + kind] : TEXTS.idle, "", "", "idle");
+  }
+
+  function pause(ms) {
+    kiosk.pauseUntil = now() + ms;
+  }
+
+  function busy(detail) {
+    show(TEXTS.busy, detail, "warning", "busy");
+    pause(BUSY_PAUSE_MS);
+  }
+
+  function showUnregistered(revoked, detail) {
+    show(revoked ? TEXTS.revoked : kiosk.token ? TEXTS.not_registered : TEXTS.unregistered, detail, "error",
+      kiosk.token ? "unauthorised" : "unregistered");
+    unregisteredEl.hidden = false;
+  }
+
+  // Show what an attempt led to, from the server's outcome table.
+  async function showOutcome(attempt) {
+    const row = OUTCOMES[attempt.state] || OUTCOMES[attempt.outcome] || UNKNOWN_OUTCOME;
+    body.dataset.outcome = attempt.outcome || attempt.state;
+    if (row.challenge) {
+      await runChallenge(attempt.challenge);
+      return;
+    }
+    const t = now();
+    if (row.quiet_after_ms && t - kiosk.lastFaceAt >= row.quiet_after_ms) return; // nobody was there
+    if (row.face_seen) kiosk.lastFaceAt = t;
+    const message = row.text ? TEXTS[row.text] : attempt.message || TEXTS.busy;
+    show(message, row.detail ? TEXTS[row.detail] : "", row.tone, row.screen);
+    if (row.hold_ms) kiosk.holdUntil = t + row.hold_ms;
+    if (row.pause_ms) pause(row.pause_ms);
+    if (row.disarm) disarm();
   }
 
   // --- camera ---
 
   async function startCamera() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      show("This browser cannot use a camera", "Use a current Chromium, Firefox or Safari over HTTPS.", "error", "no-camera");
+      show(TEXTS.no_camera_api, TEXTS.no_camera_api_detail, "error", "no-camera");
       return;
     }
     try {
-      stream = await navigator.mediaDevices.getUserMedia({
+      kiosk.stream = await navigator.mediaDevices.getUserMedia({
         video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
         audio: false,
       });
-      video.srcObject = stream;
+      video.srcObject = kiosk.stream;
       await video.play();
-      stream.getVideoTracks().forEach((track) => track.addEventListener("ended", cameraLost));
-      cameraOk = true;
+      kiosk.stream.getVideoTracks().forEach((track) => track.addEventListener("ended", cameraLost));
+      kiosk.cameraOk = true;
       showIdle();
     } catch (err) {
-      cameraOk = false;
-      show("Camera unavailable", "Retrying… (" + (err && err.name ? err.name : "error") + ")", "error", "no-camera");
+      kiosk.cameraOk = false;
+      show(TEXTS.camera_unavailable, TEXTS.retrying + " (" + (err && err.name ? err.name : "error") + ")",
+        "error", "no-camera");
       setTimeout(startCamera, 3000);
     }
   }
 
   function cameraLost() {
-    cameraOk = false;
-    if (stream) stream.getTracks().forEach((track) => track.stop());
-    show("Camera disconnected", "Reconnecting…", "error", "no-camera");
+    kiosk.cameraOk = false;
+    if (kiosk.stream) kiosk.stream.getTracks().forEach((track) => track.stop());
+    show(TEXTS.camera_lost, TEXTS.reconnecting, "error", "no-camera");
     setTimeout(startCamera, 2000);
   }
 
@@ -108,14 +157,13 @@
     for (let i = 0; i < luma.length; i++) {
       luma[i] = 0.299 * pixels[4 * i] + 0.587 * pixels[4 * i + 1] + 0.114 * pixels[4 * i + 2];
     }
-    let score = 0;
-    if (previousLuma) {
-      for (let i = 0; i < luma.length; i++) score += Math.abs(luma[i] - previousLuma[i]);
+    let score = 255; // first look: worth a frame
+    if (kiosk.previousLuma) {
+      score = 0;
+      for (let i = 0; i < luma.length; i++) score += Math.abs(luma[i] - kiosk.previousLuma[i]);
       score /= luma.length;
-    } else {
-      score = 255; // first look: worth a frame
     }
-    previousLuma = luma;
+    kiosk.previousLuma = luma;
     return score;
   }
 
@@ -133,7 +181,7 @@
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs || POST_TIMEOUT_MS);
     try {
-      const headers = Object.assign({ Authorization: "Kiosk " + token, Accept: "application/json" },
+      const headers = Object.assign({ Authorization: "Kiosk " + kiosk.token, Accept: "application/json" },
         options.headers || {});
       return await fetch(url, Object.assign({}, options, { headers, signal: controller.signal, cache: "no-store" }));
     } finally {
@@ -150,8 +198,19 @@
     }
   }
 
-  function backOff(ms) {
-    pauseUntil = now() + ms;
+  // Post a form (one frame, or a challenge's burst) and show what it led to; `sentAt` starts the wait.
+  async function postAndWait(url, form, { postTimeoutMs, resultTimeoutMs, onConflict } = {}) {
+    const sentAt = now();
+    const response = await api(url, { method: "POST", body: form }, postTimeoutMs);
+    if (response.status === 202) {
+      kiosk.failures = 0;
+      const attempt = await response.json();
+      await waitForResult(attempt.status_url, sentAt, resultTimeoutMs || cfg.busyTimeoutMs);
+    } else if (onConflict && (response.status === 409 || response.status === 410)) {
+      await onConflict(response);
+    } else {
+      await refused(response);
+    }
   }
 
   async function sendFrame() {
@@ -159,23 +218,15 @@
     if (!blob) return;
     const form = new FormData();
     form.append("frame", blob, "frame.jpg");
-    const armed = requested && now() < requestedUntil;
-    form.append("kind", armed ? requested : "");
-    lastSentAt = now();
+    form.append("kind", armedKind());
+    kiosk.lastSentAt = now();
     body.classList.add("waiting");
     try {
-      const response = await api(cfg.checkinUrl, { method: "POST", body: form });
-      if (response.status === 202) {
-        failures = 0;
-        const attempt = await response.json();
-        await waitForResult(attempt.status_url, lastSentAt);
-      } else {
-        await refused(response);
-      }
+      await postAndWait(cfg.checkinUrl, form);
     } catch (err) {
-      failures += 1;
-      show("Connection lost", "Retrying…", "error", "offline");
-      backOff(Math.min(10000, 500 * 2 ** Math.min(failures, 5)));
+      kiosk.failures += 1;
+      show(TEXTS.offline, TEXTS.retrying, "error", "offline");
+      pause(Math.min(10000, 500 * 2 ** Math.min(kiosk.failures, 5)));
     } finally {
       body.classList.remove("waiting");
     }
@@ -184,16 +235,12 @@
   async function refused(response) {
     const why = await reason(response);
     if (response.status === 401 || response.status === 403) {
-      show(response.status === 403 ? "This kiosk has been revoked" : "This kiosk is not registered", why, "error",
-        "unauthorised");
-      document.getElementById("unregistered").hidden = false;
-      backOff(30000);
+      showUnregistered(response.status === 403, why);
+      pause(30000);
     } else if (response.status === 429) {
-      const seconds = Number(response.headers.get("Retry-After")) || 1;
-      backOff(seconds * 1000);
+      pause((Number(response.headers.get("Retry-After")) || 1) * 1000);
     } else if (response.status >= 500) {
-      show("System busy", "Please try again in a moment", "warning", "busy");
-      backOff(3000);
+      busy(TEXTS.busy_detail);
     } else {
       detailEl.textContent = why; // a bad frame: try the next one
     }
@@ -211,123 +258,76 @@
       }
       const attempt = await response.json();
       if (attempt.state !== "pending") {
-        await outcome(attempt);
+        await showOutcome(attempt);
         return;
       }
-      if (now() - sentAt > (timeoutMs || cfg.busyTimeoutMs)) {
-        show("System busy", "Please wait a moment or see HR", "warning", "busy");
-        backOff(3000);
+      if (now() - sentAt > timeoutMs) {
+        busy(TEXTS.busy_wait_detail);
         return;
       }
     }
   }
 
   function disarm() {
-    requested = "";
-    requestedUntil = 0;
+    kiosk.armed = { kind: "", until: 0 };
     btnIn.setAttribute("aria-pressed", "false");
     btnOut.setAttribute("aria-pressed", "false");
-  }
-
-  async function outcome(attempt) {
-    body.dataset.outcome = attempt.outcome || attempt.state;
-    if (attempt.state === "expired" || attempt.state === "failed") {
-      show("System busy", "Please try again in a moment", "warning", "busy");
-      backOff(3000);
-      return;
-    }
-    switch (attempt.outcome) {
-      case "checked_in":
-      case "checked_out":
-        show(attempt.message, "", "success", "recorded");
-        holdUntil = now() + HOLD_MS;
-        disarm();
-        break;
-      case "already":
-        show(attempt.message, "", "info", "already");
-        holdUntil = now() + HOLD_MS;
-        disarm();
-        break;
-      case "confirming":
-        lastFaceAt = now();
-        show("Hold still…", "", "", "confirming");
-        break;
-      case "unknown":
-        lastFaceAt = now();
-        show("Not recognised: please try again or see HR", "", "warning", "unknown");
-        break;
-      case "challenge":
-        await runChallenge(attempt.challenge);
-        break;
-      case "liveness_failed":
-        show(attempt.message || "Could not confirm: please try again", "", "warning", "liveness-failed");
-        holdUntil = now() + 2000;
-        break;
-      case "no_face":
-        if (now() - lastFaceAt < FACE_RECENT_MS) show("Please look at the camera", "", "", "no-face");
-        break;
-      default:
-        show(attempt.message || "System busy", "", "warning", "busy");
-    }
   }
 
   // --- liveness challenge: show each instruction large, capture a short burst, send it in one request ---
 
   async function runChallenge(challenge) {
     if (!challenge) return;
-    challengeActive = true;
-    challengeCancelled = false;
+    kiosk.challenge = { active: true, cancelled: false };
     const frames = [];
     const capture = async () => {
-      if (!cameraOk || challengeCancelled) return false;
+      if (!kiosk.cameraOk || kiosk.challenge.cancelled) return false;
       const blob = await captureJpeg();
       if (blob) frames.push(blob);
       return true;
     };
     try {
       const steps = challenge.instructions.length;
-      show("Look straight at the camera", "Then follow the instructions on screen", "challenge", "challenge");
+      show(TEXTS.challenge_start, TEXTS.challenge_start_detail, CHALLENGE.tone, CHALLENGE.screen);
       for (let i = 0; i < CHALLENGE_LEAD_FRAMES; i++) {
         await sleep(CHALLENGE_FRAME_MS);
         if (!(await capture())) return abandonChallenge();
       }
       for (let s = 0; s < steps; s++) {
         const arrow = ARROWS[challenge.steps[s]] || "";
-        show(arrow + challenge.instructions[s], "Step " + (s + 1) + " of " + steps, "challenge", "challenge");
+        const step = TEXTS.challenge_step.replace("{n}", s + 1).replace("{total}", steps);
+        show(arrow + challenge.instructions[s], step, CHALLENGE.tone, CHALLENGE.screen);
         await sleep(CHALLENGE_READ_MS);
         for (let i = 0; i < CHALLENGE_STEP_FRAMES; i++) {
           if (!(await capture())) return abandonChallenge();
           await sleep(CHALLENGE_FRAME_MS);
         }
       }
-      show("Checking\u2026", "Thank you, look at the camera again", "", "checking");
+      show(TEXTS.checking, TEXTS.checking_detail, "", "checking");
       const form = new FormData();
       frames.slice(0, challenge.max_frames || frames.length).forEach((blob, i) => {
         form.append("frames", blob, "frame" + i + ".jpg");
       });
-      const sentAt = now();
-      const response = await api(challenge.answer_url, { method: "POST", body: form }, POST_TIMEOUT_MS * 3);
-      if (response.status === 202) {
-        const attempt = await response.json();
-        challengeActive = false;
-        await waitForResult(attempt.status_url, sentAt, cfg.livenessTimeoutMs);
-      } else if (response.status === 410 || response.status === 409) {
-        challengeActive = false;
-        show("Too slow: please try again", await reason(response), "warning", "liveness-failed");
-        holdUntil = now() + 2000;
-      } else {
-        challengeActive = false;
-        await refused(response);
-      }
+      kiosk.challenge.active = false;
+      await postAndWait(challenge.answer_url, form, {
+        postTimeoutMs: POST_TIMEOUT_MS * 3,
+        resultTimeoutMs: cfg.livenessTimeoutMs,
+        onConflict: async (response) => {
+          // Answered too late, or twice: shown like a failed check, with the server's reason.
+          const row = OUTCOMES.liveness_failed;
+          show(TEXTS.too_slow, await reason(response), row.tone, row.screen);
+          kiosk.holdUntil = now() + row.hold_ms;
+        },
+      });
     } finally {
-      challengeActive = false;
+      kiosk.challenge.active = false;
     }
   }
 
   function abandonChallenge() {
-    challengeActive = false;
+    kiosk.challenge.active = false;
     // A lost camera already says so; a cancelled challenge goes back to the idle screen.
-    if (cameraOk) showIdle();
+    if (kiosk.cameraOk) showIdle();
   }
 
   // --- the loop ---
@@ -335,16 +335,16 @@
   async function tick() {
     try {
       const t = now();
-      if (token && cameraOk && !inFlight && t >= holdUntil && t >= pauseUntil && video.videoWidth) {
+      const ready = kiosk.token && kiosk.cameraOk && !kiosk.inFlight && video.videoWidth;
+      if (ready && t >= kiosk.holdUntil && t >= kiosk.pauseUntil) {
         const moving = motionScore() > MOTION_THRESHOLD;
-        const armed = requested && t < requestedUntil;
-        const interval = moving || armed || t - lastFaceAt < FACE_RECENT_MS ? FAST_MS : SLOW_MS;
-        if (t - lastSentAt >= interval) {
-          inFlight = true;
+        const fast = moving || armedKind() || t - kiosk.lastFaceAt < FACE_RECENT_MS;
+        if (t - kiosk.lastSentAt >= (fast ? FAST_MS : SLOW_MS)) {
+          kiosk.inFlight = true;
           try {
             await sendFrame();
           } finally {
-            inFlight = false;
+            kiosk.inFlight = false;
           }
         }
       }
@@ -356,9 +356,8 @@
   // --- buttons and keys (usable without a mouse) ---
 
   function arm(kind) {
-    requested = kind;
-    requestedUntil = now() + ARMED_MS;
-    holdUntil = 0;
+    kiosk.armed = { kind, until: now() + ARMED_MS };
+    kiosk.holdUntil = 0;
     btnIn.setAttribute("aria-pressed", String(kind === "in"));
     btnOut.setAttribute("aria-pressed", String(kind === "out"));
     showIdle();
@@ -379,16 +378,15 @@
     if (key === "i") arm("in");
     else if (key === "o") arm("out");
     else if (key === "f") fullScreen();
-    else if (key === "escape") { challengeCancelled = true; disarm(); showIdle(); }
+    else if (key === "escape") { kiosk.challenge.cancelled = true; disarm(); showIdle(); }
   });
-  window.addEventListener("online", () => { pauseUntil = 0; });
+  window.addEventListener("online", () => { kiosk.pauseUntil = 0; });
 
-  if (!token) {
-    show("This browser is not registered as a kiosk", "", "error", "unregistered");
-    document.getElementById("unregistered").hidden = false;
+  if (!kiosk.token) {
+    showUnregistered(false, "");
     btnIn.disabled = true;
     btnOut.disabled = true;
   }
-  startCamera().then(() => { if (!token) show("This browser is not registered as a kiosk", "", "error", "unregistered"); });
+  startCamera().then(() => { if (!kiosk.token) showUnregistered(false, ""); });
   tick();
 })();

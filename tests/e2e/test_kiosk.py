@@ -7,7 +7,9 @@ import time
 import pytest
 from django.utils import timezone
 
-from attendance.models import AttendanceEvent, CheckinAttempt
+from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk
+from recognition.models import RecogniserVersion
+from recognition.services import recogniser_version_people
 from tests.factories import UserFactory
 from tests.fixtures.browser import launch_chromium, write_y4m
 from tests.fixtures.services import enrol_through_worker
@@ -23,7 +25,8 @@ PHOTOS_EACH = 8
 def test_kiosk_checks_in_the_enrolled_person_and_not_a_stranger(
     celebrity_dir, celery_worker_process, web_server, tmp_path, monkeypatch
 ):
-    """Chromium sees an enrolled person: an entry lands in PostgreSQL; a stranger: "Not recognised"."""
+    """Chromium sees an enrolled person: an entry lands in PostgreSQL; a stranger: "Not recognised"; a
+    still photo at a kiosk that asks for a head turn: the challenge on screen, then a failed check."""
     from playwright.sync_api import expect, sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls below are still synchronous.
@@ -76,6 +79,31 @@ def test_kiosk_checks_in_the_enrolled_person_and_not_a_stranger(
     assert AttendanceEvent.objects.count() == 1
     unknown = CheckinAttempt.objects.filter(outcome=CheckinAttempt.Outcome.UNKNOWN)
     assert unknown.exists() and not unknown.exclude(person=None).exists()
+
+    # The same kiosk asking for a head turn every time: a still photo of an enrolled person gets the
+    # challenge on screen (the server's instructions), sends its burst, and fails the check.
+    Kiosk.objects.filter(name="Front door").update(liveness_mode=Kiosk.Liveness.ALWAYS)
+    # Someone else than Jerry (checked in a moment ago), whom the recogniser was trained on.
+    trained = recogniser_version_people(version_id=RecogniserVersion.objects.get(is_active=True).pk)
+    other = next(name for name in ENROLLED if name != "jerry_seinfeld" and ids[name] in trained)
+    still_video = write_y4m(sorted((celebrity_dir / "val" / other).glob("*.jpg"))[0], tmp_path / "still.y4m")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, video=still_video)
+        context = browser.new_context(viewport={"width": 1024, "height": 700})
+        context.add_init_script(f"localStorage.setItem('attendance.kioskToken', {token!r});")
+        page = context.new_page()
+        page.goto(f"{web_server}/kiosk/")
+        expect(page.locator("#message")).to_contain_text("Turn your head slightly", timeout=60_000)
+        expect(page.locator("body")).to_have_attribute("data-state", "challenge")
+        page.screenshot(path=str(tmp_path / "kiosk-challenge.png"))
+        expect(page.locator("#message")).to_have_text(
+            "Could not confirm: please try again and turn your head as shown", timeout=60_000
+        )
+        page.screenshot(path=str(tmp_path / "kiosk-liveness-failed.png"))
+        browser.close()
+    failed = CheckinAttempt.objects.get(outcome=CheckinAttempt.Outcome.LIVENESS_FAILED)
+    assert failed.person_id == ids[other] and failed.challenge_answered_at is not None
+    assert not AttendanceEvent.objects.filter(person_id=ids[other]).exists()
     print(f"screenshots in {tmp_path}")
 
 
@@ -86,7 +114,7 @@ def test_kiosk_says_system_busy_when_no_worker_takes_frames(
     """With no recognition consumer the page says "System busy" after its timeout, and records nothing."""
     from playwright.sync_api import expect, sync_playwright
 
-    from attendance.services import kiosk_register
+    from attendance.checkin.services import kiosk_register
     from attendance_site.celery import app
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

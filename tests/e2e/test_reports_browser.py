@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from attendance.selectors import Clock
+from attendance.clock import Clock
 from tests.factories import AttendanceEventFactory, PersonFactory, UserFactory
-from tests.reports.factories import workday_events
+from tests.support.reports import workday_events
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [

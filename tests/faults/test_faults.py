@@ -32,7 +32,7 @@ SEED = textwrap.dedent(
     from django.core.files.uploadedfile import SimpleUploadedFile
     from people.services import face_image_add, face_image_process, person_create
     from recognition.services import recogniser_train
-    from attendance.services import kiosk_register
+    from attendance.checkin.services import kiosk_register
 
     root = pathlib.Path(os.environ["SEED_PHOTOS"])
     admin = User.objects.create_superuser("admin", password="pw-for-tests")

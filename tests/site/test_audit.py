@@ -9,15 +9,15 @@ from django.utils import timezone
 
 from attendance_site.models import AuditEntry
 from people.models import FaceImage
-from tests.attendance.factories import jpeg_bytes
 from tests.factories import AttendanceEventFactory, PersonFactory, UserFactory
+from tests.support.images import plain_jpeg
 
 
 @pytest.fixture
 def photo(db):
     person = PersonFactory(employee_id="E-77", full_name="Ana Lima")
     face = FaceImage(person=person)
-    face.image.save("face.jpg", ContentFile(jpeg_bytes(40, 40)), save=True)
+    face.image.save("face.jpg", ContentFile(plain_jpeg((40, 40))), save=True)
     return face
 
 

@@ -23,8 +23,8 @@ from attendance.models import AttendanceEvent, CheckinAttempt, ReportAccess
 from attendance_site.models import AuditEntry
 from people.models import FaceImage
 from recognition.models import RecogniserVersion
-from tests.attendance.factories import jpeg_bytes
 from tests.factories import AttendanceEventFactory, KioskFactory, PersonFactory, UserFactory
+from tests.support.images import plain_jpeg
 
 ANONYMOUS, KIOSK, EMPLOYEE, HR, MANAGER = "anonymous", "kiosk", "employee", "hr", "manager"
 ROLES = (ANONYMOUS, KIOSK, EMPLOYEE, HR, MANAGER)
@@ -101,7 +101,7 @@ def world(db):
     """One of everything a URL can point at, and a user (or kiosk) for each role."""
     person = PersonFactory()
     face = FaceImage(person=person, status=FaceImage.Status.ACCEPTED)
-    face.image.save("face.jpg", ContentFile(jpeg_bytes(32, 32)), save=True)
+    face.image.save("face.jpg", ContentFile(plain_jpeg((32, 32))), save=True)
     kiosk = KioskFactory()
     attempt = CheckinAttempt.objects.create(kiosk=kiosk)
     event = AttendanceEventFactory(person=person, timestamp=timezone.now() - dt.timedelta(hours=1))

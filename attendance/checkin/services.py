@@ -1,0 +1,492 @@
+"""Kiosks, check-in attempts and liveness challenges: every write of check-in goes here.
+
+Recognition work is queued by task name (attendance_site.dispatch.enqueue): this module never imports
+checkin.tasks, which call into it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import logging
+import random
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Protocol
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from attendance.checkin import outcomes, rules
+from attendance.clock import Clock
+from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk
+from attendance_site.dispatch import enqueue
+from attendance_site.queues import Queue
+from people.models import Person
+
+log = logging.getLogger(__name__)
+
+Outcome = CheckinAttempt.Outcome
+State = CheckinAttempt.State
+
+# Record a kiosk's "last seen" at most this often, not on every frame.
+KIOSK_SEEN_EVERY = dt.timedelta(seconds=30)
+# Challenge orders are drawn from the operating system's randomness (not guessable from earlier ones).
+_challenge_rng = random.SystemRandom()
+# The recognition worker's tasks (attendance/checkin/tasks.py), queued by name.
+CHECKIN_ATTEMPT_PROCESS_TASK = "attendance.checkin_attempt_process"
+CHECKIN_LIVENESS_PROCESS_TASK = "attendance.checkin_liveness_process"
+
+
+class Recognition(Protocol):
+    """What recognising one frame gave (recognition.services.FrameRecognition has this shape)."""
+
+    face_found: bool
+    person_id: int | None
+    distance: float | None
+    confidence: float | None
+    recogniser_version_id: int | None
+    reason: str
+
+
+def kiosk_token_hash(token: str) -> str:
+    """Return the stored form of a kiosk token (its sha256, hex)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- Kiosks ---
+
+
+def kiosk_register(*, name: str, location: str = "", created_by=None) -> tuple[Kiosk, str]:
+    """Create a kiosk and return it with its secret token; only the token's hash is stored."""
+    token = secrets.token_urlsafe(32)
+    kiosk = Kiosk.objects.create(
+        name=name, location=location, token_hash=kiosk_token_hash(token), created_by=created_by
+    )
+    return kiosk, token
+
+
+def kiosk_revoke(*, kiosk: Kiosk) -> None:
+    """Stop accepting the kiosk's token (the kiosk and its history stay)."""
+    Kiosk.objects.filter(pk=kiosk.pk).update(is_active=False)
+    kiosk.is_active = False
+
+
+def kiosk_seen(*, kiosk: Kiosk, now: dt.datetime | None = None) -> None:
+    """Note that the kiosk called in; written at most every KIOSK_SEEN_EVERY."""
+    now = now or timezone.now()
+    if kiosk.last_seen_at is None or now - kiosk.last_seen_at >= KIOSK_SEEN_EVERY:
+        Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=now)
+        kiosk.last_seen_at = now
+
+
+# --- Check-in attempts ---
+
+
+def checkin_attempt_create(*, kiosk: Kiosk, frame: bytes, requested_kind: str = "") -> CheckinAttempt:
+    """Store a pending attempt for a validated frame and queue its recognition after the commit.
+
+    The frame travels with the task message and is written to storage only when
+    CHECKIN_KEEP_FRAMES says so, by the worker.
+    """
+    with transaction.atomic():
+        attempt = CheckinAttempt.objects.create(kiosk=kiosk, requested_kind=requested_kind)
+        kiosk_seen(kiosk=kiosk)
+        transaction.on_commit(
+            lambda: _recognition_enqueue(
+                attempt_id=attempt.id,
+                task=CHECKIN_ATTEMPT_PROCESS_TASK,
+                args=[str(attempt.id), base64.b64encode(frame).decode("ascii")],
+            )
+        )
+    return attempt
+
+
+def _recognition_enqueue(*, attempt_id: uuid.UUID, task: str, args: list) -> None:
+    """Queue a recognition task for an attempt; if the broker is unreachable, fail the attempt at once."""
+    try:
+        enqueue(
+            task,
+            queue=Queue.RECOGNITION,
+            args=args,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+        )
+    except Exception as exc:  # the kiosk must get an answer, not a 500
+        log.error("could not queue check-in attempt %s: %s", attempt_id, exc)
+        checkin_attempt_fail(attempt_id=attempt_id, error=outcomes.QUEUE_UNAVAILABLE_MESSAGE)
+
+
+def checkin_attempts_expire(*, now: dt.datetime | None = None, attempt_id: uuid.UUID | None = None) -> int:
+    """Mark every attempt (or only `attempt_id`) that waited longer than CHECKIN_MAX_PENDING_SECONDS as
+    expired; return how many.
+
+    An answered liveness challenge waits from its answer, for LIVENESS_MAX_PENDING_SECONDS (a burst
+    of frames takes a worker longer than one frame).
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.CHECKIN_MAX_PENDING_SECONDS)
+    liveness_cutoff = now - dt.timedelta(seconds=settings.LIVENESS_MAX_PENDING_SECONDS)
+    stale = Q(challenge_answered_at__isnull=True, created_at__lt=cutoff) | Q(
+        challenge_answered_at__lt=liveness_cutoff
+    )
+    attempts = CheckinAttempt.objects.filter(stale, state=State.PENDING)
+    if attempt_id is not None:
+        attempts = attempts.filter(pk=attempt_id)
+    return attempts.update(state=State.EXPIRED, finished_at=now, message=outcomes.EXPIRED_MESSAGE)
+
+
+def checkin_attempt_read(*, attempt: CheckinAttempt, now: dt.datetime | None = None) -> CheckinAttempt:
+    """Return the attempt as its kiosk should see it: expired once its wait is over, even if no worker
+    has said so yet.
+
+    Why: the periodic expiry runs on a worker (the scheduler every 30 s, or a worker starting). With the
+    recognition worker killed, or the scheduler or broker down, a kiosk polled a pending attempt until
+    it gave up (the 1-minute soak left 2 of 120 frames unanswered). Only a late attempt costs a write.
+    """
+    if attempt.state != State.PENDING:
+        return attempt
+    now = now or timezone.now()
+    if attempt.challenge_answered_at is not None:
+        waited = now - attempt.challenge_answered_at
+        limit = settings.LIVENESS_MAX_PENDING_SECONDS
+    else:
+        waited = now - attempt.created_at
+        limit = settings.CHECKIN_MAX_PENDING_SECONDS
+    if waited > dt.timedelta(seconds=limit) and checkin_attempts_expire(now=now, attempt_id=attempt.pk):
+        attempt.refresh_from_db()
+    return attempt
+
+
+def checkin_attempt_process(
+    *, attempt_id: uuid.UUID, frame: bytes, recognise: Callable[..., Recognition] | None = None
+) -> CheckinAttempt:
+    """Recognise the frame of a pending attempt and record what it leads to.
+
+    Idempotent: an attempt that is no longer pending (done, expired) is returned unchanged, and one
+    that waited too long for a worker is expired instead of becoming a late check-in.
+    `recognise` defaults to recognition.services.frame_recognise (imported lazily: it needs TensorFlow).
+    """
+    checkin_attempts_expire()
+    attempt = CheckinAttempt.objects.get(pk=attempt_id)
+    if attempt.state != State.PENDING:
+        return attempt
+    try:
+        if recognise is None:
+            from recognition.services import frame_recognise as recognise
+        recognition = recognise(data=frame)
+    except Exception as exc:
+        log.exception("recognising attempt %s failed", attempt_id)
+        return checkin_attempt_fail(attempt_id=attempt_id, error=str(exc))
+    return checkin_attempt_resolve(attempt_id=attempt_id, recognition=recognition, frame=frame)
+
+
+def checkin_attempt_fail(*, attempt_id: uuid.UUID, error: str) -> CheckinAttempt:
+    """Finish a pending attempt whose frame could not be recognised because of a fault."""
+    with transaction.atomic():
+        attempt = CheckinAttempt.objects.select_for_update().get(pk=attempt_id)
+        if attempt.state == State.PENDING:
+            _finish(attempt, state=State.FAILED, outcome=Outcome.ERROR, message=error[:200])
+            attempt.save()
+    return attempt
+
+
+def checkin_attempt_resolve(
+    *, attempt_id: uuid.UUID, recognition: Recognition, frame: bytes | None = None, now=None
+) -> CheckinAttempt:
+    """Apply the attendance rules to a recognised frame and store the attempt's outcome.
+
+    Locks the kiosk row (so that the K-of-M agreement sees this kiosk's frames one at a time) and,
+    when a person is confirmed, the person row (so that two workers confirming the same person at
+    the same moment, from one kiosk or two, record one event). Locks are taken kiosk first, then
+    person, so they cannot deadlock.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = CheckinAttempt.objects.select_related("kiosk").get(pk=attempt_id)
+        Kiosk.objects.select_for_update().filter(pk=attempt.kiosk_id).first()
+        attempt = CheckinAttempt.objects.select_for_update().get(pk=attempt_id)
+        if attempt.state != State.PENDING:
+            return attempt
+        attempt.distance = recognition.distance
+        attempt.confidence = recognition.confidence
+        attempt.recogniser_version_id = recognition.recogniser_version_id
+        person = _recognised_person(recognition)
+        attempt.person = person
+        if not recognition.face_found:
+            _finish(attempt, outcome=Outcome.NO_FACE, message=outcomes.NO_FACE_MESSAGE, now=now)
+        elif person is None:
+            _finish(attempt, outcome=Outcome.UNKNOWN, message=outcomes.UNKNOWN_MESSAGE, now=now)
+        elif not _agreement(attempt, person.pk):
+            _finish(attempt, outcome=Outcome.CONFIRMING, message=outcomes.CONFIRMING_MESSAGE, now=now)
+        elif _needs_challenge(attempt, person, recognition):
+            _challenge(attempt, now=now)
+        else:
+            _record_event(attempt, person, now=now)
+        _keep_frame(attempt, frame)
+        attempt.save()
+    return attempt
+
+
+def _recognised_person(recognition: Recognition) -> Person | None:
+    """Return the active person a recognition names, or None (strangers, inactive people)."""
+    if not recognition.face_found or recognition.person_id is None:
+        return None
+    return Person.objects.filter(pk=recognition.person_id, is_active=True).first()
+
+
+def _agreement(attempt: CheckinAttempt, person_id: int) -> bool:
+    """Return whether the kiosk's latest frames agree on this person (K of M, within the window)."""
+    window = dt.timedelta(seconds=settings.CHECKIN_AGREEMENT_SECONDS)
+    m = settings.CHECKIN_AGREEMENT_M
+    earlier = (
+        CheckinAttempt.objects.filter(
+            kiosk_id=attempt.kiosk_id,
+            state=State.DONE,
+            created_at__gte=attempt.created_at - window,
+            created_at__lt=attempt.created_at,
+        )
+        .order_by("-created_at")
+        .values_list("created_at", "person_id")[: m - 1]
+    )
+    recent = [*earlier, (attempt.created_at, person_id)]
+    return rules.agreement_reached(
+        recent,
+        person_id=person_id,
+        now=attempt.created_at,
+        k=settings.CHECKIN_AGREEMENT_K,
+        m=m,
+        window=window,
+    )
+
+
+def _event_decision(attempt: CheckinAttempt, person: Person) -> rules.EventDecision:
+    """Return what recording `person` for this attempt would do (an event, or "already")."""
+    last = AttendanceEvent.objects.filter(person=person).order_by("-timestamp", "-pk").first()
+    clock = Clock.from_settings()
+    return rules.event_decide(
+        now=attempt.created_at,
+        last_event=rules.LastEvent(last.kind, last.timestamp, last.workday) if last else None,
+        requested=attempt.requested_kind or None,
+        cooldown=dt.timedelta(seconds=settings.CHECKIN_COOLDOWN_SECONDS),
+        boundary=clock.boundary,
+        tz=clock.tz,
+    )
+
+
+def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) -> None:
+    """Record the entry or exit a confirmed recognition leads to, or say it is already recorded.
+
+    Should be called inside a transaction; takes the person's row lock.
+    """
+    clock = Clock.from_settings()
+    Person.objects.select_for_update().filter(pk=person.pk).first()
+    decision = _event_decision(attempt, person)
+    name = person.first_name or person.full_name
+    if not decision.records:
+        since = clock.local_time(decision.blocking.timestamp)
+        state_word = "checked in" if decision.blocking.kind == rules.IN else "checked out"
+        _finish(
+            attempt,
+            outcome=Outcome.ALREADY,
+            message=f"{name}, you are already {state_word} ({since})",
+            now=now,
+        )
+        return
+    event = AttendanceEvent.objects.create(
+        person=person,
+        kind=decision.kind,
+        timestamp=attempt.created_at,
+        workday=decision.workday,
+        source=AttendanceEvent.Source.KIOSK,
+        kiosk_id=attempt.kiosk_id,
+        attempt=attempt,
+    )
+    at = clock.local_time(event.timestamp)
+    if decision.kind == rules.IN:
+        message = f"{rules.greeting(event.timestamp, tz=clock.tz)}, {name}. Checked in at {at}"
+        _finish(attempt, outcome=Outcome.CHECKED_IN, message=message, now=now)
+    else:
+        _finish(
+            attempt, outcome=Outcome.CHECKED_OUT, message=f"Goodbye, {name}. Checked out at {at}", now=now
+        )
+
+
+# --- Liveness challenges ---
+
+
+class ChallengeError(Exception):
+    """A challenge answer that cannot be taken; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def _needs_challenge(attempt: CheckinAttempt, person: Person, recognition: Recognition) -> bool:
+    """Return whether this confirmed recognition must pass a liveness challenge first.
+
+    Only when an event would be recorded: "already checked in" needs no proof. Should be called
+    inside a transaction holding the kiosk's row lock (the kiosk's mode is read from the database).
+    """
+    mode = Kiosk.objects.values_list("liveness_mode", flat=True).get(pk=attempt.kiosk_id)
+    if mode == Kiosk.Liveness.OFF:
+        return False
+    from recognition.services import recogniser_threshold
+
+    threshold = recogniser_threshold(recognition.recogniser_version_id)
+    if not rules.liveness_required(
+        mode=mode,
+        distance=recognition.distance,
+        confidence=recognition.confidence,
+        threshold=threshold,
+        distance_fraction=settings.LIVENESS_UNSURE_DISTANCE_FRACTION,
+        min_confidence=settings.LIVENESS_UNSURE_MIN_CONFIDENCE,
+    ):
+        return False
+    return _event_decision(attempt, person).records
+
+
+def _challenge(attempt: CheckinAttempt, *, now: dt.datetime) -> None:
+    """Answer the attempt with a new random challenge instead of recording its event."""
+    steps = rules.challenge_steps(_challenge_rng)
+    attempt.challenge = steps
+    attempt.challenge_expires_at = now + dt.timedelta(seconds=settings.LIVENESS_CHALLENGE_SECONDS)
+    _finish(
+        attempt,
+        outcome=Outcome.CHALLENGE,
+        message=" then ".join(rules.challenge_instructions(steps)),
+        now=now,
+    )
+
+
+def checkin_challenge_answer(
+    *, attempt_id: uuid.UUID, kiosk: Kiosk, frames: list[bytes], now: dt.datetime | None = None
+) -> CheckinAttempt:
+    """Take a kiosk's burst of frames answering an attempt's challenge, and queue its check.
+
+    The frames must already be validated. A challenge is answered once: the attempt goes back to
+    pending and the worker decides. Raises CheckinAttempt.DoesNotExist for another kiosk's attempt,
+    ChallengeError (409) for an attempt without an open challenge or one already answered, and
+    ChallengeError (410) for a late answer, which is stored as a failed liveness check.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = CheckinAttempt.objects.select_for_update().get(pk=attempt_id, kiosk=kiosk)
+        if not attempt.challenge or attempt.outcome not in (Outcome.CHALLENGE, ""):
+            if attempt.challenge_answered_at is not None:
+                raise ChallengeError("This challenge was already answered.", status=409)
+            raise ChallengeError("This attempt has no open liveness challenge.", status=409)
+        if attempt.challenge_answered_at is not None:
+            raise ChallengeError("This challenge was already answered.", status=409)
+        attempt.challenge_answered_at = now
+        expired = now > attempt.challenge_expires_at
+        if expired:
+            attempt.liveness_reason = "expired"
+            _finish(
+                attempt, outcome=Outcome.LIVENESS_FAILED, message=outcomes.LIVENESS_TOO_LATE_MESSAGE, now=now
+            )
+        else:
+            attempt.state = State.PENDING
+            attempt.outcome = ""
+            attempt.message = outcomes.CHECKING_MESSAGE
+            frames = list(frames)
+            transaction.on_commit(
+                lambda: _recognition_enqueue(
+                    attempt_id=attempt.id,
+                    task=CHECKIN_LIVENESS_PROCESS_TASK,
+                    args=[str(attempt.id), [base64.b64encode(f).decode("ascii") for f in frames]],
+                )
+            )
+        attempt.save()
+        kiosk_seen(kiosk=kiosk, now=now)
+    if expired:
+        raise ChallengeError("The challenge expired before it was answered.", status=410)
+    return attempt
+
+
+def liveness_config():
+    """Return the liveness check's limits from the settings."""
+    from recognition.services import LivenessConfig
+
+    return LivenessConfig(
+        min_turn_deg=settings.LIVENESS_MIN_TURN_DEGREES,
+        max_identity_distance=settings.LIVENESS_MAX_IDENTITY_DISTANCE,
+    )
+
+
+def checkin_liveness_process(
+    *, attempt_id: uuid.UUID, frames: list[bytes], analyse: Callable[[list[bytes]], list] | None = None
+) -> CheckinAttempt:
+    """Check an answered challenge's frames and record the event, or store the failed check.
+
+    Idempotent like checkin_attempt_process. `analyse` turns the frames into FrameFaces (defaults
+    to the real engine and the active recogniser; it needs TensorFlow, imported lazily).
+    """
+    from recognition.services import frames_analyse as recognition_frames_analyse
+    from recognition.services import liveness_check
+
+    checkin_attempts_expire()
+    attempt = CheckinAttempt.objects.get(pk=attempt_id)
+    if attempt.state != State.PENDING or not attempt.challenge:
+        return attempt
+    try:
+        faces = (analyse or recognition_frames_analyse)(frames)
+        verdict = liveness_check(faces, attempt.challenge, liveness_config(), person_id=attempt.person_id)
+    except Exception as exc:
+        log.exception("checking the liveness of attempt %s failed", attempt_id)
+        return checkin_attempt_fail(attempt_id=attempt_id, error=str(exc))
+    return checkin_liveness_resolve(attempt_id=attempt_id, verdict=verdict)
+
+
+def checkin_liveness_resolve(*, attempt_id: uuid.UUID, verdict, now=None) -> CheckinAttempt:
+    """Store a liveness verdict; when it passed, record the event through the usual rules and locks.
+
+    Locks the kiosk row, then the attempt, then (when recording) the person, like checkin_attempt_resolve.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = CheckinAttempt.objects.get(pk=attempt_id)
+        Kiosk.objects.select_for_update().filter(pk=attempt.kiosk_id).first()
+        attempt = (
+            CheckinAttempt.objects.select_for_update(of=("self",)).select_related("person").get(pk=attempt_id)
+        )
+        if attempt.state != State.PENDING:
+            return attempt
+        attempt.liveness_reason = verdict.reason
+        attempt.liveness_figures = {"detail": verdict.detail, **verdict.figures}
+        person = attempt.person
+        if not verdict.passed:
+            _finish(
+                attempt, outcome=Outcome.LIVENESS_FAILED, message=outcomes.LIVENESS_FAILED_MESSAGE, now=now
+            )
+        elif person is None or not person.is_active:
+            _finish(attempt, outcome=Outcome.UNKNOWN, message=outcomes.UNKNOWN_MESSAGE, now=now)
+        else:
+            _record_event(attempt, person, now=now)
+        attempt.save()
+    return attempt
+
+
+def _finish(attempt: CheckinAttempt, *, outcome: str, message: str, state=State.DONE, now=None) -> None:
+    now = now or timezone.now()
+    attempt.state = state
+    attempt.outcome = outcome
+    attempt.message = message
+    attempt.finished_at = now
+    attempt.latency_ms = max(0.0, (now - attempt.created_at).total_seconds() * 1000)
+
+
+def _keep_frame(attempt: CheckinAttempt, frame: bytes | None) -> None:
+    """Store the frame when the retention setting asks for it (never by default)."""
+    keep = settings.CHECKIN_KEEP_FRAMES
+    if not frame or keep == "none":
+        return
+    if keep == "unrecognised" and attempt.outcome not in (Outcome.UNKNOWN, Outcome.NO_FACE):
+        return
+    attempt.frame.save(f"{attempt.id}.jpg", ContentFile(frame), save=False)

@@ -1,0 +1,1 @@
+"""Attendance reports: Today, day, timesheet and department summary as pages, downloads and JSON."""

@@ -1,0 +1,261 @@
+"""Report rules as plain functions over plain data: pairing entries with exits, hours worked, lateness,
+day status, the Today state, totals over a range. No database: the selectors feed them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from attendance.models import AttendanceEvent
+
+IN = AttendanceEvent.Kind.IN.value
+OUT = AttendanceEvent.Kind.OUT.value
+
+# Day statuses. "On leave" is not offered: there is no leave or absence record to read it from.
+PRESENT = "present"
+IN_NOW = "in"
+INCOMPLETE = "incomplete"
+ABSENT = "absent"
+NOT_IN_YET = "not_in"
+STATUS_LABELS = {
+    PRESENT: "Present",
+    IN_NOW: "In now",
+    INCOMPLETE: "Incomplete",
+    ABSENT: "Absent",
+    NOT_IN_YET: "Not yet in",
+}
+ATTENDED = {PRESENT, IN_NOW, INCOMPLETE}
+
+# States on the Today page, from the person's last event of the workday.
+STATE_IN = "in"
+STATE_OUT = "out"
+STATE_NOT_IN = "not_in"
+STATE_LABELS = {STATE_IN: "Present now", STATE_OUT: "Checked out", STATE_NOT_IN: "Not yet in"}
+
+HOUR = Decimal(3600)
+CENT = Decimal("0.01")
+
+
+def hours_of(worked: dt.timedelta) -> Decimal:
+    """Return a duration as decimal hours rounded to the hundredth (7 h 30 min -> 7.50)."""
+    return (Decimal(worked.total_seconds()) / HOUR).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def shift_start_at(workday: dt.date, shift_start: dt.time, *, boundary: dt.time, tz: ZoneInfo) -> dt.datetime:
+    """Return the aware moment a shift starts on a workday.
+
+    A shift that starts before the workday boundary (02:00 with a 04:00 boundary) starts on the
+    next calendar day, since the workday runs from boundary to boundary.
+    """
+    date = workday if shift_start >= boundary else workday + dt.timedelta(days=1)
+    return dt.datetime.combine(date, shift_start, tzinfo=tz)
+
+
+def late_minutes_of(first_entry: dt.datetime, shift_at: dt.datetime, *, grace_minutes: int) -> int:
+    """Return the whole minutes an entry came after the shift start, or 0 within the grace.
+
+    Seconds are dropped: 09:05:59 is five minutes after 09:00, so on time with a grace of 5;
+    09:06:00 is late by six minutes.
+    """
+    # In UTC: Python subtracts two datetimes of the same zone by wall clock, wrong across DST.
+    minutes = int((first_entry.astimezone(dt.UTC) - shift_at.astimezone(dt.UTC)).total_seconds() // 60)
+    return minutes if minutes > grace_minutes else 0
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """What one person's events of one workday add up to."""
+
+    workday: dt.date
+    entries: tuple[dt.datetime, ...] = ()
+    exits: tuple[dt.datetime, ...] = ()
+    worked: dt.timedelta = dt.timedelta(0)
+    late_minutes: int = 0
+    missing_exit: bool = False
+    missing_entry: bool = False
+    status: str = ABSENT
+
+    @property
+    def first_entry(self) -> dt.datetime | None:
+        return self.entries[0] if self.entries else None
+
+    @property
+    def last_exit(self) -> dt.datetime | None:
+        return self.exits[-1] if self.exits else None
+
+    @property
+    def hours(self) -> Decimal:
+        return hours_of(self.worked)
+
+    @property
+    def late(self) -> bool:
+        return self.late_minutes > 0
+
+    @property
+    def attended(self) -> bool:
+        return self.status in ATTENDED
+
+    @property
+    def status_label(self) -> str:
+        if self.status == INCOMPLETE:
+            return "Incomplete: missing exit" if self.missing_exit else "Incomplete: missing entry"
+        return STATUS_LABELS[self.status]
+
+
+def summarise_day(
+    events: Sequence[tuple[str, dt.datetime]],
+    *,
+    workday: dt.date,
+    shift_start: dt.time,
+    grace_minutes: int,
+    boundary: dt.time,
+    tz: ZoneInfo,
+    is_current: bool = False,
+) -> DaySummary:
+    """Return the summary of one person's workday from its events, given in time order.
+
+    Hours worked are the sum of entry-to-exit intervals. An entry that is never closed (another
+    entry follows it, or the workday ended) is a missing exit and is not counted; an exit with no
+    entry before it is a missing entry and is not counted either. On the current workday a last
+    entry that is still open means the person is in now, not that an exit is missing.
+    """
+    if not events:
+        return DaySummary(workday=workday, status=NOT_IN_YET if is_current else ABSENT)
+    entries: list[dt.datetime] = []
+    exits: list[dt.datetime] = []
+    worked = dt.timedelta(0)
+    open_at: dt.datetime | None = None
+    missing_exit = missing_entry = False
+    for kind, local_moment in events:
+        # In UTC: Python subtracts two datetimes of the same zone by wall clock, wrong across DST.
+        moment = local_moment.astimezone(dt.UTC)
+        if kind == IN:
+            entries.append(moment)
+            if open_at is not None:
+                missing_exit = True  # the earlier entry was never closed
+            open_at = moment
+        else:
+            exits.append(moment)
+            if open_at is None:
+                missing_entry = True
+            else:
+                worked += moment - open_at
+                open_at = None
+    in_now = open_at is not None and is_current
+    if open_at is not None and not is_current:
+        missing_exit = True
+    late = 0
+    if entries:
+        shift_at = shift_start_at(workday, shift_start, boundary=boundary, tz=tz)
+        late = late_minutes_of(entries[0], shift_at, grace_minutes=grace_minutes)
+    if missing_exit or missing_entry:
+        status = INCOMPLETE
+    elif in_now:
+        status = IN_NOW
+    else:
+        status = PRESENT
+    return DaySummary(
+        workday=workday,
+        entries=tuple(entries),
+        exits=tuple(exits),
+        worked=worked,
+        late_minutes=late,
+        missing_exit=missing_exit,
+        missing_entry=missing_entry,
+        status=status,
+    )
+
+
+def working_days_between(start: dt.date, end: dt.date, *, weekdays: Iterable[int]) -> list[dt.date]:
+    """Return the dates from start to end (both included) whose weekday (Monday 0) is a working one."""
+    wanted = set(weekdays)
+    return [
+        start + dt.timedelta(days=n)
+        for n in range((end - start).days + 1)
+        if (start + dt.timedelta(days=n)).weekday() in wanted
+    ]
+
+
+@dataclass
+class PeriodTotals:
+    """Attendance over a date range, for one person or summed over many."""
+
+    people: int = 0
+    working_days: int = 0
+    days_present: int = 0
+    present_on_working_days: int = 0
+    worked: dt.timedelta = dt.timedelta(0)
+    late_count: int = 0
+
+    @property
+    def attendance_rate(self) -> Decimal | None:
+        """Return days attended out of working days (0 to 1), None when there are no working days."""
+        if not self.working_days:
+            return None
+        return (Decimal(self.present_on_working_days) / Decimal(self.working_days)).quantize(
+            Decimal("0.0001")
+        )
+
+    @property
+    def total_hours(self) -> Decimal:
+        return hours_of(self.worked)
+
+    @property
+    def average_hours(self) -> Decimal | None:
+        """Return hours worked per day attended, None when no day was attended."""
+        if not self.days_present:
+            return None
+        return hours_of(self.worked / self.days_present)
+
+    def add(self, other: PeriodTotals) -> None:
+        self.people += other.people
+        self.working_days += other.working_days
+        self.days_present += other.days_present
+        self.present_on_working_days += other.present_on_working_days
+        self.worked += other.worked
+        self.late_count += other.late_count
+
+
+def period_totals(days: Iterable[DaySummary], *, working_days: set[dt.date]) -> PeriodTotals:
+    """Return one person's totals over their day summaries; attendance counts on working days only."""
+    totals = PeriodTotals(people=1, working_days=len(working_days))
+    for day in days:
+        totals.worked += day.worked
+        if day.attended:
+            totals.days_present += 1
+            if day.workday in working_days:
+                totals.present_on_working_days += 1
+        if day.late:
+            totals.late_count += 1
+    return totals
+
+
+def today_state(entries: Sequence[dt.datetime], exits: Sequence[dt.datetime]) -> str:
+    """Return where a person is on the current workday from its entries and exits, each in time order."""
+    if not entries and not exits:
+        return STATE_NOT_IN
+    if entries and (not exits or entries[-1] > exits[-1]):
+        return STATE_IN
+    return STATE_OUT
+
+
+def arrivals_histogram(arrivals: dict[int, int], *, boundary_hour: int) -> list[dict]:
+    """Return [{"hour": "07:00", "arrivals": n}, ...] in workday order, trimmed to 07:00-19:00 or the data."""
+    order = [(boundary_hour + n) % 24 for n in range(24)]
+    positions = [order.index(h) for h in arrivals if arrivals[h]]
+    low = min([order.index(7), *positions])
+    high = max([order.index(19), *positions])
+    return [{"hour": f"{h:02d}:00", "arrivals": arrivals.get(h, 0)} for h in order[low : high + 1]]
+
+
+def today_rows_in_state(rows: Iterable, state: str) -> list:
+    """Return the Today rows in `state` ("in", "out", "not_in"), the late ones for "late", all for ""."""
+    if state == "late":
+        return [row for row in rows if row.day.late]
+    if state:
+        return [row for row in rows if row.state == state]
+    return list(rows)

@@ -1,0 +1,32 @@
+"""The front page, the site login, and every report's page, CSV and XLSX downloads and JSON API."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+from django.views.generic import RedirectView
+
+from attendance.reports import api, views
+from attendance.reports.specs import REPORTS
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="reports/login.html", redirect_authenticated_user=True, next_page="reports:home"
+        ),
+        name="login",
+    ),
+    path("reports/", RedirectView.as_view(pattern_name="reports:today"), name="index"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="reports:home"), name="logout"),
+]
+
+# Each report is a page, the same rows as CSV and XLSX with the page's filters, and a JSON API.
+for name, spec in REPORTS.items():
+    urlpatterns += [
+        path(f"reports/{name}/", views.report_view, {"spec": spec}, name=name),
+        path(f"reports/{name}.csv", views.report_view, {"spec": spec, "fmt": "csv"}, name=f"{name}-csv"),
+        path(f"reports/{name}.xlsx", views.report_view, {"spec": spec, "fmt": "xlsx"}, name=f"{name}-xlsx"),
+        path(f"api/v1/reports/{name}/", api.report_api(spec).as_view(), name=f"api-{name}"),
+    ]

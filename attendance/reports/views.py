@@ -1,0 +1,72 @@
+"""Report pages and their CSV/XLSX downloads: every report runs the same steps, from its spec.
+
+Validate the filters (the spec's form), read the rows through the user's ReportScope, sort them by
+one of the spec's sort names, then render the page or write the download. Every view checks login
+(the site's login page) and the `attendance.view_reports` permission (403 otherwise), so a manager
+limited to some departments never sees anybody else, in pages and downloads alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from attendance.reports import exports
+from attendance.reports.selectors import report_scope_for
+from attendance.reports.specs import ReportSpec
+
+REPORT_PERMISSION = "attendance.view_reports"
+LOGIN_URL = "reports:login"
+
+
+def reports_view(view: Callable) -> Callable:
+    """Send anonymous users to the login page and refuse (403) users without the reports permission."""
+    guarded = permission_required(REPORT_PERMISSION, raise_exception=True)(view)
+    return login_required(guarded, login_url=LOGIN_URL)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The site's front page: links to what the user may open."""
+    can_report = request.user.is_authenticated and request.user.has_perm(REPORT_PERMISSION)
+    return render(request, "home.html", {"can_report": can_report})
+
+
+def header(columns, sort: str) -> list[dict]:
+    """Return the table's column headers with the sort each link asks for and the current direction."""
+    result = []
+    for key, label in columns:
+        direction = "asc" if sort == key else "desc" if sort == f"-{key}" else ""
+        result.append(
+            {"key": key, "label": label, "sort": f"-{key}" if sort == key else key, "dir": direction}
+        )
+    return result
+
+
+@reports_view
+def report_view(request: HttpRequest, spec: ReportSpec, fmt: str | None = None) -> HttpResponse:
+    """A report's page, or with `fmt` ("csv", "xlsx") its download, for the filters in the query string."""
+    scope = report_scope_for(user=request.user)
+    form = spec.make_form(request.GET, scope=scope)
+    if not form.is_valid():
+        # The page with the form's messages and no rows, as a 400 (downloads too: a browser shows it).
+        return render(request, spec.template, {"form": form, "invalid": True}, status=400)
+    data = form.cleaned_data
+    result = spec.read(data, scope)
+    result.rows = spec.sort(result.rows, data["sort"])
+    filename = spec.filename(result, data)
+    if fmt == "csv":
+        sheet = spec.csv_sheet(request.GET.get("level", ""))
+        return exports.csv_response(
+            sheet.records(result), columns=sheet.columns, filename=filename + sheet.filename_suffix
+        )
+    if fmt == "xlsx":
+        sheets = [(sheet.title, sheet.columns, sheet.records(result)) for sheet in spec.sheets]
+        return exports.xlsx_response(sheets, filename=filename)
+    page = Paginator(result.rows, settings.REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "header": header(spec.header, data["sort"])}
+    return render(request, spec.template, {**context, **spec.page_context(result, data)})

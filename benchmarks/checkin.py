@@ -1,0 +1,263 @@
+"""Check-in latency: real frames posted through HTTP, recognised by a real worker, POST to result.
+
+    CELERY_BROKER_URL=redis://... python -m benchmarks.checkin [--frames 60] [--concurrency 1,4] [--json PATH]
+
+Creates its own PostgreSQL database (benchmarks.common.throwaway_database, on BENCH_POSTGRES_URL's
+server; DATABASE_URL is ignored) and a temporary MEDIA_ROOT, and drops both afterwards. Starts its own
+stack on them and the given Redis: a gunicorn web server as in the Procfile and one recognition worker
+(`-c 1`), enrols four of the
+5-celebrity people through the enrolment services (unless a recogniser is already active), registers
+kiosks, then posts 640x480 JPEG frames of enrolled and unknown people. Each kiosk sends its next
+frame when the previous result is in, as the kiosk page does. Prints, for 1 and 4 concurrent kiosks,
+p50/p95 latency from POST to result and the throughput. Not a test: it prints figures only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks.common import REPO, emit, parser, percentile, print_table, throwaway_database, use_database
+
+ENROLLED = ["ben_afflek", "elton_john", "jerry_seinfeld", "mindy_kaling"]
+STRANGER = "madonna"
+
+
+def frame_jpeg(photo: Path, size=(640, 480)) -> bytes:
+    """Return the photo centred on a grey 640x480 frame, as JPEG (what the kiosk page sends)."""
+    from PIL import Image
+
+    image = Image.open(photo).convert("RGB")
+    image.thumbnail(size)
+    canvas = Image.new("RGB", size, (128, 128, 128))
+    canvas.paste(image, ((size[0] - image.width) // 2, (size[1] - image.height) // 2))
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+class Kiosk:
+    """One simulated kiosk: a keep-alive HTTP connection and its token."""
+
+    def __init__(self, host: str, port: int, token: str):
+        self.conn = http.client.HTTPConnection(host, port, timeout=30)
+        self.token = token
+
+    def _request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None):
+        headers = {"Authorization": f"Kiosk {self.token}", "Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+
+    def check_in(self, frame: bytes, poll_s: float = 0.02, give_up_s: float = 10) -> tuple[float, str]:
+        """Post a frame and poll until its result; return (seconds from POST to result, outcome)."""
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="frame"; filename="f.jpg"\r\n'
+                "Content-Type: image/jpeg\r\n\r\n"
+            ).encode()
+            + frame
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        started = time.perf_counter()
+        status, data = self._request(
+            "POST", "/api/v1/checkins/", body, f"multipart/form-data; boundary={boundary}"
+        )
+        if status != 202:
+            raise RuntimeError(f"POST answered {status}: {data}")
+        url = data["status_url"]
+        while time.perf_counter() - started < give_up_s:
+            time.sleep(poll_s)
+            status, data = self._request("GET", url)
+            if data.get("state") != "pending":
+                return time.perf_counter() - started, data.get("outcome") or data.get("state")
+        return time.perf_counter() - started, "timeout"
+
+
+def start_stack(port: int, log_dir: Path) -> list[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "KIOSK_FRAME_THROTTLE": "1000/s",
+        "KIOSK_POLL_THROTTLE": "10000/s",
+        "CHECKIN_COOLDOWN_SECONDS": "1",  # so that frames keep recording events, the slowest path
+        "PYTHONUNBUFFERED": "1",
+    }
+    python = sys.executable
+    web = subprocess.Popen(
+        [python, "-m", "gunicorn", "attendance_site.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--threads", "4", "--timeout", "60"],
+        cwd=REPO, env=env, stdout=(log_dir / "web.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [python, "-m", "celery", "-A", "attendance_site", "worker", "-Q", "recognition,enrolment,training",
+         "-c", "1", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle",
+         "--loglevel", "WARNING"],
+        cwd=REPO, env=env, stdout=(log_dir / "worker.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    return [web, worker]
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def enrol(celebrity_dir: Path, photos_each: int) -> None:
+    """Enrol the ENROLLED people through the enrolment services and train a recogniser version."""
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from people.models import FaceImage, Person
+    from people.services import face_image_add, person_create
+    from recognition.models import RecogniserVersion
+    from recognition.services import recogniser_train
+
+    if RecogniserVersion.objects.filter(is_active=True).exists():
+        return
+    hr, _ = User.objects.get_or_create(username="bench-hr")
+    for name in ENROLLED:
+        person = Person.objects.filter(employee_id=f"bench-{name}").first() or person_create(
+            employee_id=f"bench-{name}", full_name=name.replace("_", " ").title(), consent_recorded_by=hr
+        )
+        if person.face_images.exists():
+            continue
+        for photo in sorted((celebrity_dir / "train" / name).glob("*.jpg"))[:photos_each]:
+            upload = SimpleUploadedFile(photo.name, photo.read_bytes(), "image/jpeg")
+            face_image_add(person=person, upload=upload, source=FaceImage.Source.UPLOAD, uploaded_by=hr)
+    busy = [FaceImage.Status.PENDING, FaceImage.Status.PROCESSING]
+    wait_for(lambda: not FaceImage.objects.filter(status__in=busy).exists(), 600, "enrolment photos")
+    version = recogniser_train(trigger="check-in benchmark")
+    if not version.is_active:
+        raise SystemExit(f"training failed: {version.error}")
+
+
+def run(kiosks: list[Kiosk], frames: list[bytes], per_kiosk: int) -> tuple[list[float], float, dict]:
+    latencies: list[float] = []
+    outcomes: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def one(kiosk: Kiosk, offset: int) -> None:
+        for i in range(per_kiosk):
+            seconds, outcome = kiosk.check_in(frames[(offset + i) % len(frames)])
+            with lock:
+                latencies.append(seconds)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+    threads = [threading.Thread(target=one, args=(k, n * 7)) for n, k in enumerate(kiosks)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, time.perf_counter() - started, outcomes
+
+
+def main() -> None:
+    arguments = parser(__doc__)
+    arguments.add_argument("--frames", type=int, default=60, help="frames per kiosk for each run")
+    arguments.add_argument("--concurrency", default="1,4", help="comma-separated numbers of kiosks")
+    arguments.add_argument("--photos-each", type=int, default=6, help="enrolment photos per person")
+    arguments.add_argument("--port", type=int, default=8765)
+    args = arguments.parse_args()
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis://"):
+        raise SystemExit("set CELERY_BROKER_URL to a Redis database for the benchmark's worker")
+    with throwaway_database() as url, tempfile.TemporaryDirectory(prefix="bench-checkin-") as media:
+        use_database(url)
+        os.environ["MEDIA_ROOT"] = media  # the stack inherits it: enrolment photos go there, then away
+        figures = measure(args)
+    emit("checkin", figures, json_path=args.json)
+
+
+def measure(args) -> dict:
+    """Run the stack on this process's (throwaway) database and return the latency figures."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from attendance.checkin.services import kiosk_register
+    from recognition.services import celebrity_photos_dir
+
+    call_command("migrate", verbosity=0)
+    celebrity_dir = celebrity_photos_dir()
+    log_dir = Path(settings.VAR_DIR) / "bench-checkin"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    processes = start_stack(args.port, log_dir)
+    try:
+        enrol(celebrity_dir, args.photos_each)
+        photos = [p for name in ENROLLED for p in sorted((celebrity_dir / "val" / name).glob("*.jpg"))[:2]]
+        photos += sorted((celebrity_dir / "val" / STRANGER).glob("*.jpg"))[:2]
+        frames = [frame_jpeg(p) for p in photos]
+        levels = [int(n) for n in args.concurrency.split(",")]
+        tokens = [
+            kiosk_register(name=f"bench kiosk {i}", location="benchmark")[1] for i in range(max(levels))
+        ]
+
+        def web_up() -> bool:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
+                conn.request("GET", "/healthz")
+                return conn.getresponse().status in (200, 503)
+            except OSError:
+                return False
+
+        wait_for(web_up, 60, "the web server")
+        warm = Kiosk("127.0.0.1", args.port, tokens[0])
+        for frame in frames:  # warm up: worker engine, recogniser cache, web connections
+            warm.check_in(frame, give_up_s=60)
+        runs = []
+        for level in levels:
+            kiosks = [Kiosk("127.0.0.1", args.port, t) for t in tokens[:level]]
+            latencies, seconds, outcomes = run(kiosks, frames, args.frames)
+            ms = [x * 1000 for x in latencies]
+            runs.append(
+                {
+                    "kiosks": level,
+                    "frames": len(ms),
+                    "p50_ms": percentile(ms, 0.50),
+                    "p95_ms": percentile(ms, 0.95),
+                    "max_ms": max(ms),
+                    "frames_per_second": len(ms) / seconds,
+                    "outcomes": dict(sorted(outcomes.items())),
+                }
+            )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    print_table(
+        ["kiosks", "frames", "p50 ms", "p95 ms", "max ms", "frames/s", "outcomes"],
+        [
+            [r["kiosks"], r["frames"], f"{r['p50_ms']:.0f}", f"{r['p95_ms']:.0f}", f"{r['max_ms']:.0f}",
+             f"{r['frames_per_second']:.1f}", ", ".join(f"{k} {v}" for k, v in r["outcomes"].items())]
+            for r in runs
+        ],
+        title="Check-in latency, POST to result (640x480 JPEG frames, one recognition worker)",
+    )  # fmt: skip
+    return {"runs": runs, "photos_each": args.photos_each, "frames_per_kiosk": args.frames}
+
+
+if __name__ == "__main__":
+    main()

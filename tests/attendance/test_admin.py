@@ -1,0 +1,119 @@
+"""The attendance admin: revoking kiosks, HR's corrections to events with who and why, attempts."""
+
+import datetime as dt
+
+import pytest
+
+from attendance.models import AttendanceEvent, AttendanceEventLog
+from tests.factories import AttendanceEventFactory, KioskFactory, PersonFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_revoke_action_disables_the_token(client):
+    """HR revokes a kiosk from the admin list; its token is refused afterwards."""
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    kiosk = KioskFactory()
+    response = client.post(
+        "/admin/attendance/kiosk/", {"action": "revoke", "_selected_action": [kiosk.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    kiosk.refresh_from_db()
+    assert not kiosk.is_active
+
+
+def test_hr_adds_an_event_in_the_admin_with_who_and_why(client):
+    """An event HR adds is marked manual, carries its author and reason, and is logged."""
+    hr = UserFactory(groups=["HR"], is_staff=True)
+    client.force_login(hr)
+    ana = PersonFactory()
+    form = {"person": ana.pk, "kind": "out", "timestamp_0": "2025-06-02", "timestamp_1": "17:30:00"}
+    refused = client.post("/admin/attendance/attendanceevent/add/", form)
+    assert refused.status_code == 200 and not AttendanceEvent.objects.exists()  # a reason is required
+    response = client.post(
+        "/admin/attendance/attendanceevent/add/", {**form, "reason": "Forgot to check out"}
+    )
+    assert response.status_code == 302
+    event = AttendanceEvent.objects.get()
+    assert (event.source, event.created_by, event.reason, event.workday) == (
+        "manual",
+        hr,
+        "Forgot to check out",
+        dt.date(2025, 6, 2),
+    )
+    log = AttendanceEventLog.objects.get()
+    assert (log.action, log.by, log.event_pk, log.after["kind"]) == ("add", hr, event.pk, "out")
+
+
+def test_hr_fixes_an_event_and_the_old_values_are_kept(client):
+    """Changing an event's time keeps the values before and after, who changed it and why."""
+    hr = UserFactory(groups=["HR"], is_staff=True)
+    client.force_login(hr)
+    event = AttendanceEventFactory(kind="in", timestamp=dt.datetime(2025, 6, 2, 9, 40, tzinfo=dt.UTC))
+    form = {
+        "person": event.person_id,
+        "kind": "in",
+        "timestamp_0": "2025-06-02",
+        "timestamp_1": "08:55:00",
+        "reason": "Camera was down",
+    }
+    response = client.post(f"/admin/attendance/attendanceevent/{event.pk}/change/", form)
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.timestamp == dt.datetime(2025, 6, 2, 8, 55, tzinfo=dt.UTC)
+    assert event.updated_by == hr and event.reason == "Camera was down"
+    log = AttendanceEventLog.objects.get()
+    assert log.before["timestamp"].startswith("2025-06-02T09:40") and log.after["timestamp"].startswith(
+        "2025-06-02T08:55"
+    )
+
+
+def test_deleting_an_event_needs_a_reason_and_leaves_a_trace(client):
+    """Delete without a reason is refused; with one, the event goes and the log keeps who, when, why."""
+    hr = UserFactory(groups=["HR"], is_staff=True)
+    client.force_login(hr)
+    event = AttendanceEventFactory()
+    url = f"/admin/attendance/attendanceevent/{event.pk}/delete/"
+    refused = client.post(url, {"post": "yes"})
+    assert refused.status_code == 200 and b"Say why" in refused.content
+    assert AttendanceEvent.objects.filter(pk=event.pk).exists()
+    response = client.post(url, {"post": "yes", "reason": "Duplicate of a manual entry"})
+    assert response.status_code == 302
+    assert not AttendanceEvent.objects.filter(pk=event.pk).exists()
+    log = AttendanceEventLog.objects.get()
+    assert (log.action, log.by, log.reason, log.event_pk, log.person_id) == (
+        "delete",
+        hr,
+        "Duplicate of a manual entry",
+        event.pk,
+        event.person_id,
+    )
+    assert log.before["kind"] == event.kind
+
+
+def test_checkin_attempt_admin_is_read_only_and_hides_frames(client):
+    """HR can list attempts but not change them, and no frame field is shown."""
+    from tests.factories import CheckinAttemptFactory
+
+    attempt = CheckinAttemptFactory()
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    assert client.get("/admin/attendance/checkinattempt/").status_code == 200
+    page = client.get(f"/admin/attendance/checkinattempt/{attempt.pk}/change/")
+    assert page.status_code == 200
+    assert b'name="frame"' not in page.content
+    assert (
+        client.post(f"/admin/attendance/checkinattempt/{attempt.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+
+
+@pytest.mark.parametrize("model", ["kiosk", "attendanceevent", "attendanceeventlog", "checkinattempt"])
+def test_hr_can_open_the_attendance_admin_lists(client, model):
+    """HR staff can open each attendance admin list, and event rows link to the person view."""
+    event = AttendanceEventFactory()
+    KioskFactory()
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    response = client.get(f"/admin/attendance/{model}/")
+    assert response.status_code == 200
+    if model == "attendanceevent":
+        assert f"/attendance/people/{event.person_id}/" in response.content.decode()
