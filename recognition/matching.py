@@ -82,12 +82,22 @@ class FrameRecognition:
     reason: str = ""
 
 
+def recogniser_identify(recogniser: ml.Recogniser, embeddings: np.ndarray) -> list[ml.Identification]:
+    """Return who each row of `embeddings` (M, 128) is by `recogniser`: the kiosk's one question.
+
+    Kiosk frames, liveness bursts and `evaluate_recognition` all ask it through here.
+    """
+    return recogniser.identify_many(
+        np.asarray(embeddings, dtype=np.float32).reshape(-1, recogniser.gallery.shape[1])
+    )
+
+
 def embedding_identify(embedding: np.ndarray) -> tuple[int | None, ml.Identification | None]:
     """Return (version id, identification) of one embedding against the active version."""
     version_id, recogniser = active_recogniser()
     if recogniser is None:
         return None, None
-    return version_id, recogniser.identify(embedding)
+    return version_id, recogniser_identify(recogniser, embedding)[0]
 
 
 def frame_recognise(*, data: bytes) -> FrameRecognition:

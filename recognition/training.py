@@ -63,6 +63,21 @@ def training_data() -> tuple[np.ndarray, np.ndarray]:
     return np.stack(vectors).astype(np.float32), np.asarray(labels, dtype=np.int64)
 
 
+def recogniser_fit(
+    embeddings: np.ndarray, person_ids: np.ndarray, *, embedder_version: str, target_far: float | None = None
+) -> ml.Recogniser:
+    """Return a recogniser fitted on (embeddings, person ids) exactly as the training worker fits one.
+
+    The one place training options are chosen (`engine.recogniser_options`): training runs and
+    `evaluate_recognition` both call it, so an evaluation measures the recogniser the kiosk runs.
+    `target_far` overrides RECOGNISER_TARGET_FAR (evaluations only).
+    """
+    options = engine.recogniser_options()
+    if target_far is not None:
+        options["target_far"] = target_far
+    return ml.train(embeddings, person_ids, embedder_version=embedder_version, **options)
+
+
 def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
     """Train a new recogniser version from the current enrolment and make it the active one.
 
@@ -89,12 +104,7 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
                 )
             return version
         started = time.perf_counter()
-        trained = ml.train(
-            embeddings,
-            person_ids,
-            embedder_version=version.embedder_version,
-            **engine.recogniser_options(),
-        )
+        trained = recogniser_fit(embeddings, person_ids, embedder_version=version.embedder_version)
         artifact = trained.to_bytes()
         seconds = time.perf_counter() - started
     except Exception as exc:

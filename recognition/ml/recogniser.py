@@ -69,6 +69,7 @@ class Recogniser:
     threshold: float
     target_far: float
     embedder_version: str = ""
+    max_threshold: float = DEFAULT_MAX_THRESHOLD
     cv_accuracy: float | None = None
     genuine_accept_rate: float | None = None  # share of enrolled faces another photo of theirs accepts
     impostor_count: int = 0
@@ -230,6 +231,7 @@ def train(
         threshold=threshold,
         target_far=float(target_far),
         embedder_version=embedder_version,
+        max_threshold=float(max_threshold),
         cv_accuracy=cv_accuracy,
         genuine_accept_rate=genuine_rate,
         impostor_count=int(np.isfinite(impostor).sum()),
