@@ -65,6 +65,48 @@ def face_crop_geometry(
     return float(cx), float(cy), width, height, angle
 
 
+# How a face is cut out of the frame (see crop_geometry). "box" is the production crop.
+CROPS = ("box", "box-levelled", "box-stretched", "landmarks")
+DEFAULT_CROP = "box"
+
+
+def box_crop_geometry(
+    box: tuple[float, float, float, float],
+    landmarks: dict[str, tuple[float, float]] | None,
+    *,
+    level: bool,
+    square: bool = True,
+) -> tuple[float, float, float, float, float]:
+    """Return (centre x, centre y, width, height, angle) of MTCNN's box, before the margin.
+
+    `square` widens the box to a square about its centre, so the face keeps its proportions at
+    160x160 (otherwise it is stretched by the box's shape); `level` turns it by the eye-line angle
+    about the box centre (without landmarks it is not turned).
+    """
+    x, y, w, h = box
+    if square:
+        w = h = max(w, h)
+    angle = eye_angle(landmarks) if level and landmarks else 0.0
+    return box[0] + box[2] / 2.0, box[1] + box[3] / 2.0, w, h, angle
+
+
+def crop_geometry(
+    box: tuple[float, float, float, float],
+    landmarks: dict[str, tuple[float, float]] | None,
+    crop: str = DEFAULT_CROP,
+) -> tuple[float, float, float, float, float]:
+    """Return (centre x, centre y, width, height, angle) of the crop named `crop` (one of CROPS)."""
+    if crop == "box":
+        return box_crop_geometry(box, landmarks, level=False)
+    if crop == "box-levelled":
+        return box_crop_geometry(box, landmarks, level=True)
+    if crop == "box-stretched":
+        return box_crop_geometry(box, landmarks, level=False, square=False)
+    if crop == "landmarks":
+        return face_crop_geometry(box, landmarks)
+    raise ValueError(f"unknown crop {crop!r}: expected one of {', '.join(CROPS)}")
+
+
 def align_face(
     rgb: np.ndarray,
     box: tuple[float, float, float, float],
@@ -72,12 +114,22 @@ def align_face(
     *,
     size: int = FACE_SIZE,
     margin: float = DEFAULT_MARGIN,
+    crop: str = "landmarks",
 ) -> np.ndarray:
-    """Return the face at `box` (x, y, w, h) with its eyes level, plus margin, as a size x size RGB array.
+    """Return the face at `box` (x, y, w, h) cut as `crop` says, plus margin, as a size x size RGB array.
 
+    "landmarks" (the default here, embedder v1) places and levels the crop from the landmarks;
+    "box" is MTCNN's box made square; "box-levelled" the same square turned by the eye line.
     Parts of the crop outside the frame are black, as in the FaceNet training crops.
     """
-    cx, cy, w, h, angle = face_crop_geometry(box, landmarks)
+    return warp_crop(rgb, crop_geometry(box, landmarks, crop), size=size, margin=margin)
+
+
+def warp_crop(
+    rgb: np.ndarray, geometry: tuple[float, float, float, float, float], *, size: int, margin: float
+) -> np.ndarray:
+    """Return the rectangle (centre x, centre y, width, height, angle) plus margin as size x size RGB."""
+    cx, cy, w, h, angle = geometry
     sx, sy = w * (1 + 2 * margin) / size, h * (1 + 2 * margin) / size
     image = Image.fromarray(rgb)
     # A bilinear warp only looks at the 4 nearest pixels: shrink a large face with a box filter
