@@ -112,8 +112,10 @@ def _heartbeat_loop(hostname: str, queues: list[str]) -> None:
 
 
 def resume_enrolment(app=None) -> None:
-    """On an enrolment worker, queue again the photos a killed worker left half done."""
+    """On an enrolment worker, queue again the photos a killed worker left half done, and the
+    re-embedding of enrolled photos after an embedder upgrade (recognition.reembedding)."""
     from people.services import enrolment_resume
+    from recognition.services import reembedding_resume
 
     if Queue.ENROLMENT.value not in consumed_queues(app):
         return
@@ -124,6 +126,11 @@ def resume_enrolment(app=None) -> None:
         return
     if resumed:
         log.info("queued %d unfinished enrolment photos again", len(resumed))
+    try:
+        if reembedding_resume():
+            log.info("queued the re-embedding of photos made by an older embedder")
+    except Exception as exc:
+        log.warning("could not check for photos to re-embed: %s", exc)
 
 
 # --- Celery's signals ------------------------------------------------------------------------------

@@ -36,13 +36,18 @@ class Variant:
 VARIANTS = [
     Variant("largest face, landmark crop (embedder v1)", False, "largest", "landmarks", False),
     Variant("centre face, landmark crop", False, "centre", "landmarks", False),
-    Variant("centre face, MTCNN box stretched to 160x160", False, "centre", "box-stretched", False),
-    Variant("centre face, MTCNN box made square", False, "centre", "box", False),
-    Variant("centre face, square box levelled by the eyes", False, "centre", "box-levelled", False),
-    Variant("centre, square box, + flipped crop averaged", False, "centre", "box", True),
+    Variant("centre face, MTCNN box made square", False, "centre", "box-square", False),
+    Variant("centre face, MTCNN box stretched to 160x160", False, "centre", "box", False),
+    Variant("centre face, stretched box levelled by the eyes", False, "centre", "box-levelled", False),
+    Variant("centre, stretched box, + flipped crop averaged", False, "centre", "box", True),
     Variant("centre, levelled box, + flipped crop averaged", False, "centre", "box-levelled", True),
-    Variant("centre, square box, flip, full-resolution detection", True, "centre", "box", True),
-    Variant("largest, square box, flip, full-resolution detection", True, "largest", "box", True),
+    Variant("centre, box, flip, full-resolution detection", True, "centre", "box", True),
+    Variant(
+        "centre, levelled box, flip, full-resolution detection (v2)", True, "centre", "box-levelled", True
+    ),
+    Variant(
+        "largest, levelled box, flip, full-resolution detection (v2)", True, "largest", "box-levelled", True
+    ),
 ]
 
 

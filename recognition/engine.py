@@ -84,15 +84,19 @@ def image_decode(*, data: bytes, max_pixels: int | None = None) -> np.ndarray:
     return load_image(data, max_pixels=_max_pixels() if max_pixels is None else max_pixels)
 
 
-def image_analyse(*, data: bytes, max_faces: int | None = None) -> list[FaceAnalysis]:
+def image_analyse(
+    *, data: bytes, max_faces: int | None = None, embedder_version: str | None = None
+) -> list[FaceAnalysis]:
     """Return every face in an uploaded image (the `max_faces` largest, if given), largest first.
 
     Each FaceAnalysis holds the box, landmarks, confidence, quality figures, the 128-d embedding and
-    the embedder version to store with it. Raises ImageError for bytes that are not a usable photo
-    (before the engine is touched) and WeightsError when the model is not installed.
+    the embedder version to store with it: the current one, or `embedder_version` when the engine can
+    still make it (a recogniser trained before an upgrade asks for its own). Raises ImageError for
+    bytes that are not a usable photo (before the engine is touched) and WeightsError when the model
+    is not installed.
     """
     rgb = image_decode(data=data)
-    return engine_get().analyse(rgb, max_faces=max_faces)
+    return engine_get().analyse(rgb, max_faces=max_faces, embedder_version=embedder_version)
 
 
 def weights_status() -> dict:

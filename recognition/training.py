@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
-from recognition import engine
+from recognition import engine, reembedding
 from recognition.ml import recogniser as ml
 from recognition.ml.embeddings import embedding_from_bytes
 from recognition.models import RecogniserVersion, TrainingState
@@ -93,6 +93,19 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
         format_version=ml.FORMAT_VERSION,
     )
     try:
+        pending = reembedding.reembedding_pending()
+        if pending:
+            # Training now would leave out whoever is not re-embedded yet: the active version (trained
+            # on the older embeddings, and still given embeddings of its own kind) keeps serving.
+            reembedding.reembedding_request()
+            _finish(
+                version,
+                status=RecogniserVersion.Status.FAILED,
+                error=f"{pending} enrolled photos are still being re-embedded for "
+                f"{version.embedder_version}; the active version keeps serving and training follows "
+                "when they are done.",
+            )
+            return version
         embeddings, person_ids = training_data()
         if len(embeddings) == 0:
             with transaction.atomic():
@@ -239,4 +252,6 @@ def training_status() -> dict:
         "running": bool(state and state.running_task_id),
         "active": next(iter(active), None),
         "latest": latest,
+        # After an embedder upgrade: photos still to re-embed before the next version can be trained.
+        "reembedding": reembedding.reembedding_status(),
     }
