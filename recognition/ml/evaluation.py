@@ -27,11 +27,12 @@ writes it) has these keys:
 - identification: probes (known people's probe images), probes_with_face, correct (the recogniser's
   candidate is the right person, accepted or not), rank1 (correct / probes_with_face), rank1_all
   (correct / probes).
-- open_set: threshold, threshold_source ("given" or "gallery leave-one-person-out"), target_far,
-  max_threshold (the cap on a calibrated threshold), gallery_impostor_searches, strangers (stranger
+- open_set: threshold (on the recogniser's open-set score), threshold_source ("given" or "gallery
+  leave-one-person-out"), target_far, max_threshold (the cap on the distance to the named person's
+  template), gallery_impostor_searches, strangers (stranger
   probe images with a face), far (strangers accepted as someone), frr (known probes rejected),
   misidentified (known probes accepted as someone else), threshold_for_target_far_on_strangers (the
-  threshold these strangers would have needed; null without strangers). null when the gallery has
+  score threshold these strangers would have needed; null without strangers). null when the gallery has
   fewer than two people, no threshold is given and there are no strangers.
 - recogniser: people, photos, cv_accuracy, genuine_accept_rate, training_seconds of the trained gallery.
 - verification (with pairs): pairs, pairs_with_faces, folds, accuracy_mean, accuracy_std, tar_at_far
@@ -122,15 +123,12 @@ def embed_images(
     return results
 
 
-def threshold_for_far(impostor_distances: np.ndarray, target_far: float) -> float:
-    """Return the largest threshold accepting (distance < threshold) at most `target_far` of the impostors.
-
-    The recogniser's own rule (recogniser.open_set_threshold), without its cap.
-    """
-    distances = np.asarray(impostor_distances, dtype=np.float64)
-    if len(distances) == 0:
-        raise ValueError("no impostor distances to calibrate a threshold on")
-    return recogniser.open_set_threshold(distances, target_far=target_far, max_threshold=np.inf)
+def threshold_for_far(impostor_scores: np.ndarray, target_far: float) -> float:
+    """Return the largest threshold accepting (score < threshold) at most `target_far` of the impostors."""
+    scores = np.sort(np.asarray(impostor_scores, dtype=np.float64))
+    if len(scores) == 0:
+        raise ValueError("no impostor scores to set a threshold on")
+    return float(scores[min(int(np.floor(target_far * len(scores))), len(scores) - 1)])
 
 
 # --- LFW-style verification -------------------------------------------------------------------------
@@ -461,7 +459,7 @@ def _identification(
             "strangers": len(found_strangers),
             **open_set_rates(known_answers, truth, stranger_answers),
             "threshold_for_target_far_on_strangers": (
-                threshold_for_far([a.distance for a in stranger_answers], trained.target_far)
+                threshold_for_far([_score(a) for a in stranger_answers], trained.target_far)
                 if stranger_answers
                 else None
             ),
@@ -491,6 +489,10 @@ def _identification(
             "training_seconds": trained.training_seconds,
         },
     }
+
+
+def _score(answer: recogniser.Identification) -> float:
+    return answer.distance if answer.score is None else answer.score
 
 
 def _identify(identify: Identify, trained: recogniser.Recogniser, images: Sequence[EmbeddedImage]) -> list:

@@ -23,7 +23,8 @@ def test_training_creates_an_active_version_with_its_figures():
     assert (version.people_count, version.photos_count) == (3, 12)
     assert version.training_seconds > 0
     assert 0.0 <= version.cv_accuracy <= 1.0
-    assert 0.0 < version.threshold <= 1.0
+    # The open-set score's threshold: the best template must be nearer than the next ones.
+    assert -2.0 < version.threshold < 0.0
     assert version.target_far == pytest.approx(0.001)
     assert len(version.sha256) == 64
     assert version.created_by == hr

@@ -142,13 +142,14 @@ def test_evaluate_answers_probes_with_the_recogniser_trained_on_the_gallery(code
 
 
 def test_a_given_threshold_replaces_the_calibrated_one(coded_dataset):
-    """With a threshold of 0 every face is rejected: every known probe is a false reject."""
+    """With a score threshold of -3 (below any score) every face is rejected: every known probe is a
+    false reject."""
     root, engine, _, _ = coded_dataset
     report = evaluation.evaluate(
-        engine, evaluation.EvaluationPlan(root, gallery_size=2), train=trainer(), identify=ask, threshold=0.0
+        engine, evaluation.EvaluationPlan(root, gallery_size=2), train=trainer(), identify=ask, threshold=-3.0
     )
     open_set = report["open_set"]
-    assert (open_set["threshold"], open_set["threshold_source"]) == (0.0, "given")
+    assert (open_set["threshold"], open_set["threshold_source"]) == (-3.0, "given")
     assert (open_set["frr"], open_set["far"], open_set["misidentified"]) == (1.0, 0.0, 0.0)
     assert report["identification"]["correct"] == 6  # the candidate is still right, just not accepted
 
