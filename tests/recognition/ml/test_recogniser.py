@@ -55,7 +55,7 @@ def test_the_score_is_the_best_distance_minus_the_mean_of_the_next_three():
 
 def test_calibration_keeps_gallery_impostors_under_the_target_rate():
     """Searched as strangers against everybody else, at most the target share of enrolled photos would
-    be accepted, and the order-statistic correction puts the threshold a little below that quantile."""
+    be accepted, and hardly fewer."""
     x, ids, _ = gallery(300, noise=0.09)
     labels = np.unique(ids, return_inverse=True)[1]
     sums = ml.person_sums(x, labels, 300)
@@ -63,12 +63,12 @@ def test_calibration_keeps_gallery_impostors_under_the_target_rate():
     for far in (0.01, 0.05):
         threshold = ml.calibrated_threshold(impostor, target_far=far)
         assert np.mean(impostor < threshold) <= far
-        assert threshold <= np.quantile(impostor, far)
+        assert np.mean(impostor <= threshold) > far - 1 / len(impostor)
     assert ml.train(x, ids, target_far=0.01).impostor_count == len(x)
 
 
 def test_a_few_impostor_scores_accept_none_of_them():
-    """With fewer impostor scores than the correction needs, the threshold is the lowest of them."""
+    """With fewer impostor scores than 1/target, the threshold is the lowest of them (none accepted)."""
     scores = np.array([0.3, -0.2, 0.1])
     assert ml.calibrated_threshold(scores, target_far=0.01) == -0.2
 
