@@ -152,11 +152,12 @@ class Recogniser:
         x = np.asarray(embeddings, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != self.templates.shape[1]:
             raise ValueError(f"expected embeddings of shape (M, {self.templates.shape[1]}), got {x.shape}")
+        x = normalise(x)
         answers = []
         for start in range(0, len(x), BLOCK_ROWS):
-            best, d1, score = nearest_scores(
-                pairwise_distances(x[start : start + BLOCK_ROWS], self.templates)
-            )
+            # Unit vectors: |a - b|^2 = 2 - 2 a.b, one product with the templates and nothing else.
+            similarity = x[start : start + BLOCK_ROWS] @ self.templates.T
+            best, d1, score = nearest_scores(np.sqrt(np.maximum(2.0 - 2.0 * similarity, 0.0)))
             for index, distance, value in zip(best, d1, score, strict=True):
                 candidate = int(self.person_ids[index])
                 accepted = value < self.threshold and distance < self.max_threshold
