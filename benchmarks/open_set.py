@@ -17,7 +17,7 @@ the embedder version.
 - Kiosk bursts: per check-in, M frames of one person (staff: their probe photos in turn, starting at
   each; strangers: their photos in turn, a one-photo stranger's photo M times, the worst case) go
   through attendance.rules.agreement_reached (K of M); the outcome is correct, wrong person, stranger
-  admitted or no decision.
+  admitted or no decision; also for the old decision at its threshold for 1% of strangers per frame.
 Touches no database.
 """
 
@@ -216,8 +216,17 @@ def run(root: Path, *, min_photos: int, enrol: int, face: str, k: int, m: int) -
     legacy = legacy_decision(x, ids)
     legacy_seconds = time.perf_counter() - started
     legacy_staff, legacy_staff_d = legacy(staff_x)
-    _, legacy_stranger_d = legacy(stranger_x)
+    legacy_strangers, legacy_stranger_d = legacy(stranger_x)
     old_curve = curve(legacy_staff_d, legacy_staff == staff_ids, legacy_stranger_d)
+    # The old decision at kiosk level, at its best threshold for 1% of strangers per frame.
+    old_point = at_far(old_curve, 0.01)
+    old_threshold = old_point["threshold"] if old_point else -np.inf
+    old_by_staff: dict[int, list] = {}
+    for named, d, t in zip(legacy_staff, legacy_staff_d, staff_ids, strict=True):
+        old_by_staff.setdefault(int(t), []).append(int(named) if d < old_threshold else None)
+    old_by_stranger: dict[str, list] = {}
+    for (person, _), named, d in zip(others, legacy_strangers, legacy_stranger_d, strict=True):
+        old_by_stranger.setdefault(person, []).append(int(named) if d < old_threshold else None)
 
     by_staff: dict[int, list] = {}
     for a, t in zip(staff_answers, staff_ids, strict=True):
@@ -248,6 +257,9 @@ def run(root: Path, *, min_photos: int, enrol: int, face: str, k: int, m: int) -
             "m": m,
             "staff": bursts(by_staff, k=k, m=m, stranger=False),
             "strangers": bursts(by_stranger, k=k, m=m, stranger=True),
+            "old_staff": bursts(old_by_staff, k=k, m=m, stranger=False),
+            "old_strangers": bursts(old_by_stranger, k=k, m=m, stranger=True),
+            "old_threshold": float(old_threshold),
         },
         "new_curve": new_curve[:: max(1, len(new_curve) // 400)],
         "old_curve": old_curve[:: max(1, len(old_curve) // 400)],
@@ -310,7 +322,12 @@ def main(argv: list[str] | None = None) -> int:
         ["check-ins", "count", "correct", "wrong person", "stranger admitted", "no decision"],
         [
             [name, c["check_ins"], *(pct(c[o] / c["check_ins"]) for o in outcomes)]
-            for name, c in (("staff", kiosk["staff"]), ("strangers", kiosk["strangers"]))
+            for name, c in (
+                ("staff", kiosk["staff"]),
+                ("strangers", kiosk["strangers"]),
+                ("staff, old decision at 1%", kiosk["old_staff"]),
+                ("strangers, old decision at 1%", kiosk["old_strangers"]),
+            )
         ],
         title=f"Kiosk check-ins ({kiosk['k']} of {kiosk['m']} frames agree)",
     )
