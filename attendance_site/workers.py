@@ -51,8 +51,13 @@ def on_child_start() -> None:
     """Warm the face engine in a freshly forked child that will run face work, then say so."""
     if not needs_engine(consumed_queues()):
         return
+    from threadpoolctl import threadpool_limits
+
     from recognition import services
 
+    # One face at a time: numpy's BLAS on its default threads took about 13 ms to search 10,000
+    # templates for one face, against 0.25 ms on one thread (benchmarks.training, 2 cores).
+    threadpool_limits(limits=1, user_api="blas")
     try:
         services.engine_warm_up()
     except Exception as exc:  # the worker must stay up: tasks report the same error to users
