@@ -198,9 +198,10 @@ ENROLMENT_MAX_BRIGHTNESS = env.float("ENROLMENT_MAX_BRIGHTNESS", default=225.0)
 ENROLMENT_DUPLICATE_DISTANCE = env.float("ENROLMENT_DUPLICATE_DISTANCE", default=0.8)
 # The consent text people agree to before enrolment; bump it when the text changes.
 CONSENT_TEXT_VERSION = env.str("CONSENT_TEXT_VERSION", default="2025-1")
-# Open-set recognition: the distance threshold is set for this false-accept rate (0.001 = 0.1%),
-# and never looser than the maximum.
-RECOGNISER_TARGET_FAR = env.float("RECOGNISER_TARGET_FAR", default=0.001)
+# Open-set recognition: the score threshold is calibrated for this false-accept rate per frame
+# (0.01 = 1%; the kiosk's K-of-M rule then needs several agreeing frames), and no face farther than
+# the maximum from the named person's template is accepted.
+RECOGNISER_TARGET_FAR = env.float("RECOGNISER_TARGET_FAR", default=0.01)
 RECOGNISER_MAX_THRESHOLD = env.float("RECOGNISER_MAX_THRESHOLD", default=1.0)
 # Training starts this many seconds after the last enrolment change (a burst becomes one run).
 TRAINING_DEBOUNCE_SECONDS = env.float("TRAINING_DEBOUNCE_SECONDS", default=5.0)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
-from recognition import engine
+from recognition import engine, reembedding
 from recognition.ml import recogniser as ml
 from recognition.ml.embeddings import embedding_from_bytes
 from recognition.models import RecogniserVersion, TrainingState
@@ -67,6 +67,21 @@ def training_data() -> tuple[np.ndarray, np.ndarray]:
     return np.stack(vectors).astype(np.float32), np.asarray(labels, dtype=np.int64)
 
 
+def recogniser_fit(
+    embeddings: np.ndarray, person_ids: np.ndarray, *, embedder_version: str, target_far: float | None = None
+) -> ml.Recogniser:
+    """Return a recogniser fitted on (embeddings, person ids) exactly as the training worker fits one.
+
+    The one place training options are chosen (`engine.recogniser_options`): training runs and
+    `evaluate_recognition` both call it, so an evaluation measures the recogniser the kiosk runs.
+    `target_far` overrides RECOGNISER_TARGET_FAR (evaluations only).
+    """
+    options = engine.recogniser_options()
+    if target_far is not None:
+        options["target_far"] = target_far
+    return ml.train(embeddings, person_ids, embedder_version=embedder_version, **options)
+
+
 def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
     """Train a new recogniser version from the current enrolment and make it the active one.
 
@@ -82,6 +97,19 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
         format_version=ml.FORMAT_VERSION,
     )
     try:
+        pending = reembedding.reembedding_pending()
+        if pending:
+            # Training now would leave out whoever is not re-embedded yet: the active version (trained
+            # on the older embeddings, and still given embeddings of its own kind) keeps serving.
+            reembedding.reembedding_request()
+            _finish(
+                version,
+                status=RecogniserVersion.Status.FAILED,
+                error=f"{pending} enrolled photos are still being re-embedded for "
+                f"{version.embedder_version}; the active version keeps serving and training follows "
+                "when they are done.",
+            )
+            return version
         embeddings, person_ids = training_data()
         if len(embeddings) == 0:
             with transaction.atomic():
@@ -93,12 +121,7 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
                 )
             return version
         started = time.perf_counter()
-        trained = ml.train(
-            embeddings,
-            person_ids,
-            embedder_version=version.embedder_version,
-            **engine.recogniser_options(),
-        )
+        trained = recogniser_fit(embeddings, person_ids, embedder_version=version.embedder_version)
         artifact = trained.to_bytes()
         seconds = time.perf_counter() - started
     except Exception as exc:
@@ -233,4 +256,6 @@ def training_status() -> dict:
         "running": bool(state and state.running_task_id),
         "active": next(iter(active), None),
         "latest": latest,
+        # After an embedder upgrade: photos still to re-embed before the next version can be trained.
+        "reembedding": reembedding.reembedding_status(),
     }

@@ -107,10 +107,15 @@ class FakeEngine:
     def __init__(self):
         self.answers: list[list[FaceAnalysis]] = []
         self.calls = 0
+        self.versions_asked: list[str | None] = []
 
-    def analyse(self, rgb: np.ndarray, *, max_faces: int | None = None) -> list[FaceAnalysis]:
-        """Return the next queued answer (its `max_faces` first faces), or no face."""
+    def analyse(
+        self, rgb: np.ndarray, *, max_faces: int | None = None, embedder_version: str | None = None
+    ) -> list[FaceAnalysis]:
+        """Return the next queued answer (its `max_faces` first faces), or no face; records the
+        embedder version asked for in `versions_asked`."""
         self.calls += 1
+        self.versions_asked.append(embedder_version)
         faces = self.answers.pop(0) if self.answers else []
         return faces if max_faces is None else faces[:max_faces]
 

@@ -52,7 +52,9 @@ def test_turning_sequences_pass(engine, framed):
         ("rotated", {"rotated_in_plane", "no_turn"}),
         ("tilted", {"no_turn", "wrong_direction", "flat_picture"}),
         ("swapped", {"identity_changed"}),
-        ("wrong_order", {"wrong_direction", "no_turn"}),
+        # With embedder v2 and full-resolution detection of the ~300-pixel source photos, Madonna's
+        # wrong-order burst is stopped one check earlier, its frames 1.004 apart (limit 1.0).
+        ("wrong_order", {"wrong_direction", "no_turn", "identity_changed"}),
     ],
 )
 def test_photo_attacks_fail(engine, framed, kind, reasons):
