@@ -22,8 +22,7 @@ def person_attendance(request, person_id: int):
     person = get_object_or_404(Person.objects.select_related("department"), pk=person_id)
     asked = request.GET.get("days") or str(HISTORY_DAYS)
     if not asked.isdigit() or not 1 <= int(asked) <= MAX_HISTORY_DAYS:
-        return HttpResponseBadRequest(
-            f"days must be a whole number from 1 to {MAX_HISTORY_DAYS}, not {asked!r}."
-        )
+        message = f"days must be a whole number from 1 to {MAX_HISTORY_DAYS}, not {asked!r}."
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
     days = person_attendance_days(person=person, days=int(asked))
     return render(request, "attendance/person.html", {"person": person, "days": days})
