@@ -160,6 +160,11 @@ BIOMETRIC_RETENTION_INACTIVE_DAYS = env.int("BIOMETRIC_RETENTION_INACTIVE_DAYS",
 # How recently a worker must have reported in for /healthz to count it as alive.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=10)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=30)
+# /healthz is 503 unless each of these queues has a live consumer (default: every queue of
+# attendance_site.queues.Queue; a stack that runs only kiosks may narrow it).
+HEALTHZ_REQUIRED_QUEUES = env.list(
+    "HEALTHZ_REQUIRED_QUEUES", default=["recognition", "enrolment", "training", "default"]
+)
 # Load MTCNN and FaceNet in each worker child at start (off: on the first task instead).
 WORKER_WARM_UP = env.bool("WORKER_WARM_UP", default=True)
 
@@ -293,6 +298,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+# Load balancers probe /healthz over plain HTTP inside the network: answer them, do not redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
