@@ -6,6 +6,7 @@ sets DJANGO_ENV=production, SECRET_KEY, DATABASE_URL (PostgreSQL) and CELERY_BRO
 See .env.example for the full list.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # attendance: the API docs page's Swagger UI, served locally (no CDN)
+    "axes",  # login lockout on every door (site, admin, the API's HTTP Basic)
     "attendance_site",  # project-wide management commands
     "people",
     "recognition",
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "attendance_site.middleware.ServiceUnavailableMiddleware",
     "attendance_site.audit.AuditMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "attendance_site.urls"
@@ -104,6 +108,21 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # The site's own login (managers are not admin staff); HR also uses the admin's.
 LOGIN_URL = "reports:login"
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout: after AXES_FAILURE_LIMIT wrong passwords for one user name from one address, every login
+# of that pair (the right password too) is refused for AXES_COOLOFF_MINUTES. An administrator
+# unlocks at once by deleting the row in the admin (Axes > Access attempts) or with
+# `manage.py axes_reset_username NAME`. Behind a reverse proxy, REMOTE_ADDR is the proxy's.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "attendance_site.lockout.lockout_response"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -317,4 +336,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-axes logs every failed login at INFO and its version at every start; lockouts are WARNINGs.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
