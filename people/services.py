@@ -38,6 +38,7 @@ from recognition.services import (
     image_analyse,
     image_decode,
     recogniser_request_training,
+    recogniser_versions_forget,
 )
 
 log = logging.getLogger(__name__)
@@ -162,11 +163,16 @@ def person_saved(*, person: Person, changed: list[str]) -> None:
 def person_delete(*, person: Person) -> None:
     """Delete a person, their face photos from storage and their embeddings, and retrain.
 
-    The files are removed once the deletion commits, so a rolled-back delete keeps them.
+    Every stored recogniser version forgets them in the same transaction (recognition.services.
+    recogniser_versions_forget). The files are removed once the deletion commits, so a rolled-back
+    delete keeps them. Their kept check-in frames are attendance's: attendance_site.privacy.
+    person_erase deletes those too, then calls this.
     """
     names = list(person.face_images.exclude(image="").values_list("image", flat=True))
     employee_id = person.employee_id
-    person.delete()
+    with transaction.atomic():
+        recogniser_versions_forget(person_ids={person.pk})
+        person.delete()
     transaction.on_commit(lambda: storage_delete(names))
     recogniser_request_training(reason=f"{employee_id} deleted")
 

@@ -50,6 +50,7 @@ from recognition.ml.weights import ChecksumError, WeightsError, WeightsMissingEr
 from recognition.training import (
     recogniser_train,
     recogniser_version_people,
+    recogniser_versions_forget,
     training_run,
     training_status,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "recogniser_request_training",
     "recogniser_train",
     "recogniser_version_people",
+    "recogniser_versions_forget",
     "training_run",
     "training_status",
     # matching

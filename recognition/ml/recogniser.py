@@ -21,6 +21,7 @@ P machines over all samples, which stays practical at 5,000 people (see `benchma
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import pickle  # noqa: S403 -- artifacts are written by our own training run and checked by sha256 first
@@ -114,6 +115,32 @@ class Recogniser:
                 )
             )
         return answers
+
+    def without(self, person_ids: set[int]) -> Recogniser | None:
+        """Return a copy that no longer holds `person_ids`: their gallery faces and classifier class go.
+
+        For deleting a person from a stored version at once, without a retraining run: the other
+        people's faces, the threshold and the remaining classes' calibrated SVMs are kept as they are.
+        Returns self when none of them is in it, None when nobody would be left.
+        """
+        drop = np.isin(self.person_ids, np.fromiter(person_ids, dtype=np.int64, count=len(person_ids)))
+        if not drop.any():
+            return self
+        keep = np.flatnonzero(~drop)
+        if len(keep) == 0:
+            return None
+        remap = np.full(len(self.person_ids), -1, dtype=np.int64)
+        remap[keep] = np.arange(len(keep))
+        rows = remap[self.gallery_labels] >= 0
+        state = dict(self.__dict__)
+        state.update(
+            person_ids=self.person_ids[keep].copy(),
+            gallery=self.gallery[rows].copy(),
+            gallery_labels=remap[self.gallery_labels][rows].astype(np.int32),
+            classifier=_classifier_without(self.classifier, keep) if len(keep) >= 2 else None,
+            extra={**self.extra, "people_removed": self.extra.get("people_removed", 0) + int(drop.sum())},
+        )
+        return Recogniser(**state)
 
     def to_bytes(self) -> bytes:
         """Return the recogniser as bytes: a magic header, the format version, then the pickled state."""
@@ -235,6 +262,26 @@ def train(
         impostor_count=int(np.isfinite(impostor).sum()),
         training_seconds=time.perf_counter() - started,
     )
+
+
+def _classifier_without(classifier: CalibratedClassifierCV, keep: np.ndarray) -> CalibratedClassifierCV:
+    """Return a copy of the calibrated one-vs-rest SVM that only knows the classes `keep` (indices, >= 2).
+
+    Each fold's SVM keeps its rows of weights for those classes and their calibrators; with two classes
+    left it becomes a binary SVM on the second one's row, as scikit-learn lays binary ones out.
+    """
+    pruned = copy.deepcopy(classifier)
+    count = len(keep)
+    rows = keep if count > 2 else keep[1:]
+    for fold in pruned.calibrated_classifiers_:
+        svm = fold.estimator
+        svm.coef_ = svm.coef_[rows].copy()
+        svm.intercept_ = svm.intercept_[rows].copy()
+        svm.classes_ = np.arange(count)
+        fold.calibrators = [fold.calibrators[int(i)] for i in rows]
+        fold.classes = np.arange(count)
+    pruned.classes_ = np.arange(count)
+    return pruned
 
 
 def _fit_classifier(x: np.ndarray, labels: np.ndarray, *, folds: int, seed: int, n_jobs: int = 1):
