@@ -53,10 +53,12 @@ def test_turning_sequences_pass(engine, framed):
         ("tilted", {"no_turn", "wrong_direction", "flat_picture"}),
         ("swapped", {"identity_changed"}),
         ("wrong_order", {"wrong_direction", "no_turn"}),
+        ("mirror_swap", {"jump", "moved_sideways", "wrong_direction"}),
     ],
 )
 def test_photo_attacks_fail(engine, framed, kind, reasons):
-    """A still, shifted, rotated or tilted photo, a swapped face and a turn in the wrong order all fail."""
+    """A still, shifted, rotated or tilted photo, a swapped face, a turn in the wrong order and a turned
+    photo swapped with its mirror image (issue 13: 1) all fail."""
     for i, face in enumerate(framed):
         other = framed[(i + 1) % len(framed)]
         directions = ORDERS[i % 2]
