@@ -180,7 +180,9 @@ class Recogniser:
         not wait for a worker): everybody else's templates and the threshold stay as they are.
         Returns self when none of them is in it, None when nobody would be left.
         """
-        keep_people = ~np.isin(self.person_ids, np.fromiter(person_ids, dtype=np.int64, count=len(person_ids)))
+        keep_people = ~np.isin(
+            self.person_ids, np.fromiter(person_ids, dtype=np.int64, count=len(person_ids))
+        )
         if keep_people.all():
             return self
         if not keep_people.any():
@@ -194,7 +196,10 @@ class Recogniser:
             templates=self.templates[keep_people].copy(),
             gallery=self.gallery[rows].copy(),
             gallery_labels=remap[self.gallery_labels][rows].astype(np.int32),
-            extra={**self.extra, "people_removed": self.extra.get("people_removed", 0) + int((~keep_people).sum())},
+            extra={
+                **self.extra,
+                "people_removed": self.extra.get("people_removed", 0) + int((~keep_people).sum()),
+            },
         )
 
     def to_bytes(self) -> bytes:
