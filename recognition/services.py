@@ -52,6 +52,7 @@ from recognition.reembedding import reembedding_resume, reembedding_status
 from recognition.training import (
     recogniser_train,
     recogniser_version_people,
+    recogniser_versions_forget,
     training_run,
     training_status,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "recogniser_request_training",
     "recogniser_train",
     "recogniser_version_people",
+    "recogniser_versions_forget",
     "training_run",
     "training_status",
     # matching

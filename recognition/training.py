@@ -131,6 +131,14 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
 
     with transaction.atomic():
         RecogniserVersion.objects.select_for_update().filter(is_active=True).update(is_active=False)
+        # People erased while this run fitted (it read their faces before) must not come back.
+        gone = set(trained.person_ids.tolist()) - _still_trainable(set(trained.person_ids.tolist()))
+        if gone:
+            trained = trained.without(gone)
+            if trained is None:
+                _finish(version, status=RecogniserVersion.Status.FAILED, error="Everybody was deleted.")
+                return version
+            artifact = trained.to_bytes()
         version.artifact = artifact
         version.sha256 = ml.artifact_sha256(artifact)
         version.people_count = trained.people_count
@@ -153,11 +161,84 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
     return version
 
 
+def _still_trainable(person_ids: set[int]) -> set[int]:
+    """Return which of `person_ids` still have an accepted face photo of an active, consenting person."""
+    from people.models import FaceImage
+
+    return set(
+        FaceImage.objects.filter(
+            person_id__in=person_ids,
+            status=FaceImage.Status.ACCEPTED,
+            person__is_active=True,
+            person__consent_given_at__isnull=False,
+        ).values_list("person_id", flat=True)
+    )
+
+
 def _finish(version: RecogniserVersion, *, status: str, error: str = "") -> None:
     version.status = status
     version.error = error
     version.finished_at = timezone.now()
     version.save()
+
+
+@dataclass
+class VersionsForgotten:
+    """What recogniser_versions_forget did: the active version rewritten, older artifacts dropped."""
+
+    rewritten: list[int]
+    dropped: list[int]
+
+
+def recogniser_versions_forget(*, person_ids: set[int]) -> VersionsForgotten:
+    """Remove people from every stored recogniser version, at once; call in the deleting transaction.
+
+    The active version is rewritten without them (their faces and classifier class removed, see
+    Recogniser.without), so from this commit on no worker can name them, even before the retraining
+    run ends or while no training worker runs; its new sha256 makes every worker reload it. Older
+    versions that hold them lose their artifact (the row and its figures stay as history): they
+    are never loaded except to go back to them, and going back to a version trained on data that
+    has since been erased would undo the erasure; refitting each of them would cost a training run
+    per version for nothing. If nobody is left, the active version is switched off.
+
+    Locks every version row (a training run activating a version meanwhile waits, then prunes
+    its own result: see _activate).
+    """
+    result = VersionsForgotten(rewritten=[], dropped=[])
+    if not person_ids:
+        return result
+    # Every row, not only those with an artifact: a run activating its version right now holds that
+    # row, and this waits for it and then reads the artifact it wrote.
+    versions = list(
+        RecogniserVersion.objects.select_for_update()
+        .order_by("pk")
+        .values_list("pk", "is_active", "artifact", "sha256")
+    )
+    for pk, is_active, artifact, sha256 in versions:
+        if artifact is None:
+            continue
+        recogniser = ml.Recogniser.from_bytes(bytes(artifact), sha256=sha256)
+        pruned = recogniser.without(person_ids)
+        if pruned is recogniser:
+            continue
+        if is_active and pruned is not None:
+            data = pruned.to_bytes()
+            RecogniserVersion.objects.filter(pk=pk).update(
+                artifact=data,
+                sha256=ml.artifact_sha256(data),
+                people_count=pruned.people_count,
+                photos_count=pruned.photos_count,
+            )
+            result.rewritten.append(pk)
+        else:
+            RecogniserVersion.objects.filter(pk=pk).update(artifact=None, sha256="", is_active=False)
+            result.dropped.append(pk)
+    if result.rewritten or result.dropped:
+        log.info(
+            "people %s removed from recogniser versions: rewritten %s, artifacts dropped %s",
+            sorted(person_ids), result.rewritten, result.dropped,
+        )  # fmt: skip
+    return result
 
 
 def recogniser_version_people(*, version_id: int) -> set[int]:

@@ -26,6 +26,7 @@ are still read, so a version trained before the upgrade keeps serving until it i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import math
@@ -171,6 +172,35 @@ class Recogniser:
                     )
                 )
         return answers
+
+    def without(self, person_ids: set[int]) -> Recogniser | None:
+        """Return a copy that no longer holds `person_ids`: their templates and gallery faces go.
+
+        For deleting a person from a stored version at once, without a training run (erasure must
+        not wait for a worker): everybody else's templates and the threshold stay as they are.
+        Returns self when none of them is in it, None when nobody would be left.
+        """
+        keep_people = ~np.isin(
+            self.person_ids, np.fromiter(person_ids, dtype=np.int64, count=len(person_ids))
+        )
+        if keep_people.all():
+            return self
+        if not keep_people.any():
+            return None
+        remap = np.full(len(self.person_ids), -1, dtype=np.int64)
+        remap[keep_people] = np.arange(int(keep_people.sum()))
+        rows = remap[self.gallery_labels] >= 0
+        return dataclasses.replace(
+            self,
+            person_ids=self.person_ids[keep_people].copy(),
+            templates=self.templates[keep_people].copy(),
+            gallery=self.gallery[rows].copy(),
+            gallery_labels=remap[self.gallery_labels][rows].astype(np.int32),
+            extra={
+                **self.extra,
+                "people_removed": self.extra.get("people_removed", 0) + int((~keep_people).sum()),
+            },
+        )
 
     def to_bytes(self) -> bytes:
         """Return the recogniser as bytes: a magic header, the format version, then an npz of arrays."""
@@ -375,6 +405,12 @@ class LegacySvcRecogniser:
     @property
     def templates(self) -> np.ndarray:
         return self.gallery  # only its width is asked for
+
+    def without(self, person_ids: set[int]) -> LegacySvcRecogniser | None:
+        """Return self when none of `person_ids` is in it, else None: a format 1 version that held a
+        deleted person loses its artifact (its SVM is not refitted here; the next training run
+        replaces it with a format 2 version)."""
+        return None if np.isin(self.person_ids, list(person_ids)).any() else self
 
     def identify(self, embedding: np.ndarray) -> Identification:
         return self.identify_many(np.asarray(embedding, dtype=np.float32)[None])[0]

@@ -133,3 +133,31 @@ def test_a_format_1_artifact_still_answers():
     assert isinstance(old, ml.LegacySvcRecogniser) and old.embedder_version == "old"
     answer = old.identify(near(centres[0], seed=8))  # no classifier: the first person is the candidate
     assert answer.person_id == 100 and answer.distance < 0.9
+
+
+@pytest.mark.parametrize(("people", "removed"), [(6, [101, 104]), (3, [100]), (2, [101]), (2, [100, 101])])
+def test_a_removed_person_leaves_no_face_and_is_never_named_while_the_others_still_are(people, removed):
+    """`without` drops a person's gallery faces and classifier class; everyone else is named as before."""
+    x, ids, centres = gallery(people)
+    rec = ml.train(x, ids)
+    pruned = rec.without(set(removed))
+    kept = [100 + i for i in range(people) if 100 + i not in removed]
+    if not kept:
+        assert pruned is None
+        return
+    assert sorted(pruned.person_ids.tolist()) == kept
+    owners = pruned.person_ids[pruned.gallery_labels]
+    assert not np.isin(owners, removed).any()
+    assert len(pruned.gallery) == len(x) - 5 * len(removed)
+    for gone in removed:  # none of the deleted person's own faces is left in the stored gallery
+        own = x[ids == gone]
+        assert not (np.abs(pruned.gallery[:, None, :] - own[None]).sum(axis=2) == 0).any()
+    for i, centre in enumerate(centres):
+        answer = pruned.identify(near(centre, seed=3000 + i))
+        if 100 + i in removed:
+            assert answer.person_id is None and answer.candidate_id not in removed
+        else:
+            assert answer.person_id == 100 + i
+    again = ml.Recogniser.from_bytes(pruned.to_bytes(), sha256=ml.artifact_sha256(pruned.to_bytes()))
+    assert again.person_ids.tolist() == pruned.person_ids.tolist()
+    assert rec.without({999}) is rec
