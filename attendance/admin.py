@@ -27,13 +27,26 @@ class KioskAdmin(admin.ModelAdmin):
         "location",
         "is_active",
         "liveness_mode",
+        "decision",
+        "min_minutes_between_in_and_out",
         "last_seen_at",
         "created_by",
         "created_at",
     ]
-    list_filter = ["is_active", "liveness_mode"]
+    list_filter = ["is_active", "liveness_mode", "decision"]
     search_fields = ["name", "location"]
-    fields = ["name", "location", "is_active", "liveness_mode", "last_seen_at", "created_by", "created_at"]
+    fields = [
+        "name",
+        "location",
+        "is_active",
+        "liveness_mode",
+        "decision",
+        "min_minutes_between_in_and_out",
+        "choice_confirm_seconds",
+        "last_seen_at",
+        "created_by",
+        "created_at",
+    ]
     readonly_fields = ["last_seen_at", "created_by", "created_at"]
     actions = ["revoke"]
 

@@ -11,7 +11,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attendance.checkin import rules, services
+from attendance.checkin import outcomes, rules, services
 from attendance.checkin.authentication import IsKiosk, KioskTokenAuthentication
 from attendance.checkin.frames import FrameError, frame_check
 from attendance.checkin.throttling import KioskFrameThrottle, KioskPollThrottle
@@ -61,10 +61,7 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
 
     def get_first_name(self, obj) -> str | None:
         # Only what the screen shows, and only once the person is confirmed.
-        if (
-            obj.outcome in (obj.Outcome.CHECKED_IN, obj.Outcome.CHECKED_OUT, obj.Outcome.ALREADY)
-            and obj.person
-        ):
+        if obj.outcome in outcomes.PERSON_SHOWN and obj.person:
             return obj.person.first_name
         return None
 

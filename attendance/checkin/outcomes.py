@@ -22,6 +22,31 @@ CHECKING_MESSAGE = "Checking…"
 QUEUE_UNAVAILABLE_MESSAGE = "The recognition queue is unavailable."
 EXPIRED_MESSAGE = "Expired before a worker took it."
 
+# What a recorded event's attempt says, by event kind: its outcome and its sentence.
+RECORDED: dict[str, tuple[str, str]] = {
+    "in": (Outcome.CHECKED_IN, "{greeting}, {name}. Checked in at {time}"),
+    "out": (Outcome.CHECKED_OUT, "Goodbye, {name}. Checked out at {time}"),
+    "break_start": (Outcome.BREAK_STARTED, "Enjoy your break, {name}. Break started at {time}"),
+    "break_end": (Outcome.BREAK_ENDED, "Welcome back, {name}. Break ended at {time}"),
+}
+# The outcomes after which the kiosk may show who was recognised (first name, employee id).
+PERSON_SHOWN = frozenset(
+    {
+        Outcome.CHECKED_IN,
+        Outcome.CHECKED_OUT,
+        Outcome.BREAK_STARTED,
+        Outcome.BREAK_ENDED,
+        Outcome.ALREADY,
+    }
+)
+# What an "already" attempt says, by the kind of the event it repeats.
+ALREADY_MESSAGES: dict[str, str] = {
+    "in": "{name}, you are already checked in at {time}",
+    "out": "{name}, you are already checked out at {time}",
+    "break_start": "{name}, you are already on a break since {time}",
+    "break_end": "{name}, you already ended your break at {time}",
+}
+
 # How the kiosk shows each outcome. tone: the colour; screen: the page's data-state (tests and CSS read
 # it); hold_ms: how long the result stays before the next frame is sent; disarm: forget an "in"/"out"
 # button press; face_seen: keep sending frames at the fast pace; quiet_after_ms: show the message only
@@ -30,12 +55,16 @@ EXPIRED_MESSAGE = "Expired before a worker took it."
 KIOSK_OUTCOMES: dict[str, dict] = {
     Outcome.CHECKED_IN: {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True},
     Outcome.CHECKED_OUT: {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True},
+    Outcome.BREAK_STARTED: {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True},
+    Outcome.BREAK_ENDED: {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True},
     Outcome.ALREADY: {"tone": "info", "screen": "already", "hold_ms": 5000, "disarm": True},
     Outcome.CONFIRMING: {"tone": "", "screen": "confirming", "face_seen": True},
     Outcome.UNKNOWN: {"tone": "warning", "screen": "unknown", "face_seen": True},
     Outcome.NO_FACE: {"tone": "", "screen": "no-face", "quiet_after_ms": 4000},
     Outcome.LIVENESS_FAILED: {"tone": "warning", "screen": "liveness-failed", "hold_ms": 2000},
     Outcome.CHALLENGE: {"tone": "challenge", "screen": "challenge", "challenge": True},
+    # An explicit kiosk: the person chooses what to record (attempt.choice holds the choices).
+    Outcome.CHOOSING: {"tone": "choice", "screen": "choosing", "choice": True},
     # A fault, not an answer about the person: a text of the kiosk's own instead of the message.
     Outcome.ERROR: {
         "tone": "warning",

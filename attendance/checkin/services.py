@@ -266,21 +266,32 @@ def _agreement(attempt: CheckinAttempt, person_id: int) -> bool:
 
 
 def _event_decision(attempt: CheckinAttempt, person: Person) -> rules.EventDecision:
-    """Return what recording `person` for this attempt would do (an event, or "already")."""
+    """Return what recording `person` for this attempt would do (an event, or "already").
+
+    A kind the person chose is recorded unless it repeats their last event within the site's
+    cooldown; an automatic decision also waits the kiosk's minimum time between an entry and an exit.
+    """
     last = AttendanceEvent.objects.filter(person=person).order_by("-timestamp", "-pk").first()
     clock = Clock.from_settings()
+    cooldown = dt.timedelta(seconds=settings.CHECKIN_COOLDOWN_SECONDS)
+    if not attempt.requested_kind:
+        minimum = Kiosk.objects.values_list("min_minutes_between_in_and_out", flat=True).get(
+            pk=attempt.kiosk_id
+        )
+        cooldown = rules.automatic_cooldown(min_minutes_between_in_and_out=minimum, cooldown=cooldown)
     return rules.event_decide(
         now=attempt.created_at,
         last_event=rules.LastEvent(last.kind, last.timestamp, last.workday) if last else None,
         requested=attempt.requested_kind or None,
-        cooldown=dt.timedelta(seconds=settings.CHECKIN_COOLDOWN_SECONDS),
+        cooldown=cooldown,
         boundary=clock.boundary,
         tz=clock.tz,
     )
 
 
 def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) -> None:
-    """Record the entry or exit a confirmed recognition leads to, or say it is already recorded.
+    """Record the event a confirmed recognition (or a person's choice) leads to, or say it is already
+    recorded.
 
     Should be called inside a transaction; takes the person's row lock.
     """
@@ -290,11 +301,10 @@ def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) 
     name = person.first_name or person.full_name
     if not decision.records:
         since = clock.local_time(decision.blocking.timestamp)
-        state_word = "checked in" if decision.blocking.kind == rules.IN else "checked out"
         _finish(
             attempt,
             outcome=Outcome.ALREADY,
-            message=f"{name}, you are already {state_word} ({since})",
+            message=outcomes.ALREADY_MESSAGES[decision.blocking.kind].format(name=name, time=since),
             now=now,
         )
         return
@@ -307,14 +317,13 @@ def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) 
         kiosk_id=attempt.kiosk_id,
         attempt=attempt,
     )
-    at = clock.local_time(event.timestamp)
-    if decision.kind == rules.IN:
-        message = f"{rules.greeting(event.timestamp, tz=clock.tz)}, {name}. Checked in at {at}"
-        _finish(attempt, outcome=Outcome.CHECKED_IN, message=message, now=now)
-    else:
-        _finish(
-            attempt, outcome=Outcome.CHECKED_OUT, message=f"Goodbye, {name}. Checked out at {at}", now=now
-        )
+    outcome, sentence = outcomes.RECORDED[decision.kind]
+    message = sentence.format(
+        greeting=rules.greeting(event.timestamp, tz=clock.tz),
+        name=name,
+        time=clock.local_time(event.timestamp),
+    )
+    _finish(attempt, outcome=outcome, message=message, now=now)
 
 
 # --- Liveness challenges ---
