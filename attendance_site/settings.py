@@ -218,6 +218,8 @@ CHECKIN_AGREEMENT_K = env.int("CHECKIN_AGREEMENT_K", default=2)
 CHECKIN_AGREEMENT_M = env.int("CHECKIN_AGREEMENT_M", default=3)
 CHECKIN_AGREEMENT_SECONDS = env.float("CHECKIN_AGREEMENT_SECONDS", default=5.0)
 CHECKIN_COOLDOWN_SECONDS = env.int("CHECKIN_COOLDOWN_SECONDS", default=120)
+# Explicit kiosks: a recognised person's choice (check in/out, start/end break) is taken this long.
+CHECKIN_CHOICE_MAX_SECONDS = env.float("CHECKIN_CHOICE_MAX_SECONDS", default=30.0)
 # A frame still waiting for a worker after this long is expired, never a late check-in.
 CHECKIN_MAX_PENDING_SECONDS = env.float("CHECKIN_MAX_PENDING_SECONDS", default=5.0)
 # The kiosk page says "System busy" when no result came within this long.

@@ -29,6 +29,17 @@ CHALLENGE = inline_serializer(
     },
     allow_null=True,
 )
+CHOICE = inline_serializer(
+    "KioskChoice",
+    {
+        "kinds": serializers.ListField(child=serializers.ChoiceField(choices=list(rules.KINDS))),
+        "likely": serializers.ChoiceField(choices=list(rules.KINDS)),
+        "confirm_after_ms": serializers.IntegerField(),
+        "expires_at": serializers.DateTimeField(),
+        "confirm_url": serializers.CharField(),
+    },
+    allow_null=True,
+)
 # A challenge answer carries several frames; its whole body is capped at this many frames' worth.
 LIVENESS_UPLOAD_FRAMES_WORTH = 4
 
@@ -39,6 +50,8 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
     event_kind = serializers.SerializerMethodField()
     event_time = serializers.SerializerMethodField()
     challenge = serializers.SerializerMethodField()
+    employee_id = serializers.SerializerMethodField()
+    choice = serializers.SerializerMethodField()
 
     class Meta:
         model = CheckinAttempt
@@ -54,6 +67,8 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
             "finished_at",
             "status_url",
             "challenge",
+            "employee_id",
+            "choice",
         ]
 
     def get_status_url(self, obj) -> str:
@@ -64,6 +79,24 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
         if obj.outcome in outcomes.PERSON_SHOWN and obj.person:
             return obj.person.first_name
         return None
+
+    def get_employee_id(self, obj) -> str | None:
+        if obj.outcome in outcomes.PERSON_SHOWN and obj.person:
+            return obj.person.employee_id
+        return None
+
+    @extend_schema_field(CHOICE)
+    def get_choice(self, obj) -> dict | None:
+        # Only while an explicit kiosk waits for the person's choice: what to offer and preselect.
+        if obj.outcome != obj.Outcome.CHOOSING or obj.choice_made_at is not None:
+            return None
+        return {
+            "kinds": list(rules.KINDS),
+            "likely": services.choice_likely(attempt=obj),
+            "confirm_after_ms": obj.kiosk.choice_confirm_seconds * 1000,
+            "expires_at": services.choice_expires_at(attempt=obj).isoformat(),
+            "confirm_url": reverse("checkin-choice", args=[obj.id]),
+        }
 
     def _event(self, obj):
         return getattr(obj, "event", None) if obj.state == obj.State.DONE else None
@@ -170,7 +203,9 @@ class CheckinDetailApi(KioskApi):
     )
     def get(self, request, attempt_id):
         attempt = get_object_or_404(
-            CheckinAttempt.objects.select_related("person", "event"), pk=attempt_id, kiosk=request.auth
+            CheckinAttempt.objects.select_related("person", "event", "kiosk"),
+            pk=attempt_id,
+            kiosk=request.auth,
         )
         return Response(CheckinAttemptOutput(services.checkin_attempt_read(attempt=attempt)).data)
 
@@ -225,6 +260,38 @@ class CheckinChallengeAnswerApi(KioskUploadApi):
             return Response({"detail": str(exc)}, status=exc.status)
         body = CheckinAttemptOutput(attempt).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+
+class CheckinChoiceApi(KioskApi):
+    """Record what a person recognised at an explicit kiosk chose: check in or out, start or end a break."""
+
+    throttle_classes = [KioskPollThrottle]
+
+    class ChoiceInputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=list(rules.KINDS), help_text="What the person chose.")
+
+    INPUT = ChoiceInputSerializer
+
+    @extend_schema(
+        request=ChoiceInputSerializer,
+        responses={200: CheckinAttemptOutput, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR,
+                   410: ERROR, 429: ERROR},
+        summary="Confirm a person's choice",
+    )  # fmt: skip
+    def post(self, request, attempt_id):
+        serializer = self.INPUT(data=request.data)
+        if not serializer.is_valid():
+            field, errors = next(iter(serializer.errors.items()))
+            return _bad(f"{field}: {errors[0]}")
+        try:
+            attempt = services.checkin_choice_confirm(
+                attempt_id=attempt_id, kiosk=request.auth, kind=serializer.validated_data["kind"]
+            )
+        except CheckinAttempt.DoesNotExist:
+            return Response({"detail": "No such attempt for this kiosk."}, status=status.HTTP_404_NOT_FOUND)
+        except services.KioskAnswerError as exc:
+            return Response({"detail": str(exc)}, status=exc.status)
+        return Response(CheckinAttemptOutput(attempt).data)
 
 
 def _bad(reason: str) -> Response:

@@ -16,6 +16,7 @@ Outcome = CheckinAttempt.Outcome
 NO_FACE_MESSAGE = "Please look at the camera"
 UNKNOWN_MESSAGE = "Not recognised: please try again or see HR"
 CONFIRMING_MESSAGE = "Hold still…"
+CHOOSING_MESSAGE = "{name} · {employee_id}"
 LIVENESS_FAILED_MESSAGE = "Could not confirm: please try again and turn your head as shown"
 LIVENESS_TOO_LATE_MESSAGE = "Too late: please try again"
 CHECKING_MESSAGE = "Checking…"
@@ -37,6 +38,7 @@ PERSON_SHOWN = frozenset(
         Outcome.BREAK_STARTED,
         Outcome.BREAK_ENDED,
         Outcome.ALREADY,
+        Outcome.CHOOSING,
     }
 )
 # What an "already" attempt says, by the kind of the event it repeats.
@@ -99,6 +101,11 @@ KIOSK_TEXTS: dict[str, str] = {
     "checking": CHECKING_MESSAGE,
     "checking_detail": "Thank you, look at the camera again",
     "too_slow": "Too slow: please try again",
+    "choice_in": "Check in",
+    "choice_out": "Check out",
+    "choice_break_start": "Start break",
+    "choice_break_end": "End break",
+    "choice_detail": "{choice} in {seconds} s, or tap another",
 }
 
 

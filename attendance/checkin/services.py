@@ -227,7 +227,7 @@ def checkin_attempt_resolve(
         elif _needs_challenge(attempt, person, recognition):
             _challenge(attempt, now=now)
         else:
-            _record_event(attempt, person, now=now)
+            _confirmed(attempt, person, now=now)
         _keep_frame(attempt, frame)
         attempt.save()
     return attempt
@@ -263,6 +263,75 @@ def _agreement(attempt: CheckinAttempt, person_id: int) -> bool:
         m=m,
         window=window,
     )
+
+
+def _kiosk_asks_choice(attempt: CheckinAttempt) -> bool:
+    """Return whether this attempt's kiosk lets the person choose (explicit) and nothing was pressed."""
+    if attempt.requested_kind:
+        return False
+    decision = Kiosk.objects.values_list("decision", flat=True).get(pk=attempt.kiosk_id)
+    return decision == Kiosk.Decision.EXPLICIT
+
+
+def _confirmed(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) -> None:
+    """Act on a confirmed recognition: ask the person's choice at an explicit kiosk, else record."""
+    if _kiosk_asks_choice(attempt):
+        name = person.first_name or person.full_name
+        message = outcomes.CHOOSING_MESSAGE.format(name=name, employee_id=person.employee_id)
+        _finish(attempt, outcome=Outcome.CHOOSING, message=message, now=now)
+    else:
+        _record_event(attempt, person, now=now)
+
+
+def choice_likely(*, attempt: CheckinAttempt) -> str:
+    """Return the choice an explicit kiosk preselects for the attempt's person (from their last event)."""
+    last = AttendanceEvent.objects.filter(person_id=attempt.person_id).order_by("-timestamp", "-pk").first()
+    clock = Clock.from_settings()
+    return rules.likely_kind(
+        last_event=rules.LastEvent(last.kind, last.timestamp, last.workday) if last else None,
+        workday=clock.workday(attempt.created_at),
+    )
+
+
+def choice_expires_at(*, attempt: CheckinAttempt) -> dt.datetime:
+    """Return until when the person's choice for a "choosing" attempt is taken."""
+    return attempt.finished_at + dt.timedelta(seconds=settings.CHECKIN_CHOICE_MAX_SECONDS)
+
+
+def checkin_choice_confirm(
+    *, attempt_id: uuid.UUID, kiosk: Kiosk, kind: str, now: dt.datetime | None = None
+) -> CheckinAttempt:
+    """Record the event a person chose at an explicit kiosk after being recognised.
+
+    The attempt must be this kiosk's (else CheckinAttempt.DoesNotExist), recognised and waiting for a
+    choice (else KioskAnswerError 409), not older than CHECKIN_CHOICE_MAX_SECONDS (410), and a choice is
+    taken once (409). The event is timed at the recognition; the usual rules then apply (choosing
+    what was just recorded says "already"). Locks the kiosk, the attempt, then the person.
+    """
+    if kind not in rules.KINDS:
+        raise KioskAnswerError(f"kind must be one of {', '.join(rules.KINDS)}, not {kind!r}.", status=400)
+    now = now or timezone.now()
+    with transaction.atomic():
+        Kiosk.objects.select_for_update().filter(pk=kiosk.pk).first()
+        attempt = (
+            CheckinAttempt.objects.select_for_update(of=("self",))
+            .select_related("person")
+            .get(pk=attempt_id, kiosk=kiosk)
+        )
+        if attempt.choice_made_at is not None:
+            raise KioskAnswerError("A choice was already made for this attempt.", status=409)
+        if attempt.outcome != Outcome.CHOOSING or attempt.person is None:
+            raise KioskAnswerError("This attempt is not waiting for a choice.", status=409)
+        if now > choice_expires_at(attempt=attempt):
+            raise KioskAnswerError("Too late: the choice was not made in time.", status=410)
+        attempt.requested_kind = kind
+        attempt.choice_made_at = now
+        latency = attempt.latency_ms  # the recognition's, not the person's time to choose
+        _record_event(attempt, attempt.person, now=now)
+        attempt.latency_ms = latency
+        attempt.save()
+        kiosk_seen(kiosk=kiosk, now=now)
+    return attempt
 
 
 def _event_decision(attempt: CheckinAttempt, person: Person) -> rules.EventDecision:
@@ -329,12 +398,17 @@ def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) 
 # --- Liveness challenges ---
 
 
-class ChallengeError(Exception):
-    """A challenge answer that cannot be taken; `status` is the HTTP status the API answers with."""
+class KioskAnswerError(Exception):
+    """A kiosk's answer (a challenge's frames, a choice) that cannot be taken; `status` is the HTTP
+    status the API answers with."""
 
     def __init__(self, message: str, *, status: int):
         super().__init__(message)
         self.status = status
+
+
+# The name the liveness code and its tests use.
+ChallengeError = KioskAnswerError
 
 
 def _needs_challenge(attempt: CheckinAttempt, person: Person, recognition: Recognition) -> bool:
@@ -358,7 +432,8 @@ def _needs_challenge(attempt: CheckinAttempt, person: Person, recognition: Recog
         min_confidence=settings.LIVENESS_UNSURE_MIN_CONFIDENCE,
     ):
         return False
-    return _event_decision(attempt, person).records
+    # An explicit kiosk records what the person chooses next: prove liveness before the choice.
+    return _kiosk_asks_choice(attempt) or _event_decision(attempt, person).records
 
 
 def _challenge(attempt: CheckinAttempt, *, now: dt.datetime) -> None:
@@ -477,7 +552,7 @@ def checkin_liveness_resolve(*, attempt_id: uuid.UUID, verdict, now=None) -> Che
         elif person is None or not person.is_active:
             _finish(attempt, outcome=Outcome.UNKNOWN, message=outcomes.UNKNOWN_MESSAGE, now=now)
         else:
-            _record_event(attempt, person, now=now)
+            _confirmed(attempt, person, now=now)
         attempt.save()
     return attempt
 

@@ -14,4 +14,5 @@ urlpatterns = [
         api.CheckinChallengeAnswerApi.as_view(),
         name="checkin-challenge-answer",
     ),
+    path("api/v1/checkins/<uuid:attempt_id>/choice/", api.CheckinChoiceApi.as_view(), name="checkin-choice"),
 ]

@@ -40,6 +40,7 @@
   const btnOut = document.getElementById("btn-out");
   const btnFull = document.getElementById("btn-full");
   const unregisteredEl = document.getElementById("unregistered");
+  const choicesEl = document.getElementById("choices");
   const thumb = document.createElement("canvas");
   thumb.width = 32;
   thumb.height = 24;
@@ -60,6 +61,7 @@
     armed: { kind: "", until: 0 }, // an explicit "in" or "out" button press
     idleTimer: null,
     challenge: { active: false, cancelled: false },
+    choice: null, // an explicit kiosk waits for the person's choice: { pick(kind), cancel() }
   };
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -78,7 +80,7 @@
   }
 
   function showIdle() {
-    if (!kiosk.cameraOk || !kiosk.token || kiosk.challenge.active) return;
+    if (!kiosk.cameraOk || !kiosk.token || kiosk.challenge.active || kiosk.choice) return;
     const kind = armedKind();
     show(kind ? TEXTS["armed_" + kind] : TEXTS.idle, "", "", "idle");
   }
@@ -104,6 +106,10 @@
     body.dataset.outcome = attempt.outcome || attempt.state;
     if (row.challenge) {
       await runChallenge(attempt.challenge);
+      return;
+    }
+    if (row.choice) {
+      await runChoice(attempt, row);
       return;
     }
     const t = now();
@@ -324,6 +330,91 @@
     }
   }
 
+  // --- explicit kiosk: the person chooses; the likely choice is confirmed after a few seconds ---
+
+  function runChoice(attempt, row) {
+    const choice = attempt.choice;
+    if (!choice) return Promise.resolve();
+    return new Promise((resolve) => {
+      let selected = choice.likely;
+      let left = Math.max(1, Math.round(choice.confirm_after_ms / 1000));
+      const buttons = {};
+      choicesEl.replaceChildren();
+      choice.kinds.forEach((kind) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.dataset.kind = kind;
+        button.textContent = TEXTS["choice_" + kind] || kind;
+        button.addEventListener("click", () => finish(kind));
+        buttons[kind] = button;
+        choicesEl.appendChild(button);
+      });
+      const countdown = () => {
+        Object.entries(buttons).forEach(([kind, b]) => b.setAttribute("aria-pressed", String(kind === selected)));
+        detailEl.textContent = TEXTS.choice_detail
+          .replace("{choice}", TEXTS["choice_" + selected] || selected).replace("{seconds}", left);
+      };
+      show(attempt.message, "", row.tone, row.screen);
+      clearTimeout(kiosk.idleTimer); // the countdown decides when this screen ends
+      choicesEl.hidden = false;
+      countdown();
+      buttons[selected].focus();
+      const timer = setInterval(() => {
+        left -= 1;
+        if (left <= 0) finish(selected);
+        else countdown();
+      }, 1000);
+      let done = false;
+      async function finish(kind) {
+        if (done) return;
+        done = true;
+        clearInterval(timer);
+        kiosk.choice = null;
+        choicesEl.hidden = true;
+        if (kind === null) {
+          showIdle();
+          resolve();
+          return;
+        }
+        selected = kind;
+        countdown();
+        body.classList.add("waiting");
+        try {
+          const response = await api(choice.confirm_url, {
+            method: "POST",
+            body: JSON.stringify({ kind }),
+            headers: { "Content-Type": "application/json" },
+          });
+          if (response.status === 200) {
+            await showOutcome(await response.json());
+          } else if (response.status === 409 || response.status === 410) {
+            const failed = OUTCOMES.liveness_failed;
+            show(TEXTS.too_slow, await reason(response), failed.tone, failed.screen);
+            kiosk.holdUntil = now() + failed.hold_ms;
+          } else {
+            await refused(response);
+          }
+        } catch (err) {
+          show(TEXTS.offline, TEXTS.retrying, "error", "offline");
+        } finally {
+          body.classList.remove("waiting");
+          resolve();
+        }
+      }
+      kiosk.choice = {
+        pick: (kind) => { if (buttons[kind]) finish(kind); },
+        move: (step) => {
+          const kinds = choice.kinds;
+          selected = kinds[(kinds.indexOf(selected) + step + kinds.length) % kinds.length];
+          left = Math.max(left, 3);
+          countdown();
+          buttons[selected].focus();
+        },
+        cancel: () => finish(null),
+      };
+    });
+  }
+
   function abandonChallenge() {
     kiosk.challenge.active = false;
     // A lost camera already says so; a cancelled challenge goes back to the idle screen.
@@ -375,6 +466,13 @@
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const key = event.key.toLowerCase();
+    if (kiosk.choice) {
+      // While choosing: arrows move the selection, Enter/Space (on the focused button) confirms it.
+      if (key === "escape") kiosk.choice.cancel();
+      else if (key === "arrowleft" || key === "arrowup") kiosk.choice.move(-1);
+      else if (key === "arrowright" || key === "arrowdown") kiosk.choice.move(1);
+      return;
+    }
     if (key === "i") arm("in");
     else if (key === "o") arm("out");
     else if (key === "f") fullScreen();

@@ -30,6 +30,7 @@ URLS = {
     "api-docs": "api/docs/",
     "api-schema": "api/schema/",
     "checkin-challenge-answer": "api/v1/checkins/<uuid:attempt_id>/challenge/",
+    "checkin-choice": "api/v1/checkins/<uuid:attempt_id>/choice/",
     "checkin-create": "api/v1/checkins/",
     "checkin-detail": "api/v1/checkins/<uuid:attempt_id>/",
     "healthz": "healthz",
@@ -78,6 +79,7 @@ API_PATHS = [
     "/api/v1/checkins/",
     "/api/v1/checkins/{attempt_id}/",
     "/api/v1/checkins/{attempt_id}/challenge/",
+    "/api/v1/checkins/{attempt_id}/choice/",
     "/api/v1/reports/day/",
     "/api/v1/reports/departments/",
     "/api/v1/reports/timesheet/",
@@ -88,8 +90,9 @@ API_PATHS = [
 API_FIELDS = {
     "CheckinAttemptOutput": words(
         "id state outcome message first_name event_kind event_time created_at finished_at status_url "
-        "challenge"
+        "challenge employee_id choice"
     ),
+    "KioskChoice": words("kinds likely confirm_after_ms expires_at confirm_url"),
     "LivenessChallenge": words("steps instructions expires_at answer_url max_frames"),
     "Error": words("detail"),
     "ReportError": words("detail errors"),
