@@ -15,6 +15,7 @@ from attendance.checkin import outcomes, rules, services
 from attendance.checkin.authentication import IsKiosk, KioskTokenAuthentication
 from attendance.checkin.frames import FrameError, frame_check
 from attendance.checkin.throttling import KioskFrameThrottle, KioskPollThrottle
+from attendance.clock import Clock
 from attendance.models import CheckinAttempt
 
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
@@ -52,6 +53,7 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
     challenge = serializers.SerializerMethodField()
     employee_id = serializers.SerializerMethodField()
     choice = serializers.SerializerMethodField()
+    event_local_time = serializers.SerializerMethodField()
 
     class Meta:
         model = CheckinAttempt
@@ -69,6 +71,7 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
             "challenge",
             "employee_id",
             "choice",
+            "event_local_time",
         ]
 
     def get_status_url(self, obj) -> str:
@@ -108,6 +111,11 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
     def get_event_time(self, obj) -> str | None:
         event = self._event(obj)
         return event.timestamp.isoformat() if event else None
+
+    def get_event_local_time(self, obj) -> str | None:
+        # What the kiosk shows: the event's time in the site's zone, not the kiosk browser's.
+        event = self._event(obj)
+        return Clock.from_settings().local_time(event.timestamp) if event else None
 
     @extend_schema_field(CHALLENGE)
     def get_challenge(self, obj) -> dict | None:

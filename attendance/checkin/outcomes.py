@@ -49,17 +49,29 @@ ALREADY_MESSAGES: dict[str, str] = {
     "break_end": "{name}, you already ended your break at {time}",
 }
 
+# An event recorded: who (first name, employee id, time in the site's zone) and a short beep. who: show
+# the attempt's `who` line as the detail; beep: the tone of a short WebAudio beep ("success" or "info").
+RECORDED_ROW = {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True, "who": True,
+                "beep": "success"}  # fmt: skip
+
 # How the kiosk shows each outcome. tone: the colour; screen: the page's data-state (tests and CSS read
 # it); hold_ms: how long the result stays before the next frame is sent; disarm: forget an "in"/"out"
 # button press; face_seen: keep sending frames at the fast pace; quiet_after_ms: show the message only
 # if a face was seen this recently (no_face would otherwise flash on an empty hallway); pause_ms: send
 # no frame for this long; text/detail: show these KIOSK_TEXTS instead of the attempt's message.
 KIOSK_OUTCOMES: dict[str, dict] = {
-    Outcome.CHECKED_IN: {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True},
-    Outcome.CHECKED_OUT: {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True},
-    Outcome.BREAK_STARTED: {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True},
-    Outcome.BREAK_ENDED: {"tone": "success", "screen": "recorded", "hold_ms": 5000, "disarm": True},
-    Outcome.ALREADY: {"tone": "info", "screen": "already", "hold_ms": 5000, "disarm": True},
+    Outcome.CHECKED_IN: {**RECORDED_ROW},
+    Outcome.CHECKED_OUT: {**RECORDED_ROW},
+    Outcome.BREAK_STARTED: {**RECORDED_ROW},
+    Outcome.BREAK_ENDED: {**RECORDED_ROW},
+    Outcome.ALREADY: {
+        "tone": "info",
+        "screen": "already",
+        "hold_ms": 5000,
+        "disarm": True,
+        "who": True,
+        "beep": "info",
+    },
     Outcome.CONFIRMING: {"tone": "", "screen": "confirming", "face_seen": True},
     Outcome.UNKNOWN: {"tone": "warning", "screen": "unknown", "face_seen": True},
     Outcome.NO_FACE: {"tone": "", "screen": "no-face", "quiet_after_ms": 4000},
@@ -95,12 +107,15 @@ KIOSK_TEXTS: dict[str, str] = {
     "unregistered": "This browser is not registered as a kiosk",
     "not_registered": "This kiosk is not registered",
     "revoked": "This kiosk has been revoked",
+    "revoked_detail": "It no longer records anything. A staff member can register this browser again.",
     "challenge_start": "Look straight at the camera",
     "challenge_start_detail": "Then follow the instructions on screen",
     "challenge_step": "Step {n} of {total}",
     "checking": CHECKING_MESSAGE,
     "checking_detail": "Thank you, look at the camera again",
     "too_slow": "Too slow: please try again",
+    "who": "{name} · {employee_id} · {time}",
+    "who_no_time": "{name} · {employee_id}",
     "choice_in": "Check in",
     "choice_out": "Check out",
     "choice_break_start": "Start break",

@@ -76,7 +76,38 @@
     body.dataset.tone = tone || "";
     if (screen) body.dataset.state = screen;
     clearTimeout(kiosk.idleTimer);
-    if (tone) kiosk.idleTimer = setTimeout(showIdle, IDLE_AFTER_MS);
+    // Any message but the idle prompt gives way to it after a while (an empty scene sends no answer).
+    if (tone || (screen && screen !== "idle")) kiosk.idleTimer = setTimeout(showIdle, IDLE_AFTER_MS);
+  }
+
+  // A short beep (WebAudio, no sound file) when an event is recorded or found already recorded.
+  function beep(kind) {
+    const AudioContext = window.AudioContext || window.webkitAudioContext;
+    if (!AudioContext) return;
+    try {
+      kiosk.audio = kiosk.audio || new AudioContext();
+      const ctx = kiosk.audio;
+      if (ctx.state === "suspended") ctx.resume().catch(() => {});
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = kind === "success" ? 880 : 660;
+      gain.gain.setValueAtTime(0.2, ctx.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.18);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.2);
+      body.dataset.beeps = String(Number(body.dataset.beeps || 0) + 1);
+    } catch (err) {
+      // no sound is better than no kiosk
+    }
+  }
+
+  // "Ana · E-042 · 08:12": who was recognised, with the event's time in the site's zone (from the server).
+  function whoLine(attempt) {
+    if (!attempt.first_name || !attempt.employee_id) return "";
+    const template = attempt.event_local_time ? TEXTS.who : TEXTS.who_no_time;
+    return template.replace("{name}", attempt.first_name).replace("{employee_id}", attempt.employee_id)
+      .replace("{time}", attempt.event_local_time || "");
   }
 
   function showIdle() {
@@ -95,8 +126,9 @@
   }
 
   function showUnregistered(revoked, detail) {
-    show(revoked ? TEXTS.revoked : kiosk.token ? TEXTS.not_registered : TEXTS.unregistered, detail, "error",
-      kiosk.token ? "unauthorised" : "unregistered");
+    // Revoked: one sentence and what follows from it, no buttons (hidden by the page's style).
+    show(revoked ? TEXTS.revoked : kiosk.token ? TEXTS.not_registered : TEXTS.unregistered,
+      revoked ? TEXTS.revoked_detail : detail, "error", kiosk.token ? "unauthorised" : "unregistered");
     unregisteredEl.hidden = false;
   }
 
@@ -113,10 +145,16 @@
       return;
     }
     const t = now();
-    if (row.quiet_after_ms && t - kiosk.lastFaceAt >= row.quiet_after_ms) return; // nobody was there
+    if (row.quiet_after_ms && t - kiosk.lastFaceAt >= row.quiet_after_ms) {
+      // Nobody is there: back to the idle prompt once a result's hold is over.
+      if (body.dataset.state !== "idle" && t >= kiosk.holdUntil) showIdle();
+      return;
+    }
     if (row.face_seen) kiosk.lastFaceAt = t;
     const message = row.text ? TEXTS[row.text] : attempt.message || TEXTS.busy;
-    show(message, row.detail ? TEXTS[row.detail] : "", row.tone, row.screen);
+    const detail = row.detail ? TEXTS[row.detail] : row.who ? whoLine(attempt) : "";
+    show(message, detail, row.tone, row.screen);
+    if (row.beep) beep(row.beep);
     if (row.hold_ms) kiosk.holdUntil = t + row.hold_ms;
     if (row.pause_ms) pause(row.pause_ms);
     if (row.disarm) disarm();
@@ -356,6 +394,7 @@
       };
       show(attempt.message, "", row.tone, row.screen);
       clearTimeout(kiosk.idleTimer); // the countdown decides when this screen ends
+      body.classList.remove("waiting");
       choicesEl.hidden = false;
       countdown();
       buttons[selected].focus();

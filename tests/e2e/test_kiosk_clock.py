@@ -34,9 +34,10 @@ def _kiosk_page(playwright, web_server, video, token):
 def test_explicit_check_in_and_out_and_automatic_pass_by(
     celebrity_dir, celery_worker_process, web_server, tmp_path, monkeypatch
 ):
-    """Explicit kiosk: Jerry taps "Check in" (an entry), then "Check out" comes preselected and is
-    confirmed by itself after its seconds (an exit). Automatic kiosk (30 min minimum): Jerry passing by
-    10 minutes after an entry is told "already checked in at HH:MM" and nothing is recorded."""
+    """Explicit kiosk: Jerry taps "Check in" (an entry, shown with his employee id, the time and a beep),
+    then "Check out" comes preselected and is confirmed by itself after its seconds (an exit). Automatic
+    kiosk (30 min minimum): Jerry passing by 10 minutes after an entry is told "already checked in at
+    HH:MM" and nothing is recorded. Revoked, that kiosk shows one screen without buttons."""
     from playwright.sync_api import expect, sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -56,6 +57,12 @@ def test_explicit_check_in_and_out_and_automatic_pass_by(
         page.screenshot(path=str(tmp_path / "explicit-choosing-in.png"))
         page.click("#choices button[data-kind='in']")
         expect(page.locator("#message")).to_contain_text("Checked in at", timeout=10_000)
+        entry = AttendanceEvent.objects.get()
+        employee_id = entry.person.employee_id
+        at = timezone.localtime(entry.timestamp).strftime("%H:%M")
+        expect(page.locator("#detail")).to_have_text(f"Jerry · {employee_id} · {at}")
+        expect(page.locator("body")).to_have_attribute("data-beeps", "1")
+        expect(page.locator("#choices")).to_be_hidden()
         page.screenshot(path=str(tmp_path / "explicit-checked-in.png"))
         browser.close()
         assert list(AttendanceEvent.objects.values_list("person_id", "kind")) == [(jerry, "in")]
@@ -93,4 +100,15 @@ def test_explicit_check_in_and_out_and_automatic_pass_by(
         browser.close()
     assert list(AttendanceEvent.objects.values_list("kind", flat=True)) == ["in"]
     assert CheckinAttempt.objects.filter(kiosk=door, outcome=CheckinAttempt.Outcome.ALREADY).exists()
+
+    # The door kiosk revoked: one consistent screen, no buttons.
+    Kiosk.objects.filter(pk=door.pk).update(is_active=False)
+    with sync_playwright() as playwright:
+        browser, page = _kiosk_page(playwright, web_server, video, door_token)
+        expect(page.locator("#message")).to_have_text("This kiosk has been revoked", timeout=30_000)
+        expect(page.locator("#detail")).to_contain_text("It no longer records anything.")
+        expect(page.locator("#btn-in")).to_be_hidden()
+        expect(page.locator("#btn-out")).to_be_hidden()
+        page.screenshot(path=str(tmp_path / "revoked.png"))
+        browser.close()
     print(f"screenshots in {tmp_path}")

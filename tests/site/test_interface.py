@@ -90,7 +90,7 @@ API_PATHS = [
 API_FIELDS = {
     "CheckinAttemptOutput": words(
         "id state outcome message first_name event_kind event_time created_at finished_at status_url "
-        "challenge employee_id choice"
+        "challenge employee_id choice event_local_time"
     ),
     "KioskChoice": words("kinds likely confirm_after_ms expires_at confirm_url"),
     "LivenessChallenge": words("steps instructions expires_at answer_url max_frames"),

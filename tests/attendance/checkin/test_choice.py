@@ -142,3 +142,14 @@ def test_automatic_kiosks_never_ask():
     """The default decision is automatic: a recognition records an entry directly."""
     kiosk, ana = KioskFactory(), PersonFactory()
     assert recognised(kiosk, ana).outcome == Outcome.CHECKED_IN
+
+
+def test_a_recorded_attempt_gives_the_time_in_the_sites_zone(client, settings):
+    """The kiosk shows the event's time from the server, in the site's zone (not the browser's)."""
+    settings.TIME_ZONE = "Asia/Tokyo"
+    kiosk, ana = KioskFactory(), PersonFactory(employee_id="E-9")
+    attempt = recognised(kiosk, ana)
+    body = client.get(f"/api/v1/checkins/{attempt.id}/", HTTP_AUTHORIZATION=f"Kiosk {kiosk.token}").json()
+    event = AttendanceEvent.objects.get()
+    tokyo = event.timestamp.astimezone(dt.timezone(dt.timedelta(hours=9)))
+    assert body["event_local_time"] == f"{tokyo:%H:%M}" and body["employee_id"] == "E-9"
