@@ -10,7 +10,14 @@ from django.utils.html import format_html
 
 from attendance import services
 from attendance.checkin import services as checkin_services
-from attendance.models import AttendanceEvent, AttendanceEventLog, CheckinAttempt, Kiosk, ReportAccess
+from attendance.models import (
+    AttendanceEvent,
+    AttendanceEventLog,
+    CheckinAttempt,
+    Kiosk,
+    KioskPin,
+    ReportAccess,
+)
 
 
 @admin.register(ReportAccess)
@@ -18,6 +25,45 @@ class ReportAccessAdmin(admin.ModelAdmin):
     list_display = ["user"]
     filter_horizontal = ["departments"]
     autocomplete_fields = ["user"]
+
+
+class KioskPinForm(forms.ModelForm):
+    pin = forms.CharField(
+        label="PIN",
+        min_length=4,
+        max_length=8,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="4 to 8 digits. Stored hashed: it cannot be read back, only replaced.",
+    )
+
+    class Meta:
+        model = KioskPin
+        fields = ["person"]
+
+    def clean_pin(self):
+        pin = self.cleaned_data["pin"]
+        if not (pin.isdigit() and pin.isascii()):
+            raise forms.ValidationError("Use digits only (0-9).")
+        return pin
+
+
+@admin.register(KioskPin)
+class KioskPinAdmin(admin.ModelAdmin):
+    """HR sets a person's kiosk PIN (the fallback when the face is not recognised) and sees its lock."""
+
+    form = KioskPinForm
+    list_display = ["person", "failures", "locked_until", "set_by", "set_at"]
+    search_fields = ["person__full_name", "person__employee_id"]
+    autocomplete_fields = ["person"]
+    readonly_fields = ["failures", "locked_until", "set_by", "set_at"]
+
+    def save_model(self, request, obj, form, change):
+        row = checkin_services.kiosk_pin_set(person=obj.person, pin=form.cleaned_data["pin"], by=request.user)
+        obj.pk = row.pk
+
+    def get_readonly_fields(self, request, obj=None):
+        # A PIN belongs to one person: changing it keeps the person.
+        return [*self.readonly_fields, "person"] if obj else self.readonly_fields
 
 
 @admin.register(Kiosk)

@@ -111,6 +111,8 @@ class CheckinAttempt(models.Model):
     liveness_figures = models.JSONField(null=True, blank=True)
     # Explicit kiosks: when the person's choice (requested_kind) was confirmed; a choice is made once.
     choice_made_at = models.DateTimeField(null=True, blank=True)
+    # A punch by employee id and PIN after a failed recognition: its frame is kept as evidence.
+    by_pin = models.BooleanField("by PIN", default=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -132,6 +134,7 @@ class AttendanceEvent(models.Model):
 
     class Source(models.TextChoices):
         KIOSK = "kiosk", "Kiosk"
+        PIN = "pin", "PIN"
         MANUAL = "manual", "Entered by HR"
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="attendance_events")
@@ -161,6 +164,29 @@ class AttendanceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.kind} {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class KioskPin(models.Model):
+    """A person's kiosk PIN, the fallback when the face is not recognised: only its hash is stored.
+
+    Wrong PINs in a row count up to KIOSK_PIN_MAX_FAILURES, which locks the PIN until `locked_until`.
+    """
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="kiosk_pin")
+    pin_hash = models.CharField(max_length=128, editable=False)
+    failures = models.PositiveSmallIntegerField("wrong PINs in a row", default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "kiosk PIN"
+        verbose_name_plural = "kiosk PINs"
+
+    def __str__(self) -> str:
+        return f"PIN of {self.person}"
 
 
 class AttendanceEventLog(models.Model):

@@ -230,6 +230,9 @@ CHECKIN_KEEP_FRAMES = env.str("CHECKIN_KEEP_FRAMES", default="none")
 # DRF throttle rates per kiosk ("N/s", "N/min"): frames posted, and result polls.
 KIOSK_FRAME_THROTTLE = env.str("KIOSK_FRAME_THROTTLE", default="5/s")
 KIOSK_POLL_THROTTLE = env.str("KIOSK_POLL_THROTTLE", default="40/s")
+# PIN fallback: this many wrong PINs in a row lock a person's PIN for KIOSK_PIN_LOCK_MINUTES.
+KIOSK_PIN_MAX_FAILURES = env.int("KIOSK_PIN_MAX_FAILURES", default=3)
+KIOSK_PIN_LOCK_MINUTES = env.int("KIOSK_PIN_LOCK_MINUTES", default=15)
 
 # --- Liveness (active challenge; each kiosk's mode is set in the admin: off, always, when_unsure) ---
 # A challenge must be answered within LIVENESS_CHALLENGE_SECONDS, once, with 4 to LIVENESS_MAX_FRAMES

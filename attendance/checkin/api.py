@@ -270,6 +270,52 @@ class CheckinChallengeAnswerApi(KioskUploadApi):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
+class CheckinPinApi(KioskUploadApi):
+    """Punch by employee id and PIN when the face is not recognised; the frame is kept as evidence."""
+
+    class PinInputSerializer(serializers.Serializer):
+        frame = serializers.FileField(allow_empty_file=True, help_text="The camera frame at the moment.")
+        employee_id = serializers.CharField(max_length=50)
+        pin = serializers.CharField(max_length=8, help_text="4 to 8 digits, set by HR.")
+        kind = serializers.ChoiceField(
+            choices=["", *rules.KINDS], required=False, default="", help_text="Empty to decide by the rules."
+        )
+
+    INPUT = PinInputSerializer
+
+    @extend_schema(
+        request={"multipart/form-data": PinInputSerializer},
+        responses={201: CheckinAttemptOutput, 400: ERROR, 401: ERROR, 403: ERROR, 423: ERROR, 429: ERROR},
+        summary="Punch by PIN",
+    )
+    def post(self, request):
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.CHECKIN_FRAME_MAX_BYTES + 64 * 1024:
+            return _bad(
+                f"The upload is {length} bytes; a frame may be at most {settings.CHECKIN_FRAME_MAX_BYTES}."
+            )
+        serializer = self.INPUT(data=request.data)
+        if not serializer.is_valid():
+            field, errors = next(iter(serializer.errors.items()))
+            return _bad(f"{field}: {errors[0]}")
+        data = serializer.validated_data["frame"].read()
+        try:
+            frame_check(data)
+        except FrameError as exc:
+            return _bad(str(exc))
+        try:
+            attempt = services.checkin_pin_punch(
+                kiosk=request.auth,
+                employee_id=serializer.validated_data["employee_id"],
+                pin=serializer.validated_data["pin"],
+                frame=data,
+                requested_kind=serializer.validated_data["kind"],
+            )
+        except services.PinError as exc:
+            return Response({"detail": str(exc)}, status=exc.status)
+        return Response(CheckinAttemptOutput(attempt).data, status=status.HTTP_201_CREATED)
+
+
 class CheckinChoiceApi(KioskApi):
     """Record what a person recognised at an explicit kiosk chose: check in or out, start or end a break."""
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from attendance.checkin import outcomes, rules
 from attendance.clock import Clock
-from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk
+from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk, KioskPin
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
 from people.models import Person
@@ -358,7 +359,9 @@ def _event_decision(attempt: CheckinAttempt, person: Person) -> rules.EventDecis
     )
 
 
-def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) -> None:
+def _record_event(
+    attempt: CheckinAttempt, person: Person, *, now: dt.datetime, source: str = AttendanceEvent.Source.KIOSK
+) -> None:
     """Record the event a confirmed recognition (or a person's choice) leads to, or say it is already
     recorded.
 
@@ -382,7 +385,7 @@ def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) 
         kind=decision.kind,
         timestamp=attempt.created_at,
         workday=decision.workday,
-        source=AttendanceEvent.Source.KIOSK,
+        source=source,
         kiosk_id=attempt.kiosk_id,
         attempt=attempt,
     )
@@ -393,6 +396,88 @@ def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) 
         time=clock.local_time(event.timestamp),
     )
     _finish(attempt, outcome=outcome, message=message, now=now)
+
+
+# --- PIN fallback ---
+
+PIN_DIGITS = (4, 8)
+
+
+class PinError(Exception):
+    """A PIN punch that is refused; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def kiosk_pin_set(*, person: Person, pin: str, by=None) -> KioskPin:
+    """Set (or replace) a person's kiosk PIN: 4 to 8 digits, stored hashed; clears any lock."""
+    low, high = PIN_DIGITS
+    if not (pin.isdigit() and pin.isascii() and low <= len(pin) <= high):
+        raise ValueError(f"A PIN is {low} to {high} digits (0-9); got {len(pin)} characters.")
+    row, _created = KioskPin.objects.update_or_create(
+        person=person,
+        defaults={"pin_hash": make_password(pin), "failures": 0, "locked_until": None, "set_by": by},
+    )
+    return row
+
+
+def checkin_pin_punch(
+    *,
+    kiosk: Kiosk,
+    employee_id: str,
+    pin: str,
+    frame: bytes,
+    requested_kind: str = "",
+    now: dt.datetime | None = None,
+) -> CheckinAttempt:
+    """Record a punch by employee id and PIN (after a failed recognition), with its frame as evidence.
+
+    The event's source is "pin" for managers to review. A wrong PIN counts; KIOSK_PIN_MAX_FAILURES in a
+    row lock the PIN for KIOSK_PIN_LOCK_MINUTES (PinError 423), during which even the right PIN is
+    refused. An unknown employee id, a person without a PIN and a wrong PIN all get the same answer
+    (PinError 403), so the keypad does not tell who has a PIN. The frame must already be validated.
+    """
+    now = now or timezone.now()
+    refusal: PinError | None = None
+    with transaction.atomic():
+        Kiosk.objects.select_for_update().filter(pk=kiosk.pk).first()
+        row = (
+            KioskPin.objects.select_for_update(of=("self",))
+            .select_related("person")
+            .filter(person__employee_id=employee_id.strip(), person__is_active=True)
+            .first()
+        )
+        if row is None:
+            refusal = PinError(outcomes.PIN_REFUSED_MESSAGE, status=403)
+        elif row.locked_until is not None and now < row.locked_until:
+            until = Clock.from_settings().local_time(row.locked_until)
+            refusal = PinError(outcomes.PIN_LOCKED_MESSAGE.format(time=until), status=423)
+        elif not check_password(pin, row.pin_hash):
+            row.failures += 1
+            if row.failures >= settings.KIOSK_PIN_MAX_FAILURES:
+                row.failures = 0
+                row.locked_until = now + dt.timedelta(minutes=settings.KIOSK_PIN_LOCK_MINUTES)
+                until = Clock.from_settings().local_time(row.locked_until)
+                refusal = PinError(outcomes.PIN_LOCKED_MESSAGE.format(time=until), status=423)
+            else:
+                refusal = PinError(outcomes.PIN_REFUSED_MESSAGE, status=403)
+            row.save(update_fields=["failures", "locked_until"])
+        else:
+            if row.failures or row.locked_until:
+                row.failures, row.locked_until = 0, None
+                row.save(update_fields=["failures", "locked_until"])
+            attempt = CheckinAttempt.objects.create(
+                kiosk=kiosk, requested_kind=requested_kind, person=row.person, by_pin=True
+            )
+            attempt.frame.save(f"{attempt.id}.jpg", ContentFile(frame), save=False)
+            _record_event(attempt, row.person, now=now, source=AttendanceEvent.Source.PIN)
+            attempt.save()
+            kiosk_seen(kiosk=kiosk, now=now)
+    if refusal is not None:
+        raise refusal
+    return attempt
 
 
 # --- Liveness challenges ---

@@ -31,6 +31,7 @@ URLS = {
     "api-schema": "api/schema/",
     "checkin-challenge-answer": "api/v1/checkins/<uuid:attempt_id>/challenge/",
     "checkin-choice": "api/v1/checkins/<uuid:attempt_id>/choice/",
+    "checkin-pin": "api/v1/checkins/pin/",
     "checkin-create": "api/v1/checkins/",
     "checkin-detail": "api/v1/checkins/<uuid:attempt_id>/",
     "healthz": "healthz",
@@ -77,6 +78,7 @@ TASKS = {
 
 API_PATHS = [
     "/api/v1/checkins/",
+    "/api/v1/checkins/pin/",
     "/api/v1/checkins/{attempt_id}/",
     "/api/v1/checkins/{attempt_id}/challenge/",
     "/api/v1/checkins/{attempt_id}/choice/",
