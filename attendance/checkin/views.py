@@ -19,6 +19,7 @@ def kiosk_page(request):
     """The full-screen kiosk: needs no login; the browser holds the kiosk token."""
     config = {
         "checkinUrl": reverse("checkin-create"),
+        "pinUrl": reverse("checkin-pin"),
         "registerUrl": reverse("kiosk-register"),
         "busyTimeoutMs": int(settings.KIOSK_BUSY_TIMEOUT_SECONDS * 1000),
         # A challenge answer is a burst of frames: the worker needs longer than for one frame.

@@ -21,6 +21,7 @@
   const FACE_RECENT_MS = 4000; // keep the fast pace this long after a face was seen
   const IDLE_AFTER_MS = 5000; // how long a coloured message stays before the idle screen returns
   const ARMED_MS = 15000; // an "in"/"out" button press lasts this long
+  const PIN_OFFER_MS = 20000; // "Use a PIN" stays this long after a face was not recognised
   const MOTION_THRESHOLD = 6; // mean absolute luma change (0-255) on a 32x24 thumbnail
   const POST_TIMEOUT_MS = 5000;
   const BUSY_PAUSE_MS = 3000;
@@ -41,6 +42,10 @@
   const btnFull = document.getElementById("btn-full");
   const unregisteredEl = document.getElementById("unregistered");
   const choicesEl = document.getElementById("choices");
+  const btnPin = document.getElementById("btn-pin");
+  const pinPad = document.getElementById("pin-pad");
+  const pinEmployee = document.getElementById("pin-employee");
+  const pinCode = document.getElementById("pin-code");
   const thumb = document.createElement("canvas");
   thumb.width = 32;
   thumb.height = 24;
@@ -62,6 +67,8 @@
     idleTimer: null,
     challenge: { active: false, cancelled: false },
     choice: null, // an explicit kiosk waits for the person's choice: { pick(kind), cancel() }
+    pinOffered: 0, // "Use a PIN" is offered until then, after a face that was not recognised
+    pinOpen: false, // the PIN keypad is on screen: no frames are sent
   };
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -111,7 +118,8 @@
   }
 
   function showIdle() {
-    if (!kiosk.cameraOk || !kiosk.token || kiosk.challenge.active || kiosk.choice) return;
+    if (!kiosk.cameraOk || !kiosk.token || kiosk.challenge.active || kiosk.choice || kiosk.pinOpen) return;
+    btnPin.hidden = now() >= kiosk.pinOffered;
     const kind = armedKind();
     show(kind ? TEXTS["armed_" + kind] : TEXTS.idle, "", "", "idle");
   }
@@ -155,6 +163,10 @@
     const detail = row.detail ? TEXTS[row.detail] : row.who ? whoLine(attempt) : "";
     show(message, detail, row.tone, row.screen);
     if (row.beep) beep(row.beep);
+    if (row.offer_pin) {
+      kiosk.pinOffered = t + PIN_OFFER_MS;
+      btnPin.hidden = false;
+    }
     if (row.hold_ms) kiosk.holdUntil = t + row.hold_ms;
     if (row.pause_ms) pause(row.pause_ms);
     if (row.disarm) disarm();
@@ -454,6 +466,59 @@
     });
   }
 
+  // --- PIN fallback: employee id and PIN on a keypad, sent with a frame as evidence ---
+
+  function openPin() {
+    kiosk.pinOpen = true;
+    pinPad.hidden = false;
+    btnPin.hidden = true;
+    pinEmployee.value = "";
+    pinCode.value = "";
+    show(TEXTS.pin, TEXTS.pin_detail, "", "pin");
+    clearTimeout(kiosk.idleTimer);
+    pinEmployee.focus();
+  }
+
+  function closePin() {
+    kiosk.pinOpen = false;
+    pinPad.hidden = true;
+    kiosk.pinOffered = 0;
+  }
+
+  async function sendPin() {
+    const blob = await captureJpeg();
+    if (!blob) return;
+    const form = new FormData();
+    form.append("frame", blob, "frame.jpg");
+    form.append("employee_id", pinEmployee.value.trim());
+    form.append("pin", pinCode.value);
+    form.append("kind", armedKind());
+    body.classList.add("waiting");
+    try {
+      const response = await api(cfg.pinUrl, { method: "POST", body: form });
+      if (response.status === 201) {
+        closePin();
+        await showOutcome(await response.json());
+      } else if (response.status === 403 || response.status === 423 || response.status === 400) {
+        // Not accepted (try again) or locked (the keypad closes); the server says which.
+        const why = await reason(response);
+        const locked = response.status === 423;
+        if (locked) closePin();
+        pinCode.value = "";
+        show(why, locked ? "" : TEXTS.pin, "warning", locked ? "pin-locked" : "pin");
+        if (!locked) { clearTimeout(kiosk.idleTimer); pinCode.focus(); }
+        else kiosk.holdUntil = now() + 5000;
+      } else {
+        closePin();
+        await refused(response);
+      }
+    } catch (err) {
+      show(TEXTS.offline, TEXTS.retrying, "error", "offline");
+    } finally {
+      body.classList.remove("waiting");
+    }
+  }
+
   function abandonChallenge() {
     kiosk.challenge.active = false;
     // A lost camera already says so; a cancelled challenge goes back to the idle screen.
@@ -465,7 +530,7 @@
   async function tick() {
     try {
       const t = now();
-      const ready = kiosk.token && kiosk.cameraOk && !kiosk.inFlight && video.videoWidth;
+      const ready = kiosk.token && kiosk.cameraOk && !kiosk.inFlight && !kiosk.pinOpen && video.videoWidth;
       if (ready && t >= kiosk.holdUntil && t >= kiosk.pauseUntil) {
         const moving = motionScore() > MOTION_THRESHOLD;
         const fast = moving || armedKind() || t - kiosk.lastFaceAt < FACE_RECENT_MS;
@@ -502,9 +567,28 @@
   btnIn.addEventListener("click", () => arm("in"));
   btnOut.addEventListener("click", () => arm("out"));
   btnFull.addEventListener("click", fullScreen);
+  btnPin.addEventListener("click", openPin);
+  document.getElementById("pin-cancel").addEventListener("click", () => { closePin(); showIdle(); });
+  pinPad.addEventListener("submit", (event) => { event.preventDefault(); sendPin(); });
+  // The keypad types into the field last focused (the employee id first, then the PIN).
+  let pinField = pinEmployee;
+  pinEmployee.addEventListener("focus", () => { pinField = pinEmployee; });
+  pinCode.addEventListener("focus", () => { pinField = pinCode; });
+  pinPad.querySelectorAll("[data-digit]").forEach((key) => {
+    key.addEventListener("mousedown", (event) => event.preventDefault()); // keep the field's focus
+    key.addEventListener("click", () => {
+      if (key.dataset.digit === "clear") pinField.value = pinField.value.slice(0, -1);
+      else pinField.value += key.dataset.digit;
+    });
+  });
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const key = event.key.toLowerCase();
+    if (kiosk.pinOpen) {
+      // Typing goes to the keypad's fields; only Escape means something here.
+      if (key === "escape") { closePin(); showIdle(); }
+      return;
+    }
     if (kiosk.choice) {
       // While choosing: arrows move the selection, Enter/Space (on the focused button) confirms it.
       if (key === "escape") kiosk.choice.cancel();

@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from attendance.checkin.services import kiosk_register
+from attendance.checkin.services import kiosk_pin_set, kiosk_register
 from attendance.clock import Clock
-from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk
+from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk, KioskPin
+from people.models import Person
 from tests.factories import UserFactory
 from tests.fixtures.browser import launch_chromium, write_y4m
 from tests.fixtures.services import enrol_through_worker
@@ -37,7 +38,8 @@ def test_explicit_check_in_and_out_and_automatic_pass_by(
     """Explicit kiosk: Jerry taps "Check in" (an entry, shown with his employee id, the time and a beep),
     then "Check out" comes preselected and is confirmed by itself after its seconds (an exit). Automatic
     kiosk (30 min minimum): Jerry passing by 10 minutes after an entry is told "already checked in at
-    HH:MM" and nothing is recorded. Revoked, that kiosk shows one screen without buttons."""
+    HH:MM" and nothing is recorded. Revoked, that kiosk shows one screen without buttons. A face not
+    recognised is offered a PIN: Mindy checks in by PIN (marked "pin"); 3 wrong PINs lock Ben's."""
     from playwright.sync_api import expect, sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -111,4 +113,48 @@ def test_explicit_check_in_and_out_and_automatic_pass_by(
         expect(page.locator("#btn-out")).to_be_hidden()
         page.screenshot(path=str(tmp_path / "revoked.png"))
         browser.close()
+
+    # PIN fallback at a new kiosk, for a face that is not recognised (someone never enrolled).
+    gate, gate_token = kiosk_register(name="Gate")
+    mindy, ben = Person.objects.get(pk=ids["mindy_kaling"]), Person.objects.get(pk=ids["ben_afflek"])
+    kiosk_pin_set(person=mindy, pin="2468")
+    kiosk_pin_set(person=ben, pin="1357")
+    stranger = write_y4m(sorted((celebrity_dir / "val" / "madonna").glob("*.jpg"))[0], tmp_path / "m.y4m")
+    with sync_playwright() as playwright:
+        browser, page = _kiosk_page(playwright, web_server, stranger, gate_token)
+        expect(page.locator("#message")).to_have_text(
+            "Not recognised: please try again or see HR", timeout=60_000
+        )
+        expect(page.locator("#btn-pin")).to_be_visible()
+        page.click("#btn-pin")
+        expect(page.locator("#pin-pad")).to_be_visible()
+        page.fill("#pin-employee", mindy.employee_id)
+        page.click("#pin-code")
+        for digit in "2468":
+            page.click(f"#pin-pad [data-digit='{digit}']")
+        page.screenshot(path=str(tmp_path / "pin-pad.png"))
+        page.click("#pin-ok")
+        expect(page.locator("#message")).to_contain_text("Checked in at", timeout=10_000)
+        expect(page.locator("#detail")).to_contain_text(f"Mindy · {mindy.employee_id} · ")
+        page.screenshot(path=str(tmp_path / "pin-checked-in.png"))
+        punch = AttendanceEvent.objects.get(person=mindy)
+        assert punch.source == "pin" and punch.attempt.by_pin and punch.attempt.frame
+
+        # Three wrong PINs for Ben: refused twice, then locked; nothing recorded.
+        expect(page.locator("#btn-pin")).to_be_visible(timeout=30_000)
+        page.click("#btn-pin")
+        page.fill("#pin-employee", ben.employee_id)
+        for attempt in range(3):
+            page.fill("#pin-code", "0000")
+            page.click("#pin-ok")
+            if attempt < 2:
+                expect(page.locator("#message")).to_have_text(
+                    "Employee id or PIN not accepted: please try again or see HR"
+                )
+        expect(page.locator("#message")).to_contain_text("Too many wrong PINs: the PIN is locked until")
+        expect(page.locator("#pin-pad")).to_be_hidden()
+        page.screenshot(path=str(tmp_path / "pin-locked.png"))
+        browser.close()
+    assert not AttendanceEvent.objects.filter(person=ben).exists()
+    assert KioskPin.objects.get(person=ben).locked_until is not None
     print(f"screenshots in {tmp_path}")
