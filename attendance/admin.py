@@ -124,7 +124,7 @@ class CheckinAttemptAdmin(admin.ModelAdmin):
         "liveness_reason",
         "frame_kept",
     ]
-    list_filter = ["state", "outcome", "liveness_reason", "kiosk"]
+    list_filter = ["state", "outcome", "by_pin", "liveness_reason", "kiosk"]
     date_hierarchy = "created_at"
     search_fields = ["person__full_name", "person__employee_id"]
     # The frame itself is biometric data and is not shown here (it has no public URL).

@@ -116,3 +116,18 @@ def test_hr_sets_a_pin_in_the_admin(client):
     assert check_password("24680", row.pin_hash) and row.set_by == hr
     refused = client.post("/admin/attendance/kioskpin/add/", {"person": PersonFactory().pk, "pin": "12ab"})
     assert "Use digits only" in refused.content.decode()
+
+
+def test_hr_finds_pin_punches_in_the_admin(client, media_root):
+    """The events list filters by source "PIN" and the attempts list by "by PIN"."""
+    kiosk, ana, bo = KioskFactory(), PersonFactory(employee_id="E-42"), PersonFactory()
+    services.kiosk_pin_set(person=ana, pin="4711")
+    assert punch(client, kiosk, "E-42", "4711").status_code == 201
+    CheckinAttempt.objects.create(kiosk=kiosk, person=bo)
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    events = client.get("/admin/attendance/attendanceevent/?source__exact=pin")
+    assert events.status_code == 200 and events.context["cl"].result_count == 1
+    attempts = client.get("/admin/attendance/checkinattempt/?by_pin__exact=1")
+    assert attempts.status_code == 200 and attempts.context["cl"].result_count == 1
+    assert CheckinAttempt.objects.count() == 2
+    assert "by PIN" in [spec.title for spec in attempts.context["cl"].filter_specs]
