@@ -22,6 +22,23 @@ ENROLLED = ["ben_afflek", "elton_john", "jerry_seinfeld", "mindy_kaling"]
 PHOTOS_EACH = 8
 
 
+STAGED_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def _answer_pending(route):
+    """Take a frame without a worker: the kiosk then polls the staged attempt."""
+    body = {"id": STAGED_ID, "state": "pending", "status_url": f"/api/v1/checkins/{STAGED_ID}/"}
+    route.fulfill(status=202, json=body, headers={"Location": body["status_url"]})
+
+
+def _answer_no_face(route):
+    """Answer a poll the way the server answers a frame of an empty scene."""
+    route.fulfill(
+        status=200,
+        json={"id": STAGED_ID, "state": "done", "outcome": "no_face", "message": "Please look at the camera"},
+    )
+
+
 def _kiosk_page(playwright, web_server, video, token):
     browser = launch_chromium(playwright, video=video)
     context = browser.new_context(viewport={"width": 1024, "height": 700})
@@ -39,7 +56,8 @@ def test_explicit_check_in_and_out_and_automatic_pass_by(
     then "Check out" comes preselected and is confirmed by itself after its seconds (an exit). Automatic
     kiosk (30 min minimum): Jerry passing by 10 minutes after an entry is told "already checked in at
     HH:MM" and nothing is recorded. Revoked, that kiosk shows one screen without buttons. A face not
-    recognised is offered a PIN: Mindy checks in by PIN (marked "pin"); 3 wrong PINs lock Ben's."""
+    recognised is offered a PIN: Mindy checks in by PIN (marked "pin"); 3 wrong PINs lock Ben's. Once
+    the scene is empty the idle prompt returns."""
     from playwright.sync_api import expect, sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -157,4 +175,18 @@ def test_explicit_check_in_and_out_and_automatic_pass_by(
         browser.close()
     assert not AttendanceEvent.objects.filter(person=ben).exists()
     assert KioskPin.objects.get(person=ben).locked_until is not None
+
+    # The idle prompt returns once the scene is empty. The fake camera shows one still photo, so after
+    # a real "Not recognised" the empty scene is staged by answering every later frame "no face".
+    with sync_playwright() as playwright:
+        browser, page = _kiosk_page(playwright, web_server, stranger, gate_token)
+        expect(page.locator("#message")).to_have_text(
+            "Not recognised: please try again or see HR", timeout=60_000
+        )
+        page.route("**/api/v1/checkins/", _answer_pending)
+        page.route("**/api/v1/checkins/*-*/", _answer_no_face)
+        expect(page.locator("body")).to_have_attribute("data-state", "idle", timeout=15_000)
+        expect(page.locator("#message")).to_have_text("Look at the camera to check in or out")
+        page.screenshot(path=str(tmp_path / "idle-again.png"))
+        browser.close()
     print(f"screenshots in {tmp_path}")
