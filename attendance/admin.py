@@ -10,7 +10,14 @@ from django.utils.html import format_html
 
 from attendance import services
 from attendance.checkin import services as checkin_services
-from attendance.models import AttendanceEvent, AttendanceEventLog, CheckinAttempt, Kiosk, ReportAccess
+from attendance.models import (
+    AttendanceEvent,
+    AttendanceEventLog,
+    CheckinAttempt,
+    Kiosk,
+    KioskPin,
+    ReportAccess,
+)
 
 
 @admin.register(ReportAccess)
@@ -20,6 +27,45 @@ class ReportAccessAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
 
 
+class KioskPinForm(forms.ModelForm):
+    pin = forms.CharField(
+        label="PIN",
+        min_length=4,
+        max_length=8,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="4 to 8 digits. Stored hashed: it cannot be read back, only replaced.",
+    )
+
+    class Meta:
+        model = KioskPin
+        fields = ["person"]
+
+    def clean_pin(self):
+        pin = self.cleaned_data["pin"]
+        if not (pin.isdigit() and pin.isascii()):
+            raise forms.ValidationError("Use digits only (0-9).")
+        return pin
+
+
+@admin.register(KioskPin)
+class KioskPinAdmin(admin.ModelAdmin):
+    """HR sets a person's kiosk PIN (the fallback when the face is not recognised) and sees its lock."""
+
+    form = KioskPinForm
+    list_display = ["person", "failures", "locked_until", "set_by", "set_at"]
+    search_fields = ["person__full_name", "person__employee_id"]
+    autocomplete_fields = ["person"]
+    readonly_fields = ["failures", "locked_until", "set_by", "set_at"]
+
+    def save_model(self, request, obj, form, change):
+        row = checkin_services.kiosk_pin_set(person=obj.person, pin=form.cleaned_data["pin"], by=request.user)
+        obj.pk = row.pk
+
+    def get_readonly_fields(self, request, obj=None):
+        # A PIN belongs to one person: changing it keeps the person.
+        return [*self.readonly_fields, "person"] if obj else self.readonly_fields
+
+
 @admin.register(Kiosk)
 class KioskAdmin(admin.ModelAdmin):
     list_display = [
@@ -27,13 +73,26 @@ class KioskAdmin(admin.ModelAdmin):
         "location",
         "is_active",
         "liveness_mode",
+        "decision",
+        "min_minutes_between_in_and_out",
         "last_seen_at",
         "created_by",
         "created_at",
     ]
-    list_filter = ["is_active", "liveness_mode"]
+    list_filter = ["is_active", "liveness_mode", "decision"]
     search_fields = ["name", "location"]
-    fields = ["name", "location", "is_active", "liveness_mode", "last_seen_at", "created_by", "created_at"]
+    fields = [
+        "name",
+        "location",
+        "is_active",
+        "liveness_mode",
+        "decision",
+        "min_minutes_between_in_and_out",
+        "choice_confirm_seconds",
+        "last_seen_at",
+        "created_by",
+        "created_at",
+    ]
     readonly_fields = ["last_seen_at", "created_by", "created_at"]
     actions = ["revoke"]
 
@@ -75,7 +134,7 @@ class CheckinAttemptAdmin(admin.ModelAdmin):
         "liveness_reason",
         "frame_kept",
     ]
-    list_filter = ["state", "outcome", "liveness_reason", "kiosk"]
+    list_filter = ["state", "outcome", "by_pin", "liveness_reason", "kiosk"]
     date_hierarchy = "created_at"
     search_fields = ["person__full_name", "person__employee_id"]
     # The frame itself is biometric data and is not shown here (it has no public URL).

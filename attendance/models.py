@@ -16,6 +16,10 @@ class Kiosk(models.Model):
         ALWAYS = "always", "Challenge every time"
         WHEN_UNSURE = "when_unsure", "Challenge when the recognition is not confident"
 
+    class Decision(models.TextChoices):
+        AUTOMATIC = "automatic", "Automatic (entry, then exit)"
+        EXPLICIT = "explicit", "Explicit (the person chooses)"
+
     name = models.CharField(max_length=100)
     location = models.CharField(max_length=200, blank=True)
     # Only a hash of the secret token is stored; the browser keeps the token itself.
@@ -28,6 +32,25 @@ class Kiosk(models.Model):
         choices=Liveness.choices,
         default=Liveness.OFF,
         help_text="Ask the person to turn their head before an event is recorded (against photo attacks).",
+    )
+    decision = models.CharField(
+        "how it decides",
+        max_length=10,
+        choices=Decision.choices,
+        default=Decision.AUTOMATIC,
+        help_text="Automatic: entry, then exit, with a minimum time between them. Explicit: the person "
+        "chooses check in, check out, start break or end break after being recognised.",
+    )
+    min_minutes_between_in_and_out = models.PositiveIntegerField(
+        "minimum minutes between an entry and an exit",
+        default=30,
+        help_text="Automatic kiosks only: a recognition within this time after the person's last event "
+        "records nothing, so that walking past never checks anyone out.",
+    )
+    choice_confirm_seconds = models.PositiveSmallIntegerField(
+        "seconds before the preselected choice is confirmed",
+        default=4,
+        help_text="Explicit kiosks only: the likely choice is confirmed after this long, unless tapped.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -50,6 +73,9 @@ class CheckinAttempt(models.Model):
     class Outcome(models.TextChoices):
         CHECKED_IN = "checked_in", "Checked in"
         CHECKED_OUT = "checked_out", "Checked out"
+        BREAK_STARTED = "break_started", "Break started"
+        BREAK_ENDED = "break_ended", "Break ended"
+        CHOOSING = "choosing", "Recognised, waiting for the person's choice"
         ALREADY = "already", "Already recorded"
         CONFIRMING = "confirming", "Recognised, waiting for agreement"
         UNKNOWN = "unknown", "Not recognised"
@@ -65,7 +91,7 @@ class CheckinAttempt(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     requested_kind = models.CharField(
-        max_length=3, blank=True, help_text="'in' or 'out' when asked explicitly."
+        max_length=11, blank=True, help_text="The event kind the person chose or pressed, if any."
     )
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     distance = models.FloatField(null=True, blank=True)
@@ -83,6 +109,10 @@ class CheckinAttempt(models.Model):
     challenge_answered_at = models.DateTimeField(null=True, blank=True)
     liveness_reason = models.CharField(max_length=20, blank=True, db_index=True)
     liveness_figures = models.JSONField(null=True, blank=True)
+    # Explicit kiosks: when the person's choice (requested_kind) was confirmed; a choice is made once.
+    choice_made_at = models.DateTimeField(null=True, blank=True)
+    # A punch by employee id and PIN after a failed recognition: its frame is kept as evidence.
+    by_pin = models.BooleanField("by PIN", default=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -94,18 +124,21 @@ class CheckinAttempt(models.Model):
 
 
 class AttendanceEvent(models.Model):
-    """An entry or an exit of a person, from a kiosk or entered by HR."""
+    """An entry, an exit or a break's start or end of a person, from a kiosk or entered by HR."""
 
     class Kind(models.TextChoices):
         IN = "in", "Entry"
         OUT = "out", "Exit"
+        BREAK_START = "break_start", "Break start"
+        BREAK_END = "break_end", "Break end"
 
     class Source(models.TextChoices):
         KIOSK = "kiosk", "Kiosk"
+        PIN = "pin", "PIN"
         MANUAL = "manual", "Entered by HR"
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="attendance_events")
-    kind = models.CharField(max_length=3, choices=Kind.choices)
+    kind = models.CharField(max_length=11, choices=Kind.choices)
     timestamp = models.DateTimeField(db_index=True)
     # The local workday the event belongs to (the boundary is settings.WORKDAY_START, not midnight).
     workday = models.DateField(db_index=True)
@@ -131,6 +164,29 @@ class AttendanceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.kind} {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class KioskPin(models.Model):
+    """A person's kiosk PIN, the fallback when the face is not recognised: only its hash is stored.
+
+    Wrong PINs in a row count up to KIOSK_PIN_MAX_FAILURES, which locks the PIN until `locked_until`.
+    """
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="kiosk_pin")
+    pin_hash = models.CharField(max_length=128, editable=False)
+    failures = models.PositiveSmallIntegerField("wrong PINs in a row", default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "kiosk PIN"
+        verbose_name_plural = "kiosk PINs"
+
+    def __str__(self) -> str:
+        return f"PIN of {self.person}"
 
 
 class AttendanceEventLog(models.Model):

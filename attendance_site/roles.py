@@ -37,6 +37,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "attendance.add_kiosk",
         "attendance.change_kiosk",
         "attendance.view_kiosk",
+        "attendance.add_kioskpin",  # the PIN fallback: set, replace, unlock, remove a person's PIN
+        "attendance.change_kioskpin",
+        "attendance.delete_kioskpin",
+        "attendance.view_kioskpin",
         "attendance.view_checkinattempt",
         "attendance.add_attendanceevent",
         "attendance.change_attendanceevent",

@@ -246,6 +246,8 @@ CHECKIN_AGREEMENT_K = env.int("CHECKIN_AGREEMENT_K", default=2)
 CHECKIN_AGREEMENT_M = env.int("CHECKIN_AGREEMENT_M", default=3)
 CHECKIN_AGREEMENT_SECONDS = env.float("CHECKIN_AGREEMENT_SECONDS", default=5.0)
 CHECKIN_COOLDOWN_SECONDS = env.int("CHECKIN_COOLDOWN_SECONDS", default=120)
+# Explicit kiosks: a recognised person's choice (check in/out, start/end break) is taken this long.
+CHECKIN_CHOICE_MAX_SECONDS = env.float("CHECKIN_CHOICE_MAX_SECONDS", default=30.0)
 # A frame still waiting for a worker after this long is expired, never a late check-in.
 CHECKIN_MAX_PENDING_SECONDS = env.float("CHECKIN_MAX_PENDING_SECONDS", default=5.0)
 # The kiosk page says "System busy" when no result came within this long.
@@ -256,6 +258,9 @@ CHECKIN_KEEP_FRAMES = env.str("CHECKIN_KEEP_FRAMES", default="none")
 # DRF throttle rates per kiosk ("N/s", "N/min"): frames posted, and result polls.
 KIOSK_FRAME_THROTTLE = env.str("KIOSK_FRAME_THROTTLE", default="5/s")
 KIOSK_POLL_THROTTLE = env.str("KIOSK_POLL_THROTTLE", default="40/s")
+# PIN fallback: this many wrong PINs in a row lock a person's PIN for KIOSK_PIN_LOCK_MINUTES.
+KIOSK_PIN_MAX_FAILURES = env.int("KIOSK_PIN_MAX_FAILURES", default=3)
+KIOSK_PIN_LOCK_MINUTES = env.int("KIOSK_PIN_LOCK_MINUTES", default=15)
 
 # --- Liveness (active challenge; each kiosk's mode is set in the admin: off, always, when_unsure) ---
 # A challenge must be answered within LIVENESS_CHALLENGE_SECONDS, once, with 4 to LIVENESS_MAX_FRAMES

@@ -11,10 +11,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attendance.checkin import rules, services
+from attendance.checkin import outcomes, rules, services
 from attendance.checkin.authentication import IsKiosk, KioskTokenAuthentication
 from attendance.checkin.frames import FrameError, frame_check
 from attendance.checkin.throttling import KioskFrameThrottle, KioskPollThrottle
+from attendance.clock import Clock
 from attendance.models import CheckinAttempt
 
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
@@ -29,6 +30,17 @@ CHALLENGE = inline_serializer(
     },
     allow_null=True,
 )
+CHOICE = inline_serializer(
+    "KioskChoice",
+    {
+        "kinds": serializers.ListField(child=serializers.ChoiceField(choices=list(rules.KINDS))),
+        "likely": serializers.ChoiceField(choices=list(rules.KINDS)),
+        "confirm_after_ms": serializers.IntegerField(),
+        "expires_at": serializers.DateTimeField(),
+        "confirm_url": serializers.CharField(),
+    },
+    allow_null=True,
+)
 # A challenge answer carries several frames; its whole body is capped at this many frames' worth.
 LIVENESS_UPLOAD_FRAMES_WORTH = 4
 
@@ -39,6 +51,9 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
     event_kind = serializers.SerializerMethodField()
     event_time = serializers.SerializerMethodField()
     challenge = serializers.SerializerMethodField()
+    employee_id = serializers.SerializerMethodField()
+    choice = serializers.SerializerMethodField()
+    event_local_time = serializers.SerializerMethodField()
 
     class Meta:
         model = CheckinAttempt
@@ -54,6 +69,9 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
             "finished_at",
             "status_url",
             "challenge",
+            "employee_id",
+            "choice",
+            "event_local_time",
         ]
 
     def get_status_url(self, obj) -> str:
@@ -61,12 +79,27 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
 
     def get_first_name(self, obj) -> str | None:
         # Only what the screen shows, and only once the person is confirmed.
-        if (
-            obj.outcome in (obj.Outcome.CHECKED_IN, obj.Outcome.CHECKED_OUT, obj.Outcome.ALREADY)
-            and obj.person
-        ):
+        if obj.outcome in outcomes.PERSON_SHOWN and obj.person:
             return obj.person.first_name
         return None
+
+    def get_employee_id(self, obj) -> str | None:
+        if obj.outcome in outcomes.PERSON_SHOWN and obj.person:
+            return obj.person.employee_id
+        return None
+
+    @extend_schema_field(CHOICE)
+    def get_choice(self, obj) -> dict | None:
+        # Only while an explicit kiosk waits for the person's choice: what to offer and preselect.
+        if obj.outcome != obj.Outcome.CHOOSING or obj.choice_made_at is not None:
+            return None
+        return {
+            "kinds": list(rules.KINDS),
+            "likely": services.choice_likely(attempt=obj),
+            "confirm_after_ms": obj.kiosk.choice_confirm_seconds * 1000,
+            "expires_at": services.choice_expires_at(attempt=obj).isoformat(),
+            "confirm_url": reverse("checkin-choice", args=[obj.id]),
+        }
 
     def _event(self, obj):
         return getattr(obj, "event", None) if obj.state == obj.State.DONE else None
@@ -78,6 +111,11 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
     def get_event_time(self, obj) -> str | None:
         event = self._event(obj)
         return event.timestamp.isoformat() if event else None
+
+    def get_event_local_time(self, obj) -> str | None:
+        # What the kiosk shows: the event's time in the site's zone, not the kiosk browser's.
+        event = self._event(obj)
+        return Clock.from_settings().local_time(event.timestamp) if event else None
 
     @extend_schema_field(CHALLENGE)
     def get_challenge(self, obj) -> dict | None:
@@ -173,7 +211,9 @@ class CheckinDetailApi(KioskApi):
     )
     def get(self, request, attempt_id):
         attempt = get_object_or_404(
-            CheckinAttempt.objects.select_related("person", "event"), pk=attempt_id, kiosk=request.auth
+            CheckinAttempt.objects.select_related("person", "event", "kiosk"),
+            pk=attempt_id,
+            kiosk=request.auth,
         )
         return Response(CheckinAttemptOutput(services.checkin_attempt_read(attempt=attempt)).data)
 
@@ -232,6 +272,84 @@ class CheckinChallengeAnswerApi(KioskUploadApi):
             return Response({"detail": str(exc)}, status=exc.status)
         body = CheckinAttemptOutput(attempt).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+
+class CheckinPinApi(KioskUploadApi):
+    """Punch by employee id and PIN when the face is not recognised; the frame is kept as evidence."""
+
+    class PinInputSerializer(serializers.Serializer):
+        frame = serializers.FileField(allow_empty_file=True, help_text="The camera frame at the moment.")
+        employee_id = serializers.CharField(max_length=50)
+        pin = serializers.CharField(max_length=8, help_text="4 to 8 digits, set by HR.")
+        kind = serializers.ChoiceField(
+            choices=["", *rules.KINDS], required=False, default="", help_text="Empty to decide by the rules."
+        )
+
+    INPUT = PinInputSerializer
+
+    @extend_schema(
+        request={"multipart/form-data": PinInputSerializer},
+        responses={201: CheckinAttemptOutput, 400: ERROR, 401: ERROR, 403: ERROR, 423: ERROR, 429: ERROR},
+        summary="Punch by PIN",
+    )
+    def post(self, request):
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.CHECKIN_FRAME_MAX_BYTES + 64 * 1024:
+            return _bad(
+                f"The upload is {length} bytes; a frame may be at most {settings.CHECKIN_FRAME_MAX_BYTES}."
+            )
+        serializer = self.INPUT(data=request.data)
+        if not serializer.is_valid():
+            field, errors = next(iter(serializer.errors.items()))
+            return _bad(f"{field}: {errors[0]}")
+        data = serializer.validated_data["frame"].read()
+        try:
+            frame_check(data)
+        except FrameError as exc:
+            return _bad(str(exc))
+        try:
+            attempt = services.checkin_pin_punch(
+                kiosk=request.auth,
+                employee_id=serializer.validated_data["employee_id"],
+                pin=serializer.validated_data["pin"],
+                frame=data,
+                requested_kind=serializer.validated_data["kind"],
+            )
+        except services.PinError as exc:
+            return Response({"detail": str(exc)}, status=exc.status)
+        return Response(CheckinAttemptOutput(attempt).data, status=status.HTTP_201_CREATED)
+
+
+class CheckinChoiceApi(KioskApi):
+    """Record what a person recognised at an explicit kiosk chose: check in or out, start or end a break."""
+
+    throttle_classes = [KioskPollThrottle]
+
+    class ChoiceInputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=list(rules.KINDS), help_text="What the person chose.")
+
+    INPUT = ChoiceInputSerializer
+
+    @extend_schema(
+        request=ChoiceInputSerializer,
+        responses={200: CheckinAttemptOutput, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR,
+                   410: ERROR, 429: ERROR},
+        summary="Confirm a person's choice",
+    )  # fmt: skip
+    def post(self, request, attempt_id):
+        serializer = self.INPUT(data=request.data)
+        if not serializer.is_valid():
+            field, errors = next(iter(serializer.errors.items()))
+            return _bad(f"{field}: {errors[0]}")
+        try:
+            attempt = services.checkin_choice_confirm(
+                attempt_id=attempt_id, kiosk=request.auth, kind=serializer.validated_data["kind"]
+            )
+        except CheckinAttempt.DoesNotExist:
+            return Response({"detail": "No such attempt for this kiosk."}, status=status.HTTP_404_NOT_FOUND)
+        except services.KioskAnswerError as exc:
+            return Response({"detail": str(exc)}, status=exc.status)
+        return Response(CheckinAttemptOutput(attempt).data)
 
 
 def _bad(reason: str) -> Response:

@@ -11,6 +11,10 @@ from attendance.clock import workday_of
 
 IN = "in"
 OUT = "out"
+BREAK_START = "break_start"
+BREAK_END = "break_end"
+# What a person may choose at an explicit kiosk, in the order its buttons show.
+KINDS = (IN, OUT, BREAK_START, BREAK_END)
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,14 @@ def event_decide(
     - Within `cooldown` (real elapsed time, so clock changes do not matter) of the person's last
       event, before or after it, nothing is recorded, unless the person explicitly asks for the other kind
       (pressed "out" just after an accidental "in").
-    - An explicit `requested` kind ("in" or "out") is recorded as asked, even an exit with no entry
+    - An explicit `requested` kind (one of KINDS) is recorded as asked, even an exit with no entry
       before it: HR sees it in the history and can fix it.
+
+    An automatic kiosk passes its minimum time between an entry and an exit as `cooldown` (see
+    automatic_cooldown), so that walking past within it never toggles.
     """
-    if requested not in (None, IN, OUT):
-        raise ValueError(f"requested kind must be 'in', 'out' or None, not {requested!r}")
+    if requested is not None and requested not in KINDS:
+        raise ValueError(f"requested kind must be one of {', '.join(KINDS)} or None, not {requested!r}")
     workday = workday_of(now, boundary=boundary, tz=tz)
     # Subtract in UTC: two datetimes sharing one zone subtract by wall clock, wrong across DST.
     # Either order counts: two frames processed out of order (two workers) are still one walk past.
@@ -94,6 +101,26 @@ def event_decide(
         return EventDecision(kind=requested, workday=workday)
     same_day_in = last_event is not None and last_event.workday == workday and last_event.kind == IN
     return EventDecision(kind=OUT if same_day_in else IN, workday=workday)
+
+
+def automatic_cooldown(*, min_minutes_between_in_and_out: int, cooldown: dt.timedelta) -> dt.timedelta:
+    """Return how long after a person's last event an automatic kiosk records nothing for them.
+
+    The kiosk's minimum time between an entry and an exit, but never less than the site's cooldown
+    (which keeps one walk past from being two events at two kiosks).
+    """
+    return max(dt.timedelta(minutes=min_minutes_between_in_and_out), cooldown)
+
+
+def likely_kind(*, last_event: LastEvent | None, workday: dt.date) -> str:
+    """Return the choice an explicit kiosk preselects for a person, from their last event.
+
+    Nothing yet this workday: an entry. After an entry or the end of a break: an exit. During a
+    break: its end. After an exit: an entry again (back from an errand).
+    """
+    if last_event is None or last_event.workday != workday:
+        return IN
+    return {IN: OUT, BREAK_START: BREAK_END, BREAK_END: OUT, OUT: IN}.get(last_event.kind, IN)
 
 
 def greeting(moment: dt.datetime, *, tz: ZoneInfo) -> str:

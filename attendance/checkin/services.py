@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from attendance.checkin import outcomes, rules
 from attendance.clock import Clock
-from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk
+from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk, KioskPin
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
 from people.models import Person
@@ -227,7 +228,7 @@ def checkin_attempt_resolve(
         elif _needs_challenge(attempt, person, recognition):
             _challenge(attempt, now=now)
         else:
-            _record_event(attempt, person, now=now)
+            _confirmed(attempt, person, now=now)
         _keep_frame(attempt, frame)
         attempt.save()
     return attempt
@@ -265,22 +266,104 @@ def _agreement(attempt: CheckinAttempt, person_id: int) -> bool:
     )
 
 
+def _kiosk_asks_choice(attempt: CheckinAttempt) -> bool:
+    """Return whether this attempt's kiosk lets the person choose (explicit) and nothing was pressed."""
+    if attempt.requested_kind:
+        return False
+    decision = Kiosk.objects.values_list("decision", flat=True).get(pk=attempt.kiosk_id)
+    return decision == Kiosk.Decision.EXPLICIT
+
+
+def _confirmed(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) -> None:
+    """Act on a confirmed recognition: ask the person's choice at an explicit kiosk, else record."""
+    if _kiosk_asks_choice(attempt):
+        name = person.first_name or person.full_name
+        message = outcomes.CHOOSING_MESSAGE.format(name=name, employee_id=person.employee_id)
+        _finish(attempt, outcome=Outcome.CHOOSING, message=message, now=now)
+    else:
+        _record_event(attempt, person, now=now)
+
+
+def choice_likely(*, attempt: CheckinAttempt) -> str:
+    """Return the choice an explicit kiosk preselects for the attempt's person (from their last event)."""
+    last = AttendanceEvent.objects.filter(person_id=attempt.person_id).order_by("-timestamp", "-pk").first()
+    clock = Clock.from_settings()
+    return rules.likely_kind(
+        last_event=rules.LastEvent(last.kind, last.timestamp, last.workday) if last else None,
+        workday=clock.workday(attempt.created_at),
+    )
+
+
+def choice_expires_at(*, attempt: CheckinAttempt) -> dt.datetime:
+    """Return until when the person's choice for a "choosing" attempt is taken."""
+    return attempt.finished_at + dt.timedelta(seconds=settings.CHECKIN_CHOICE_MAX_SECONDS)
+
+
+def checkin_choice_confirm(
+    *, attempt_id: uuid.UUID, kiosk: Kiosk, kind: str, now: dt.datetime | None = None
+) -> CheckinAttempt:
+    """Record the event a person chose at an explicit kiosk after being recognised.
+
+    The attempt must be this kiosk's (else CheckinAttempt.DoesNotExist), recognised and waiting for a
+    choice (else KioskAnswerError 409), not older than CHECKIN_CHOICE_MAX_SECONDS (410), and a choice is
+    taken once (409). The event is timed at the recognition; the usual rules then apply (choosing
+    what was just recorded says "already"). Locks the kiosk, the attempt, then the person.
+    """
+    if kind not in rules.KINDS:
+        raise KioskAnswerError(f"kind must be one of {', '.join(rules.KINDS)}, not {kind!r}.", status=400)
+    now = now or timezone.now()
+    with transaction.atomic():
+        Kiosk.objects.select_for_update().filter(pk=kiosk.pk).first()
+        attempt = (
+            CheckinAttempt.objects.select_for_update(of=("self",))
+            .select_related("person")
+            .get(pk=attempt_id, kiosk=kiosk)
+        )
+        if attempt.choice_made_at is not None:
+            raise KioskAnswerError("A choice was already made for this attempt.", status=409)
+        if attempt.outcome != Outcome.CHOOSING or attempt.person is None:
+            raise KioskAnswerError("This attempt is not waiting for a choice.", status=409)
+        if now > choice_expires_at(attempt=attempt):
+            raise KioskAnswerError("Too late: the choice was not made in time.", status=410)
+        attempt.requested_kind = kind
+        attempt.choice_made_at = now
+        latency = attempt.latency_ms  # the recognition's, not the person's time to choose
+        _record_event(attempt, attempt.person, now=now)
+        attempt.latency_ms = latency
+        attempt.save()
+        kiosk_seen(kiosk=kiosk, now=now)
+    return attempt
+
+
 def _event_decision(attempt: CheckinAttempt, person: Person) -> rules.EventDecision:
-    """Return what recording `person` for this attempt would do (an event, or "already")."""
+    """Return what recording `person` for this attempt would do (an event, or "already").
+
+    A kind the person chose is recorded unless it repeats their last event within the site's
+    cooldown; an automatic decision also waits the kiosk's minimum time between an entry and an exit.
+    """
     last = AttendanceEvent.objects.filter(person=person).order_by("-timestamp", "-pk").first()
     clock = Clock.from_settings()
+    cooldown = dt.timedelta(seconds=settings.CHECKIN_COOLDOWN_SECONDS)
+    if not attempt.requested_kind:
+        minimum = Kiosk.objects.values_list("min_minutes_between_in_and_out", flat=True).get(
+            pk=attempt.kiosk_id
+        )
+        cooldown = rules.automatic_cooldown(min_minutes_between_in_and_out=minimum, cooldown=cooldown)
     return rules.event_decide(
         now=attempt.created_at,
         last_event=rules.LastEvent(last.kind, last.timestamp, last.workday) if last else None,
         requested=attempt.requested_kind or None,
-        cooldown=dt.timedelta(seconds=settings.CHECKIN_COOLDOWN_SECONDS),
+        cooldown=cooldown,
         boundary=clock.boundary,
         tz=clock.tz,
     )
 
 
-def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) -> None:
-    """Record the entry or exit a confirmed recognition leads to, or say it is already recorded.
+def _record_event(
+    attempt: CheckinAttempt, person: Person, *, now: dt.datetime, source: str = AttendanceEvent.Source.KIOSK
+) -> None:
+    """Record the event a confirmed recognition (or a person's choice) leads to, or say it is already
+    recorded.
 
     Should be called inside a transaction; takes the person's row lock.
     """
@@ -290,11 +373,10 @@ def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) 
     name = person.first_name or person.full_name
     if not decision.records:
         since = clock.local_time(decision.blocking.timestamp)
-        state_word = "checked in" if decision.blocking.kind == rules.IN else "checked out"
         _finish(
             attempt,
             outcome=Outcome.ALREADY,
-            message=f"{name}, you are already {state_word} ({since})",
+            message=outcomes.ALREADY_MESSAGES[decision.blocking.kind].format(name=name, time=since),
             now=now,
         )
         return
@@ -303,29 +385,115 @@ def _record_event(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) 
         kind=decision.kind,
         timestamp=attempt.created_at,
         workday=decision.workday,
-        source=AttendanceEvent.Source.KIOSK,
+        source=source,
         kiosk_id=attempt.kiosk_id,
         attempt=attempt,
     )
-    at = clock.local_time(event.timestamp)
-    if decision.kind == rules.IN:
-        message = f"{rules.greeting(event.timestamp, tz=clock.tz)}, {name}. Checked in at {at}"
-        _finish(attempt, outcome=Outcome.CHECKED_IN, message=message, now=now)
-    else:
-        _finish(
-            attempt, outcome=Outcome.CHECKED_OUT, message=f"Goodbye, {name}. Checked out at {at}", now=now
+    outcome, sentence = outcomes.RECORDED[decision.kind]
+    message = sentence.format(
+        greeting=rules.greeting(event.timestamp, tz=clock.tz),
+        name=name,
+        time=clock.local_time(event.timestamp),
+    )
+    _finish(attempt, outcome=outcome, message=message, now=now)
+
+
+# --- PIN fallback ---
+
+PIN_DIGITS = (4, 8)
+
+
+class PinError(Exception):
+    """A PIN punch that is refused; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def kiosk_pin_set(*, person: Person, pin: str, by=None) -> KioskPin:
+    """Set (or replace) a person's kiosk PIN: 4 to 8 digits, stored hashed; clears any lock."""
+    low, high = PIN_DIGITS
+    if not (pin.isdigit() and pin.isascii() and low <= len(pin) <= high):
+        raise ValueError(f"A PIN is {low} to {high} digits (0-9); got {len(pin)} characters.")
+    row, _created = KioskPin.objects.update_or_create(
+        person=person,
+        defaults={"pin_hash": make_password(pin), "failures": 0, "locked_until": None, "set_by": by},
+    )
+    return row
+
+
+def checkin_pin_punch(
+    *,
+    kiosk: Kiosk,
+    employee_id: str,
+    pin: str,
+    frame: bytes,
+    requested_kind: str = "",
+    now: dt.datetime | None = None,
+) -> CheckinAttempt:
+    """Record a punch by employee id and PIN (after a failed recognition), with its frame as evidence.
+
+    The event's source is "pin" for managers to review. A wrong PIN counts; KIOSK_PIN_MAX_FAILURES in a
+    row lock the PIN for KIOSK_PIN_LOCK_MINUTES (PinError 423), during which even the right PIN is
+    refused. An unknown employee id, a person without a PIN and a wrong PIN all get the same answer
+    (PinError 403), so the keypad does not tell who has a PIN. The frame must already be validated.
+    """
+    now = now or timezone.now()
+    refusal: PinError | None = None
+    with transaction.atomic():
+        Kiosk.objects.select_for_update().filter(pk=kiosk.pk).first()
+        row = (
+            KioskPin.objects.select_for_update(of=("self",))
+            .select_related("person")
+            .filter(person__employee_id=employee_id.strip(), person__is_active=True)
+            .first()
         )
+        if row is None:
+            refusal = PinError(outcomes.PIN_REFUSED_MESSAGE, status=403)
+        elif row.locked_until is not None and now < row.locked_until:
+            until = Clock.from_settings().local_time(row.locked_until)
+            refusal = PinError(outcomes.PIN_LOCKED_MESSAGE.format(time=until), status=423)
+        elif not check_password(pin, row.pin_hash):
+            row.failures += 1
+            if row.failures >= settings.KIOSK_PIN_MAX_FAILURES:
+                row.failures = 0
+                row.locked_until = now + dt.timedelta(minutes=settings.KIOSK_PIN_LOCK_MINUTES)
+                until = Clock.from_settings().local_time(row.locked_until)
+                refusal = PinError(outcomes.PIN_LOCKED_MESSAGE.format(time=until), status=423)
+            else:
+                refusal = PinError(outcomes.PIN_REFUSED_MESSAGE, status=403)
+            row.save(update_fields=["failures", "locked_until"])
+        else:
+            if row.failures or row.locked_until:
+                row.failures, row.locked_until = 0, None
+                row.save(update_fields=["failures", "locked_until"])
+            attempt = CheckinAttempt.objects.create(
+                kiosk=kiosk, requested_kind=requested_kind, person=row.person, by_pin=True
+            )
+            attempt.frame.save(f"{attempt.id}.jpg", ContentFile(frame), save=False)
+            _record_event(attempt, row.person, now=now, source=AttendanceEvent.Source.PIN)
+            attempt.save()
+            kiosk_seen(kiosk=kiosk, now=now)
+    if refusal is not None:
+        raise refusal
+    return attempt
 
 
 # --- Liveness challenges ---
 
 
-class ChallengeError(Exception):
-    """A challenge answer that cannot be taken; `status` is the HTTP status the API answers with."""
+class KioskAnswerError(Exception):
+    """A kiosk's answer (a challenge's frames, a choice) that cannot be taken; `status` is the HTTP
+    status the API answers with."""
 
     def __init__(self, message: str, *, status: int):
         super().__init__(message)
         self.status = status
+
+
+# The name the liveness code and its tests use.
+ChallengeError = KioskAnswerError
 
 
 def _needs_challenge(attempt: CheckinAttempt, person: Person, recognition: Recognition) -> bool:
@@ -349,7 +517,8 @@ def _needs_challenge(attempt: CheckinAttempt, person: Person, recognition: Recog
         min_confidence=settings.LIVENESS_UNSURE_MIN_CONFIDENCE,
     ):
         return False
-    return _event_decision(attempt, person).records
+    # An explicit kiosk records what the person chooses next: prove liveness before the choice.
+    return _kiosk_asks_choice(attempt) or _event_decision(attempt, person).records
 
 
 def _challenge(attempt: CheckinAttempt, *, now: dt.datetime) -> None:
@@ -468,7 +637,7 @@ def checkin_liveness_resolve(*, attempt_id: uuid.UUID, verdict, now=None) -> Che
         elif person is None or not person.is_active:
             _finish(attempt, outcome=Outcome.UNKNOWN, message=outcomes.UNKNOWN_MESSAGE, now=now)
         else:
-            _record_event(attempt, person, now=now)
+            _confirmed(attempt, person, now=now)
         attempt.save()
     return attempt
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,6 +19,7 @@ def kiosk_page(request):
     """The full-screen kiosk: needs no login; the browser holds the kiosk token."""
     config = {
         "checkinUrl": reverse("checkin-create"),
+        "pinUrl": reverse("checkin-pin"),
         "registerUrl": reverse("kiosk-register"),
         "busyTimeoutMs": int(settings.KIOSK_BUSY_TIMEOUT_SECONDS * 1000),
         # A challenge answer is a burst of frames: the worker needs longer than for one frame.
@@ -39,12 +41,16 @@ class KioskRegisterForm(forms.Form):
 @permission_required("attendance.add_kiosk", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def kiosk_register(request):
-    """Register this browser as a kiosk: the token is shown once and kept in the browser."""
+    """Register this browser as a kiosk: the token is shown once and kept in the browser.
+
+    Registering logs the HR user out of this browser: a kiosk must not stay an HR browser.
+    """
     form = KioskRegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         kiosk, token = services.kiosk_register(
             name=form.cleaned_data["name"], location=form.cleaned_data["location"], created_by=request.user
         )
+        logout(request)
         return render(
             request,
             "kiosk/registered.html",

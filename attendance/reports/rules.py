@@ -14,6 +14,8 @@ from attendance.models import AttendanceEvent
 
 IN = AttendanceEvent.Kind.IN.value
 OUT = AttendanceEvent.Kind.OUT.value
+BREAK_START = AttendanceEvent.Kind.BREAK_START.value
+BREAK_END = AttendanceEvent.Kind.BREAK_END.value
 
 # Day statuses. "On leave" is not offered: there is no leave or absence record to read it from.
 PRESENT = "present"
@@ -78,6 +80,8 @@ class DaySummary:
     missing_exit: bool = False
     missing_entry: bool = False
     status: str = ABSENT
+    # Break time inside the counted entry-to-exit intervals, already subtracted from `worked`.
+    breaks: dt.timedelta = dt.timedelta(0)
 
     @property
     def first_entry(self) -> dt.datetime | None:
@@ -122,6 +126,9 @@ def summarise_day(
     entry follows it, or the workday ended) is a missing exit and is not counted; an exit with no
     entry before it is a missing entry and is not counted either. On the current workday a last
     entry that is still open means the person is in now, not that an exit is missing.
+
+    Breaks are subtracted: a break start inside an open entry, until its break end (or, if it never
+    ends, until the exit) is not worked. Break events outside an entry-to-exit interval change nothing.
     """
     if not events:
         return DaySummary(workday=workday, status=NOT_IN_YET if is_current else ABSENT)
@@ -129,22 +136,34 @@ def summarise_day(
     exits: list[dt.datetime] = []
     worked = dt.timedelta(0)
     open_at: dt.datetime | None = None
+    break_at: dt.datetime | None = None  # a break started inside the open interval
+    interval_breaks = breaks = dt.timedelta(0)
     missing_exit = missing_entry = False
     for kind, local_moment in events:
         # In UTC: Python subtracts two datetimes of the same zone by wall clock, wrong across DST.
         moment = local_moment.astimezone(dt.UTC)
-        if kind == IN:
+        if kind == BREAK_START:
+            if open_at is not None and break_at is None:
+                break_at = moment
+        elif kind == BREAK_END:
+            if break_at is not None:
+                interval_breaks += moment - break_at
+                break_at = None
+        elif kind == IN:
             entries.append(moment)
             if open_at is not None:
                 missing_exit = True  # the earlier entry was never closed
-            open_at = moment
+            open_at, break_at, interval_breaks = moment, None, dt.timedelta(0)
         else:
             exits.append(moment)
             if open_at is None:
                 missing_entry = True
             else:
-                worked += moment - open_at
-                open_at = None
+                if break_at is not None:  # left during a break: the break lasted until the exit
+                    interval_breaks += moment - break_at
+                worked += moment - open_at - interval_breaks
+                breaks += interval_breaks
+                open_at, break_at, interval_breaks = None, None, dt.timedelta(0)
     in_now = open_at is not None and is_current
     if open_at is not None and not is_current:
         missing_exit = True
@@ -167,6 +186,7 @@ def summarise_day(
         missing_exit=missing_exit,
         missing_entry=missing_entry,
         status=status,
+        breaks=breaks,
     )
 
 

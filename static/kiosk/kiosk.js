@@ -21,6 +21,7 @@
   const FACE_RECENT_MS = 4000; // keep the fast pace this long after a face was seen
   const IDLE_AFTER_MS = 5000; // how long a coloured message stays before the idle screen returns
   const ARMED_MS = 15000; // an "in"/"out" button press lasts this long
+  const PIN_OFFER_MS = 20000; // "Use a PIN" stays this long after a face was not recognised
   const MOTION_THRESHOLD = 6; // mean absolute luma change (0-255) on a 32x24 thumbnail
   const POST_TIMEOUT_MS = 5000;
   const BUSY_PAUSE_MS = 3000;
@@ -40,6 +41,11 @@
   const btnOut = document.getElementById("btn-out");
   const btnFull = document.getElementById("btn-full");
   const unregisteredEl = document.getElementById("unregistered");
+  const choicesEl = document.getElementById("choices");
+  const btnPin = document.getElementById("btn-pin");
+  const pinPad = document.getElementById("pin-pad");
+  const pinEmployee = document.getElementById("pin-employee");
+  const pinCode = document.getElementById("pin-code");
   const thumb = document.createElement("canvas");
   thumb.width = 32;
   thumb.height = 24;
@@ -60,6 +66,9 @@
     armed: { kind: "", until: 0 }, // an explicit "in" or "out" button press
     idleTimer: null,
     challenge: { active: false, cancelled: false },
+    choice: null, // an explicit kiosk waits for the person's choice: { pick(kind), cancel() }
+    pinOffered: 0, // "Use a PIN" is offered until then, after a face that was not recognised
+    pinOpen: false, // the PIN keypad is on screen: no frames are sent
   };
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -74,11 +83,43 @@
     body.dataset.tone = tone || "";
     if (screen) body.dataset.state = screen;
     clearTimeout(kiosk.idleTimer);
-    if (tone) kiosk.idleTimer = setTimeout(showIdle, IDLE_AFTER_MS);
+    // Any message but the idle prompt gives way to it after a while (an empty scene sends no answer).
+    if (tone || (screen && screen !== "idle")) kiosk.idleTimer = setTimeout(showIdle, IDLE_AFTER_MS);
+  }
+
+  // A short beep (WebAudio, no sound file) when an event is recorded or found already recorded.
+  function beep(kind) {
+    const AudioContext = window.AudioContext || window.webkitAudioContext;
+    if (!AudioContext) return;
+    try {
+      kiosk.audio = kiosk.audio || new AudioContext();
+      const ctx = kiosk.audio;
+      if (ctx.state === "suspended") ctx.resume().catch(() => {});
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = kind === "success" ? 880 : 660;
+      gain.gain.setValueAtTime(0.2, ctx.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.18);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.2);
+      body.dataset.beeps = String(Number(body.dataset.beeps || 0) + 1);
+    } catch (err) {
+      // no sound is better than no kiosk
+    }
+  }
+
+  // "Ana · E-042 · 08:12": who was recognised, with the event's time in the site's zone (from the server).
+  function whoLine(attempt) {
+    if (!attempt.first_name || !attempt.employee_id) return "";
+    const template = attempt.event_local_time ? TEXTS.who : TEXTS.who_no_time;
+    return template.replace("{name}", attempt.first_name).replace("{employee_id}", attempt.employee_id)
+      .replace("{time}", attempt.event_local_time || "");
   }
 
   function showIdle() {
-    if (!kiosk.cameraOk || !kiosk.token || kiosk.challenge.active) return;
+    if (!kiosk.cameraOk || !kiosk.token || kiosk.challenge.active || kiosk.choice || kiosk.pinOpen) return;
+    btnPin.hidden = now() >= kiosk.pinOffered;
     const kind = armedKind();
     show(kind ? TEXTS["armed_" + kind] : TEXTS.idle, "", "", "idle");
   }
@@ -93,8 +134,9 @@
   }
 
   function showUnregistered(revoked, detail) {
-    show(revoked ? TEXTS.revoked : kiosk.token ? TEXTS.not_registered : TEXTS.unregistered, detail, "error",
-      kiosk.token ? "unauthorised" : "unregistered");
+    // Revoked: one sentence and what follows from it, no buttons (hidden by the page's style).
+    show(revoked ? TEXTS.revoked : kiosk.token ? TEXTS.not_registered : TEXTS.unregistered,
+      revoked ? TEXTS.revoked_detail : detail, "error", kiosk.token ? "unauthorised" : "unregistered");
     unregisteredEl.hidden = false;
   }
 
@@ -106,11 +148,25 @@
       await runChallenge(attempt.challenge);
       return;
     }
+    if (row.choice) {
+      await runChoice(attempt, row);
+      return;
+    }
     const t = now();
-    if (row.quiet_after_ms && t - kiosk.lastFaceAt >= row.quiet_after_ms) return; // nobody was there
+    if (row.quiet_after_ms && t - kiosk.lastFaceAt >= row.quiet_after_ms) {
+      // Nobody is there: back to the idle prompt once a result's hold is over.
+      if (body.dataset.state !== "idle" && t >= kiosk.holdUntil) showIdle();
+      return;
+    }
     if (row.face_seen) kiosk.lastFaceAt = t;
     const message = row.text ? TEXTS[row.text] : attempt.message || TEXTS.busy;
-    show(message, row.detail ? TEXTS[row.detail] : "", row.tone, row.screen);
+    const detail = row.detail ? TEXTS[row.detail] : row.who ? whoLine(attempt) : "";
+    show(message, detail, row.tone, row.screen);
+    if (row.beep) beep(row.beep);
+    if (row.offer_pin) {
+      kiosk.pinOffered = t + PIN_OFFER_MS;
+      btnPin.hidden = false;
+    }
     if (row.hold_ms) kiosk.holdUntil = t + row.hold_ms;
     if (row.pause_ms) pause(row.pause_ms);
     if (row.disarm) disarm();
@@ -324,6 +380,145 @@
     }
   }
 
+  // --- explicit kiosk: the person chooses; the likely choice is confirmed after a few seconds ---
+
+  function runChoice(attempt, row) {
+    const choice = attempt.choice;
+    if (!choice) return Promise.resolve();
+    return new Promise((resolve) => {
+      let selected = choice.likely;
+      let left = Math.max(1, Math.round(choice.confirm_after_ms / 1000));
+      const buttons = {};
+      choicesEl.replaceChildren();
+      choice.kinds.forEach((kind) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.dataset.kind = kind;
+        button.textContent = TEXTS["choice_" + kind] || kind;
+        button.addEventListener("click", () => finish(kind));
+        buttons[kind] = button;
+        choicesEl.appendChild(button);
+      });
+      const countdown = () => {
+        Object.entries(buttons).forEach(([kind, b]) => b.setAttribute("aria-pressed", String(kind === selected)));
+        detailEl.textContent = TEXTS.choice_detail
+          .replace("{choice}", TEXTS["choice_" + selected] || selected).replace("{seconds}", left);
+      };
+      show(attempt.message, "", row.tone, row.screen);
+      clearTimeout(kiosk.idleTimer); // the countdown decides when this screen ends
+      body.classList.remove("waiting");
+      choicesEl.hidden = false;
+      countdown();
+      buttons[selected].focus();
+      const timer = setInterval(() => {
+        left -= 1;
+        if (left <= 0) finish(selected);
+        else countdown();
+      }, 1000);
+      let done = false;
+      async function finish(kind) {
+        if (done) return;
+        done = true;
+        clearInterval(timer);
+        kiosk.choice = null;
+        choicesEl.hidden = true;
+        if (kind === null) {
+          showIdle();
+          resolve();
+          return;
+        }
+        selected = kind;
+        countdown();
+        body.classList.add("waiting");
+        try {
+          const response = await api(choice.confirm_url, {
+            method: "POST",
+            body: JSON.stringify({ kind }),
+            headers: { "Content-Type": "application/json" },
+          });
+          if (response.status === 200) {
+            await showOutcome(await response.json());
+          } else if (response.status === 409 || response.status === 410) {
+            const failed = OUTCOMES.liveness_failed;
+            show(TEXTS.too_slow, await reason(response), failed.tone, failed.screen);
+            kiosk.holdUntil = now() + failed.hold_ms;
+          } else {
+            await refused(response);
+          }
+        } catch (err) {
+          show(TEXTS.offline, TEXTS.retrying, "error", "offline");
+        } finally {
+          body.classList.remove("waiting");
+          resolve();
+        }
+      }
+      kiosk.choice = {
+        pick: (kind) => { if (buttons[kind]) finish(kind); },
+        move: (step) => {
+          const kinds = choice.kinds;
+          selected = kinds[(kinds.indexOf(selected) + step + kinds.length) % kinds.length];
+          left = Math.max(left, 3);
+          countdown();
+          buttons[selected].focus();
+        },
+        cancel: () => finish(null),
+      };
+    });
+  }
+
+  // --- PIN fallback: employee id and PIN on a keypad, sent with a frame as evidence ---
+
+  function openPin() {
+    kiosk.pinOpen = true;
+    pinPad.hidden = false;
+    btnPin.hidden = true;
+    pinEmployee.value = "";
+    pinCode.value = "";
+    show(TEXTS.pin, TEXTS.pin_detail, "", "pin");
+    clearTimeout(kiosk.idleTimer);
+    pinEmployee.focus();
+  }
+
+  function closePin() {
+    kiosk.pinOpen = false;
+    pinPad.hidden = true;
+    kiosk.pinOffered = 0;
+  }
+
+  async function sendPin() {
+    const blob = await captureJpeg();
+    if (!blob) return;
+    const form = new FormData();
+    form.append("frame", blob, "frame.jpg");
+    form.append("employee_id", pinEmployee.value.trim());
+    form.append("pin", pinCode.value);
+    form.append("kind", armedKind());
+    body.classList.add("waiting");
+    try {
+      const response = await api(cfg.pinUrl, { method: "POST", body: form });
+      if (response.status === 201) {
+        closePin();
+        await showOutcome(await response.json());
+      } else if (response.status === 403 || response.status === 423 || response.status === 400) {
+        // Not accepted (try again) or locked (the keypad closes); the server says which.
+        const why = await reason(response);
+        const locked = response.status === 423;
+        if (locked) closePin();
+        pinCode.value = "";
+        show(why, locked ? "" : TEXTS.pin, "warning", locked ? "pin-locked" : "pin");
+        if (!locked) { clearTimeout(kiosk.idleTimer); pinCode.focus(); }
+        else kiosk.holdUntil = now() + 5000;
+      } else {
+        closePin();
+        await refused(response);
+      }
+    } catch (err) {
+      show(TEXTS.offline, TEXTS.retrying, "error", "offline");
+    } finally {
+      body.classList.remove("waiting");
+    }
+  }
+
   function abandonChallenge() {
     kiosk.challenge.active = false;
     // A lost camera already says so; a cancelled challenge goes back to the idle screen.
@@ -335,7 +530,7 @@
   async function tick() {
     try {
       const t = now();
-      const ready = kiosk.token && kiosk.cameraOk && !kiosk.inFlight && video.videoWidth;
+      const ready = kiosk.token && kiosk.cameraOk && !kiosk.inFlight && !kiosk.pinOpen && video.videoWidth;
       if (ready && t >= kiosk.holdUntil && t >= kiosk.pauseUntil) {
         const moving = motionScore() > MOTION_THRESHOLD;
         const fast = moving || armedKind() || t - kiosk.lastFaceAt < FACE_RECENT_MS;
@@ -372,9 +567,35 @@
   btnIn.addEventListener("click", () => arm("in"));
   btnOut.addEventListener("click", () => arm("out"));
   btnFull.addEventListener("click", fullScreen);
+  btnPin.addEventListener("click", openPin);
+  document.getElementById("pin-cancel").addEventListener("click", () => { closePin(); showIdle(); });
+  pinPad.addEventListener("submit", (event) => { event.preventDefault(); sendPin(); });
+  // The keypad types into the field last focused (the employee id first, then the PIN).
+  let pinField = pinEmployee;
+  pinEmployee.addEventListener("focus", () => { pinField = pinEmployee; });
+  pinCode.addEventListener("focus", () => { pinField = pinCode; });
+  pinPad.querySelectorAll("[data-digit]").forEach((key) => {
+    key.addEventListener("mousedown", (event) => event.preventDefault()); // keep the field's focus
+    key.addEventListener("click", () => {
+      if (key.dataset.digit === "clear") pinField.value = pinField.value.slice(0, -1);
+      else pinField.value += key.dataset.digit;
+    });
+  });
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const key = event.key.toLowerCase();
+    if (kiosk.pinOpen) {
+      // Typing goes to the keypad's fields; only Escape means something here.
+      if (key === "escape") { closePin(); showIdle(); }
+      return;
+    }
+    if (kiosk.choice) {
+      // While choosing: arrows move the selection, Enter/Space (on the focused button) confirms it.
+      if (key === "escape") kiosk.choice.cancel();
+      else if (key === "arrowleft" || key === "arrowup") kiosk.choice.move(-1);
+      else if (key === "arrowright" || key === "arrowdown") kiosk.choice.move(1);
+      return;
+    }
     if (key === "i") arm("in");
     else if (key === "o") arm("out");
     else if (key === "f") fullScreen();

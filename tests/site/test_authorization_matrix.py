@@ -45,6 +45,8 @@ RULES: list[tuple[str, set[str]]] = [
     ("checkin-create", {KIOSK}),
     ("checkin-detail", {KIOSK}),
     ("checkin-challenge*", {KIOSK}),
+    ("checkin-choice", {KIOSK}),
+    ("checkin-pin", {KIOSK}),
     ("kiosk-register", {HR}),
     ("person-attendance", {HR}),
     ("people:*", {HR}),  # face photos, thumbnails, webcam enrolment, progress: biometric data
@@ -239,7 +241,9 @@ def test_forms_reject_posts_without_a_csrf_token(world):
     client.force_login(User.objects.create_superuser("root", password="pw-for-tests"))
     accepted = []
     for key, path in concrete_urls(world):
-        if key in {"checkin-create", "checkin-detail"} or key.startswith("checkin-challenge"):
+        if key in {"checkin-create", "checkin-detail", "checkin-choice", "checkin-pin"} or key.startswith(
+            "checkin-challenge"
+        ):
             continue  # token-authenticated API for kiosks: no cookies, so no CSRF exposure
         response = client.post(path, {"anything": "1"})
         if response.status_code not in (403, 404, 405):

@@ -30,6 +30,8 @@ URLS = {
     "api-docs": "api/docs/",
     "api-schema": "api/schema/",
     "checkin-challenge-answer": "api/v1/checkins/<uuid:attempt_id>/challenge/",
+    "checkin-choice": "api/v1/checkins/<uuid:attempt_id>/choice/",
+    "checkin-pin": "api/v1/checkins/pin/",
     "checkin-create": "api/v1/checkins/",
     "checkin-detail": "api/v1/checkins/<uuid:attempt_id>/",
     "healthz": "healthz",
@@ -77,8 +79,10 @@ TASKS = {
 
 API_PATHS = [
     "/api/v1/checkins/",
+    "/api/v1/checkins/pin/",
     "/api/v1/checkins/{attempt_id}/",
     "/api/v1/checkins/{attempt_id}/challenge/",
+    "/api/v1/checkins/{attempt_id}/choice/",
     "/api/v1/reports/day/",
     "/api/v1/reports/departments/",
     "/api/v1/reports/timesheet/",
@@ -89,8 +93,9 @@ API_PATHS = [
 API_FIELDS = {
     "CheckinAttemptOutput": words(
         "id state outcome message first_name event_kind event_time created_at finished_at status_url "
-        "challenge"
+        "challenge employee_id choice event_local_time"
     ),
+    "KioskChoice": words("kinds likely confirm_after_ms expires_at confirm_url"),
     "LivenessChallenge": words("steps instructions expires_at answer_url max_frames"),
     "Error": words("detail"),
     "ReportError": words("detail errors"),

@@ -5,7 +5,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from attendance.checkin.rules import IN, OUT, LastEvent, agreement_reached, event_decide
+from attendance.checkin.rules import (
+    BREAK_END,
+    BREAK_START,
+    IN,
+    OUT,
+    LastEvent,
+    agreement_reached,
+    automatic_cooldown,
+    event_decide,
+    likely_kind,
+)
 from attendance.clock import workday_of
 
 UTC = dt.UTC
@@ -103,7 +113,7 @@ def test_explicit_out_without_a_prior_in_is_recorded():
 
 
 def test_unknown_requested_kind_is_refused():
-    """Only "in", "out" or nothing can be requested."""
+    """Only an event kind (in, out, break_start, break_end) or nothing can be requested."""
     with pytest.raises(ValueError):
         decide(at(0), requested="lunch")
 
@@ -165,3 +175,47 @@ def test_frame_taken_just_before_the_last_event_is_within_cooldown():
     """A frame processed late, taken a moment before the last event, is the same walk past: nothing."""
     last = LastEvent(IN, at(10), T0.date())
     assert not decide(at(9.5), last).records
+
+
+def test_automatic_cooldown_is_the_kiosk_minimum_or_the_site_cooldown():
+    """30 minutes of the kiosk win over 2 of the site; 0 minutes fall back to the site's 2."""
+    assert automatic_cooldown(min_minutes_between_in_and_out=30, cooldown=COOLDOWN) == dt.timedelta(
+        minutes=30
+    )
+    assert automatic_cooldown(min_minutes_between_in_and_out=0, cooldown=COOLDOWN) == COOLDOWN
+
+
+def test_a_pass_by_within_the_minimum_time_records_nothing():
+    """With a 30-minute minimum, a recognition 29 minutes after the entry is blocked; at 31, an exit."""
+    day = T0.date()
+    last = LastEvent(IN, T0, day)
+    thirty = dt.timedelta(minutes=30)
+    kwargs = {"last_event": last, "requested": None, "cooldown": thirty, "boundary": FOUR, "tz": UTC}
+    blocked = event_decide(now=at(29 * 60), **kwargs)
+    assert not blocked.records and blocked.blocking == last
+    assert event_decide(now=at(31 * 60), **kwargs).kind == OUT
+
+
+def test_break_kinds_are_recorded_as_chosen():
+    """A chosen break start after an entry is recorded; repeating it within the cooldown is not."""
+    last = LastEvent(IN, T0, T0.date())
+    assert decide(at(600), last=last, requested=BREAK_START).kind == BREAK_START
+    on_break = LastEvent(BREAK_START, T0, T0.date())
+    assert not decide(at(30), last=on_break, requested=BREAK_START).records
+    assert decide(at(30), last=on_break, requested=BREAK_END).kind == BREAK_END
+
+
+@pytest.mark.parametrize(
+    ("last_kind", "expected"),
+    [(None, IN), (IN, OUT), (BREAK_START, BREAK_END), (BREAK_END, OUT), (OUT, IN)],
+)
+def test_likely_choice_follows_the_last_event(last_kind, expected):
+    """The preselected choice continues the person's day: in, then out; a break's start, then its end."""
+    last = LastEvent(last_kind, T0, T0.date()) if last_kind else None
+    assert likely_kind(last_event=last, workday=T0.date()) == expected
+
+
+def test_likely_choice_on_a_new_workday_is_an_entry():
+    """Yesterday's open entry does not make today's first choice an exit."""
+    yesterday = LastEvent(IN, T0 - dt.timedelta(days=1), T0.date() - dt.timedelta(days=1))
+    assert likely_kind(last_event=yesterday, workday=T0.date()) == IN

@@ -70,18 +70,62 @@ def test_recognition_within_cooldown_says_already_checked_in_at_another_kiosk():
 
 
 def test_after_the_cooldown_the_next_event_is_an_exit():
-    """Once the cooldown has passed, the person's next confirmed recognition is an exit."""
+    """Once the kiosk's minimum time (30 min by default) has passed, the next recognition is an exit."""
     kiosk, ana = KioskFactory(), PersonFactory(full_name="Ana Lima")
     frame_at(kiosk, fake_seen(ana))
     frame_at(kiosk, fake_seen(ana))
-    three_minutes_ago = timezone.now() - dt.timedelta(minutes=3)
-    AttendanceEvent.objects.update(timestamp=three_minutes_ago)
-    CheckinAttempt.objects.update(created_at=three_minutes_ago)
+    half_an_hour_ago = timezone.now() - dt.timedelta(minutes=31)
+    AttendanceEvent.objects.update(timestamp=half_an_hour_ago)
+    CheckinAttempt.objects.update(created_at=half_an_hour_ago)
     assert frame_at(kiosk, fake_seen(ana)).outcome == Outcome.CONFIRMING
     out = frame_at(kiosk, fake_seen(ana))
     assert out.outcome == Outcome.CHECKED_OUT
     assert out.message.startswith("Goodbye, Ana. Checked out at")
     assert list(AttendanceEvent.objects.order_by("timestamp").values_list("kind", flat=True)) == ["in", "out"]
+
+
+def _entry_minutes_ago(kiosk, person, minutes: float) -> None:
+    """Check `person` in at `kiosk` and move that entry (and its frames) `minutes` back in time."""
+    frame_at(kiosk, fake_seen(person))
+    frame_at(kiosk, fake_seen(person))
+    then = timezone.now() - dt.timedelta(minutes=minutes)
+    AttendanceEvent.objects.update(timestamp=then)
+    CheckinAttempt.objects.update(created_at=then)
+
+
+def test_automatic_kiosk_ignores_a_pass_by_within_its_minimum_time():
+    """Recognised 10 minutes after checking in (default minimum 30): "already checked in at", no exit."""
+    kiosk, ana = KioskFactory(), PersonFactory(full_name="Ana Lima")
+    assert kiosk.decision == "automatic" and kiosk.min_minutes_between_in_and_out == 30
+    _entry_minutes_ago(kiosk, ana, 10)
+    entry = AttendanceEvent.objects.get()
+    frame_at(kiosk, fake_seen(ana))
+    passing = frame_at(kiosk, fake_seen(ana))
+    assert passing.outcome == Outcome.ALREADY
+    local = timezone.localtime(entry.timestamp).strftime("%H:%M")
+    assert passing.message == f"Ana, you are already checked in at {local}"
+    assert list(AttendanceEvent.objects.values_list("kind", flat=True)) == ["in"]
+
+
+def test_automatic_kiosk_minimum_time_is_per_kiosk():
+    """A kiosk set to 5 minutes checks out after 6; another at its default 30 does not."""
+    ana, bo = PersonFactory(), PersonFactory()
+    quick, slow = KioskFactory(min_minutes_between_in_and_out=5), KioskFactory()
+    _entry_minutes_ago(quick, ana, 6)
+    assert frame_at(quick, fake_seen(ana)).outcome == Outcome.CONFIRMING
+    assert frame_at(quick, fake_seen(ana)).outcome == Outcome.CHECKED_OUT
+    AttendanceEvent.objects.all().delete()
+    _entry_minutes_ago(slow, bo, 6)
+    frame_at(slow, fake_seen(bo))
+    assert frame_at(slow, fake_seen(bo)).outcome == Outcome.ALREADY
+
+
+def test_minimum_time_never_goes_below_the_site_cooldown(settings):
+    """A kiosk set to 0 minutes still keeps the site's cooldown (2 min) between two events."""
+    kiosk, ana = KioskFactory(min_minutes_between_in_and_out=0), PersonFactory()
+    _entry_minutes_ago(kiosk, ana, 1)
+    frame_at(kiosk, fake_seen(ana))
+    assert frame_at(kiosk, fake_seen(ana)).outcome == Outcome.ALREADY
 
 
 def test_strangers_and_empty_frames_record_nothing():

@@ -1,6 +1,7 @@
 """The check-in pages: the kiosk screen and kiosk registration."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -53,3 +54,35 @@ def test_hr_registers_a_kiosk_and_its_token_works(client):
         HTTP_AUTHORIZATION=f"Kiosk {token}",
     )
     assert posted.status_code == 202
+
+
+def test_registering_a_kiosk_logs_the_hr_user_out_of_that_browser(client):
+    """After registering, the browser is a kiosk, not an HR browser: the session is gone and it says so."""
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    response = client.post("/kiosk/register/", {"name": "Front door"})
+    assert response.status_code == 200
+    assert "You are logged out of this browser" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert client.get("/kiosk/register/").status_code == 302  # back to the login page
+    assert client.get("/admin/").status_code == 302
+
+
+def test_kiosk_registration_is_linked_from_the_home_page_and_the_kiosk_admin(client):
+    """HR finds "Register a kiosk" on the home page and on the admin's kiosk list."""
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    assert 'href="/kiosk/register/"' in client.get("/").content.decode()
+    admin_list = client.get("/admin/attendance/kiosk/").content.decode()
+    assert 'id="register-kiosk" href="/kiosk/register/"' in admin_list
+
+
+def test_the_unregistered_and_revoked_screens_say_one_thing_and_hide_the_buttons(client):
+    """The help under a refused kiosk does not claim "not registered" (it may be revoked); the page's style
+    hides the buttons on both screens, and the revoked screen has its own explanation."""
+    html = client.get("/kiosk/").content.decode()
+    help_text = re.search(r'<p id="unregistered"[^>]*>(.*?)</p>', html, re.S)[1]
+    assert "not registered" not in help_text and "a staff member registers it" in help_text
+    assert '"revoked_detail": "It no longer records anything.' in html
+    from django.contrib.staticfiles import finders
+
+    style = Path(finders.find("kiosk/kiosk.css")).read_text(encoding="utf-8")
+    assert 'body[data-state="unauthorised"] #actions, body[data-state="unregistered"] #actions' in style

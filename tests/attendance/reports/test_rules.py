@@ -8,6 +8,8 @@ import pytest
 
 from attendance.reports.rules import (
     ABSENT,
+    BREAK_END,
+    BREAK_START,
     IN,
     IN_NOW,
     INCOMPLETE,
@@ -71,6 +73,45 @@ def test_hours_are_the_sum_of_three_pairs():
     assert day.hours == Decimal("9.00")
     assert day.first_entry == at(MONDAY, "08:00") and day.last_exit == at(MONDAY, "17:45")
     assert day.status == PRESENT and not day.late
+
+
+def test_breaks_are_subtracted_from_hours_worked():
+    """08:00-17:15 with breaks 10:00-10:15 and 12:30-13:15 is 9 h 15 - 1 h = 8.25 h; entries and exits only
+    come from in/out events."""
+    events = [
+        (IN, at(MONDAY, "08:00")),
+        (BREAK_START, at(MONDAY, "10:00")),
+        (BREAK_END, at(MONDAY, "10:15")),
+        (BREAK_START, at(MONDAY, "12:30")),
+        (BREAK_END, at(MONDAY, "13:15")),
+        (OUT, at(MONDAY, "17:15")),
+    ]
+    day = summarise(events)
+    assert day.breaks == dt.timedelta(hours=1)
+    assert day.worked == dt.timedelta(hours=8, minutes=15)
+    assert day.hours == Decimal("8.25")
+    assert day.entries == (at(MONDAY, "08:00"),) and day.exits == (at(MONDAY, "17:15"),)
+    assert day.status == PRESENT
+
+
+def test_a_break_never_ended_lasts_until_the_exit():
+    """08:00 in, 16:30 break start, 17:00 out (no break end): 8 h 30 worked, the last 30 min a break."""
+    events = [(IN, at(MONDAY, "08:00")), (BREAK_START, at(MONDAY, "16:30")), (OUT, at(MONDAY, "17:00"))]
+    day = summarise(events)
+    assert (day.worked, day.breaks) == (dt.timedelta(hours=8, minutes=30), dt.timedelta(minutes=30))
+
+
+def test_break_events_outside_an_entry_change_nothing():
+    """A break end with no start, and a break started before any entry, subtract nothing: 9.00 h."""
+    events = [
+        (BREAK_START, at(MONDAY, "07:30")),
+        (IN, at(MONDAY, "08:00")),
+        (BREAK_END, at(MONDAY, "09:00")),
+        (OUT, at(MONDAY, "17:00")),
+    ]
+    day = summarise(events)
+    assert (day.worked, day.breaks) == (dt.timedelta(hours=9), dt.timedelta(0))
+    assert not day.missing_entry and not day.missing_exit
 
 
 def test_missing_exit_is_not_counted():
