@@ -26,7 +26,10 @@ def test_a_revoked_kiosk_cannot_be_ticked_active_again(client):
     """Revocation is final: the change form shows "active" read-only, so the old token never works again."""
     client.force_login(UserFactory(groups=["HR"], is_staff=True))
     kiosk = KioskFactory(is_active=False, name="Front door")
-    form = {"name": "Front door", "location": "", "is_active": "on", "liveness_mode": "off"}
+    form = {
+        "name": "Front door", "location": "", "is_active": "on", "liveness_mode": "off",
+        "decision": "automatic", "min_minutes_between_in_and_out": 30, "choice_confirm_seconds": 4,
+    }  # fmt: skip
     response = client.post(f"/admin/attendance/kiosk/{kiosk.pk}/change/", form)
     assert response.status_code == 302, response.content[:2000]
     kiosk.refresh_from_db()
