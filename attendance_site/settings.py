@@ -318,6 +318,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The four event kinds appear in several fields (kinds, likely, kind): one schema name for them.
+    "ENUM_NAME_OVERRIDES": {"EventKindEnum": "attendance.checkin.rules.KINDS"},
 }
 
 # Production hardening: on unless DEBUG; `manage.py check --deploy` should be clean.
