@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from attendance.clock import Clock
+from attendance.clock import person_clock
 from attendance.models import AttendanceEvent, AttendanceEventLog
 from people.models import Person
 
@@ -51,7 +51,7 @@ def _require_reason(reason: str) -> str:
 def attendance_event_add(
     *, person: Person, kind: str, timestamp: dt.datetime, reason: str, by
 ) -> AttendanceEvent:
-    """Add an event by hand (HR); the workday follows the site's boundary; logged with the reason."""
+    """Add an event by hand (HR); the workday follows the person's boundary; logged with the reason."""
     reason = _require_reason(reason)
     with transaction.atomic():
         Person.objects.select_for_update().filter(pk=person.pk).first()
@@ -59,7 +59,7 @@ def attendance_event_add(
             person=person,
             kind=kind,
             timestamp=timestamp,
-            workday=Clock.from_settings().workday(timestamp),
+            workday=person_clock(person, timestamp).workday(timestamp),
             source=AttendanceEvent.Source.MANUAL,
             created_by=by,
             updated_by=by,
@@ -80,7 +80,7 @@ def attendance_event_change(
         current.person = person
         current.kind = kind
         current.timestamp = timestamp
-        current.workday = Clock.from_settings().workday(timestamp)
+        current.workday = person_clock(person, timestamp).workday(timestamp)
         current.updated_by = by
         current.reason = reason
         current.save()
