@@ -342,6 +342,11 @@ class PeriodTotals:
         return hours_of(self.worked)
 
     @property
+    def average_worked(self) -> dt.timedelta | None:
+        """Return the time worked per day attended, None when no day was attended."""
+        return self.worked / self.days_present if self.days_present else None
+
+    @property
     def average_hours(self) -> Decimal | None:
         """Return hours worked per day attended, None when no day was attended."""
         if not self.days_present:
