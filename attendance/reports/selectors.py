@@ -31,7 +31,7 @@ from attendance.reports.rules import (
     summarise_day,
     today_state,
 )
-from people.models import Department, Holiday, Leave, Person, ScheduleAssignment
+from people.models import Department, Holiday, Leave, Person, ScheduleAssignment, WorkSchedule
 
 # ---------------------------------------------------------------------------------------------
 # Who may see whom.
@@ -196,22 +196,23 @@ class PersonCalendar:
 def calendars_for(
     people: list[Person], *, start: dt.date, end: dt.date
 ) -> tuple[dict[int, PersonCalendar], dict[dt.date, str]]:
-    """Return each person's calendar and the holidays ({date: name}) of a range; four queries."""
+    """Return each person's calendar and the holidays ({date: name}) of a range; five queries."""
     calendars = {p.pk: PersonCalendar(person=p, default=default_schedule(p)) for p in people}
     ids = list(calendars)
-    converted: dict[int, WeekSchedule] = {}
-    assignments = (
+    assignments = list(
         ScheduleAssignment.objects.filter(person_id__in=ids, start_date__lte=end)
-        .select_related("schedule")
-        .prefetch_related("schedule__days")
         .order_by("person_id", "start_date")
+        .values_list("person_id", "schedule_id", "start_date")
     )
-    for assignment in assignments:
-        if assignment.schedule_id not in converted:
-            converted[assignment.schedule_id] = week_schedule_of(assignment.schedule)
-        calendars[assignment.person_id].schedules.append(
-            (assignment.start_date, converted[assignment.schedule_id])
+    # Each schedule once, however many people work to it (a few schedules, thousands of people).
+    schedules = {
+        schedule.pk: week_schedule_of(schedule)
+        for schedule in WorkSchedule.objects.filter(pk__in={s for _, s, _ in assignments}).prefetch_related(
+            "days"
         )
+    }
+    for person_id, schedule_id, start_date in assignments:
+        calendars[person_id].schedules.append((start_date, schedules[schedule_id]))
     leaves = Leave.objects.filter(person_id__in=ids, start_date__lte=end, end_date__gte=start)
     for leave in leaves:
         day = max(leave.start_date, start)

@@ -328,3 +328,14 @@ def test_day_report_links_names_to_timesheets_and_days_to_each_other(scenario, m
     sunday = manager_client.get("/reports/day/", {"day": "2025-03-02", "department": scenario.sales.pk})
     statuses = {row[1]: row[8] for row in table_rows(sunday.content.decode())[1:]}
     assert statuses == {"A001": "Day off", "B002": "Day off", "F006": "Day off"}
+
+
+def test_an_early_exit_shows_on_the_day_page(berlin, manager_client):
+    """Out at 16:35 on a 09:00-17:00 shift: the status says it, 25 minutes early."""
+    from tests.factories import PersonFactory
+
+    person = PersonFactory(employee_id="G007", full_name="Gil Green")
+    workday_events(person, MONDAY, ("09:00", "16:35"))
+    row = table_rows(manager_client.get("/reports/day/", {"day": DAY}).content.decode())[1]
+    assert row[8] == "Present left 25 min early"
+    assert csv_rows(manager_client.get("/reports/day.csv", {"day": DAY}))[0]["early_leave_minutes"] == "25"
