@@ -251,20 +251,30 @@ def attendance_day_rows(
     department: Department | None = None,
     search: str = "",
     now: dt.datetime | None = None,
+    current: bool = False,
 ) -> list[PersonDay]:
-    """Return a row per person for one workday, in name order; six queries whatever the headcount."""
+    """Return a row per person for one workday, in name order; seven queries whatever the headcount.
+
+    With `current`, each person's row is their own current workday, which for a night worker
+    (boundary 14:00) is still yesterday's in the morning; `day` is then the site's current workday.
+    """
     clock = Clock.from_settings()
     now = now or timezone.now()
+    first = day - dt.timedelta(days=1) if current else day
     people = report_people(
-        scope=scope or ReportScope(), start=day, end=day, department=department, search=search
+        scope=scope or ReportScope(), start=first, end=day, department=department, search=search
     )
     listed = list(people)
-    calendars, holidays = calendars_for(listed, start=day, end=day)
-    events = events_by_person_day(people=people, start=day, end=day)
+    calendars, holidays = calendars_for(listed, start=first, end=day)
+    events = events_by_person_day(people=people, start=first, end=day)
     rows = []
     for p in listed:
-        plan = calendars[p.pk].plan(day, holidays)
-        rows.append(_person_day(p, _summarise(day, events[p.pk][day], plan, clock, now), plan))
+        calendar = calendars[p.pk]
+        mine = day
+        if current:
+            mine = min(workday_of(now, boundary=calendar.schedule_on(day).boundary, tz=clock.tz), day)
+        plan = calendar.plan(mine, holidays)
+        rows.append(_person_day(p, _summarise(mine, events[p.pk][mine], plan, clock, now), plan))
     return rows
 
 
@@ -351,7 +361,9 @@ def attendance_today(
     clock = Clock.from_settings()
     now = now or timezone.now()
     today = clock.workday(now)
-    rows = attendance_day_rows(day=today, scope=scope, department=department, search=search, now=now)
+    rows = attendance_day_rows(
+        day=today, scope=scope, department=department, search=search, now=now, current=True
+    )
     today_rows = []
     counts = {STATE_IN: 0, STATE_OUT: 0, STATE_NOT_IN: 0, "late": 0, "people": 0}
     per_department: dict[str, dict] = {}

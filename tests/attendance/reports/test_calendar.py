@@ -205,3 +205,34 @@ def test_a_month_for_someone_who_joined_mid_month(settings):
     )
     assert totals.leave_days == Decimal("2.5")
     assert totals.attendance_rate == Decimal("0.2222")
+
+
+@pytest.mark.django_db
+def test_today_shows_a_night_worker_their_own_workday(settings):
+    """At 10:00 on Tue 3 Mar 2026 the site's workday is Tuesday, but a 22:00-06:00 worker's (boundary
+    14:00) is still Monday's: in at 22:00, out at 06:00, so "out" with Monday's 8 h, not "not yet in"."""
+    from attendance.reports.selectors import attendance_today
+    from people.models import ScheduleAssignment, ScheduleDay, WorkSchedule
+    from tests.factories import AttendanceEventFactory, PersonFactory
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    settings.WORKDAY_START = "04:00"
+    nights = WorkSchedule.objects.create(name="Nights")
+    for weekday in range(5):
+        ScheduleDay.objects.create(schedule=nights, weekday=weekday, start=dt.time(22), end=dt.time(6))
+    worker, day_person = PersonFactory(employee_id="N1"), PersonFactory(employee_id="D1")
+    ScheduleAssignment.objects.create(person=worker, schedule=nights, start_date=dt.date(2026, 1, 1))
+    AttendanceEventFactory(person=worker, kind="in", timestamp=at(MONDAY, "22:00"), workday=MONDAY)
+    AttendanceEventFactory(
+        person=worker, kind="out", timestamp=at(dt.date(2026, 3, 3), "06:00"), workday=MONDAY
+    )
+    report = attendance_today(now=at(dt.date(2026, 3, 3), "10:00"))
+    rows = {row.person.employee_id: row for row in report.rows}
+    assert report.workday == dt.date(2026, 3, 3)
+    assert (rows["N1"].state, rows["N1"].day.workday, hours_minutes(rows["N1"].day.worked)) == (
+        "out",
+        MONDAY,
+        "8:00",
+    )
+    assert (rows["D1"].state, rows["D1"].day.workday) == ("not_in", dt.date(2026, 3, 3))
+    assert day_person.employee_id == "D1"
