@@ -254,7 +254,7 @@ class PersonAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["employee_id", "full_name", "email", "department", "is_active"]}),
         ("Shift", {"fields": ["shift_start", "shift_end"]}),
-        ("Employment", {"fields": ["employment_start", "employment_end"]}),
+        ("Employment", {"fields": ["employment_start", "employment_end", "user"]}),
         ("Consent", {"fields": ["consent", "shown_consent_version", "consent_text_shown"]}),
         ("Face photos", {"fields": ["photos", "duplicate_details"]}),
     ]

@@ -65,6 +65,7 @@ class PersonAdminForm(forms.ModelForm):
             "shift_end",
             "employment_start",
             "employment_end",
+            "user",
         ]
 
     def __init__(self, *args, **kwargs):

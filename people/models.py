@@ -113,6 +113,15 @@ class Person(models.Model):
     # Days before the start or after the end are never counted as absences.
     employment_start = models.DateField(null=True, blank=True, help_text="First day of work.")
     employment_end = models.DateField(null=True, blank=True, help_text="Last day of work, if known.")
+    # The person's own login, to see their own timesheet (no report permission needed).
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="person",
+        help_text="The employee's own site account: they see their own timesheet at /me/timesheet/.",
+    )
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("reports/", RedirectView.as_view(pattern_name="reports:today"), name="index"),
     path("logout/", auth_views.LogoutView.as_view(next_page="reports:home"), name="logout"),
+    path("me/timesheet/", views.my_timesheet, name="my-timesheet"),
 ]
 
 # Each report is a page, the same rows as CSV and XLSX with the page's filters, and a JSON API.

@@ -17,7 +17,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from attendance.reports import exports
-from attendance.reports.selectors import report_scope_for
+from attendance.reports.forms import RangeForm
+from attendance.reports.selectors import (
+    ReportScope,
+    attendance_timesheet_rows,
+    report_scope_for,
+    timesheet_totals,
+)
 from attendance.reports.specs import ReportSpec
 
 REPORT_PERMISSION = "attendance.view_reports"
@@ -70,3 +76,22 @@ def report_view(request: HttpRequest, spec: ReportSpec, fmt: str | None = None) 
     page = Paginator(result.rows, settings.REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "header": header(spec.header, data["sort"])}
     return render(request, spec.template, {**context, **spec.page_context(result, data)})
+
+
+@login_required(login_url=LOGIN_URL)
+def my_timesheet(request: HttpRequest) -> HttpResponse:
+    """The logged-in employee's own timesheet (this month so far, or ?start=&end=); nobody else's."""
+    person = getattr(request.user, "person", None)
+    form = RangeForm(request.GET, scope=ReportScope(), sort_keys=[])
+    if person is None or not form.is_valid():
+        status = 200 if person is None else 400
+        return render(request, "reports/my_timesheet.html", {"form": form, "person": person}, status=status)
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    rows = attendance_timesheet_rows(start=start, end=end, person=person)
+    context = {
+        "form": form,
+        "person": person,
+        "rows": rows,
+        "totals": timesheet_totals(rows, start=start, end=end),
+    }
+    return render(request, "reports/my_timesheet.html", context)

@@ -47,6 +47,7 @@ RULES: list[tuple[str, set[str]]] = [
     ("kiosk-register", {HR}),
     ("person-attendance", {HR}),
     ("people:*", {HR}),  # face photos, thumbnails, webcam enrolment, progress: biometric data
+    ("reports:my-timesheet", {EMPLOYEE, HR, MANAGER}),  # one's own timesheet only (or a "not linked" note)
     ("reports:*", {MANAGER}),
     ("admin:login", EVERYONE),
     ("admin:logout", EVERYONE),

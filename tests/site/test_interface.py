@@ -46,6 +46,7 @@ URLS = {
     "reports:api-timesheet": "api/v1/reports/timesheet/",
     "reports:api-today": "api/v1/reports/today/",
     "reports:day": "reports/day/",
+    "reports:my-timesheet": "me/timesheet/",
     "reports:day-csv": "reports/day.csv",
     "reports:day-xlsx": "reports/day.xlsx",
     "reports:departments": "reports/departments/",
