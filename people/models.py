@@ -276,3 +276,39 @@ class Leave(models.Model):
                 raise ValidationError(
                     {"half_day": "A half day is one day: set the end date to the start date."}
                 )
+
+
+class CorrectionRequest(models.Model):
+    """An employee's request to fix their attendance (a missed entry or exit), decided by a manager or HR.
+
+    Approving adds the event through attendance.services (audited, with the request's reason).
+    """
+
+    class Kind(models.TextChoices):
+        MISSED_ENTRY = "in", "Missed entry"
+        MISSED_EXIT = "out", "Missed exit"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="correction_requests")
+    kind = models.CharField(max_length=3, choices=Kind.choices)
+    moment = models.DateTimeField(help_text="When the entry or exit happened.")
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The attendance event an approval added (attendance.AttendanceEvent; an id, so people does not
+    # depend on attendance).
+    event_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.person} at {self.moment:%Y-%m-%d %H:%M} ({self.status})"

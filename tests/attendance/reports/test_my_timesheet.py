@@ -58,3 +58,75 @@ def test_the_home_page_links_a_linked_employee_to_their_timesheet():
     assert 'id="my-timesheet" href="/me/timesheet/"' in client.get("/").content.decode()
     client.force_login(other)
     assert 'id="my-timesheet"' not in client.get("/").content.decode()
+
+
+def test_a_missed_exit_requested_by_the_employee_and_approved_by_the_manager_changes_the_timesheet(berlin):
+    """Ada forgot to check out on Mon 3 March 2025 (in 09:06): she asks for an exit at 17:30; her
+    manager approves; her day becomes 8:24 worked, present, and the event log keeps the reason.
+    A second decision on the same request is refused; a manager limited to another department
+    cannot see it."""
+    from attendance.models import AttendanceEventLog, ReportAccess
+    from people.models import CorrectionRequest
+    from tests.factories import DepartmentFactory
+
+    sales, ops = DepartmentFactory(name="Sales"), DepartmentFactory(name="Ops")
+    user = UserFactory(username="ada")
+    ada = PersonFactory(full_name="Ada Archer", employee_id="A001", user=user, department=sales)
+    workday_events(ada, MONDAY, ("09:06", None))
+    employee = Client()
+    employee.force_login(user)
+    before = table_rows(
+        employee.get("/me/timesheet/", {"start": "2025-03-03", "end": "2025-03-03"}).content.decode()
+    )
+    assert before[1][3:6] == ["0:00", "6 min", "Incomplete: missing exit"]
+    sent = employee.post(
+        "/me/requests/",
+        {"kind": "out", "date": "2025-03-03", "time": "17:30", "reason": "Forgot to check out"},
+    )
+    assert sent.status_code == 302
+    item = CorrectionRequest.objects.get()
+    assert (item.person, item.kind, item.status) == (ada, "out", "pending")
+
+    other = UserFactory(username="ops-manager", groups=["Managers"])
+    ReportAccess.objects.create(user=other).departments.add(ops)
+    elsewhere = Client()
+    elsewhere.force_login(other)
+    assert "Ada Archer" not in elsewhere.get("/reports/requests/").content.decode()
+    assert elsewhere.post(f"/reports/requests/{item.pk}/decide/", {"decision": "approve"}).status_code == 404
+
+    manager = Client()
+    manager.force_login(UserFactory(username="manager", groups=["Managers"]))
+    assert "Forgot to check out" in manager.get("/reports/requests/").content.decode()
+    assert manager.post(f"/reports/requests/{item.pk}/decide/", {"decision": "approve"}).status_code == 302
+    item.refresh_from_db()
+    assert item.status == "approved" and item.event_id is not None
+    assert AttendanceEventLog.objects.get(event_pk=item.event_id).reason == (
+        f"Correction request {item.pk}: Forgot to check out"
+    )
+    after = table_rows(
+        employee.get("/me/timesheet/", {"start": "2025-03-03", "end": "2025-03-03"}).content.decode()
+    )
+    assert after[1][1:6] == ["09:06", "17:30", "8:24", "6 min", "Present"]
+    manager.post(f"/reports/requests/{item.pk}/decide/", {"decision": "reject"})
+    item.refresh_from_db()
+    assert item.status == "approved"
+    assert AttendanceEventLog.objects.count() == 1
+
+
+def test_a_request_without_a_reason_or_in_the_future_is_refused(berlin):
+    """No reason, or a time still to come: nothing is recorded and the page says what to fix."""
+    from people.models import CorrectionRequest
+
+    user = UserFactory(username="ada")
+    PersonFactory(user=user)
+    client = Client()
+    client.force_login(user)
+    page = client.post(
+        "/me/requests/", {"kind": "out", "date": "2099-01-01", "time": "17:00", "reason": "x"}, follow=True
+    ).content.decode()
+    assert "in the future" in page
+    page = client.post(
+        "/me/requests/", {"kind": "out", "date": "2025-03-03", "time": "17:00", "reason": " "}, follow=True
+    ).content.decode()
+    assert "not sent" in page
+    assert not CorrectionRequest.objects.exists()
