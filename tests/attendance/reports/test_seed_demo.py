@@ -86,3 +86,6 @@ def test_seed_demo_shows_a_night_worker_a_holiday_and_leave():
     assert {row.day.status for row in rows} == {HOLIDAY}
     rows = attendance_timesheet_rows(start=leave.start_date, end=leave.end_date, person=leave.person)
     assert [row.day.status for row in rows] == [ON_LEAVE, ON_LEAVE]
+    from people.models import CorrectionRequest
+
+    assert CorrectionRequest.objects.get().status == "pending"
