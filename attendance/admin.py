@@ -41,6 +41,16 @@ class KioskAdmin(admin.ModelAdmin):
         # A kiosk gets its token in the browser that will be the kiosk: register it there.
         return HttpResponseRedirect(reverse("kiosk-register"))
 
+    def get_readonly_fields(self, request, obj=None):
+        # A revoked kiosk's token is gone for good: it is registered again, never ticked back on.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "is_active"] if obj is not None and not obj.is_active else fields
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            checkin_services.kiosk_revoke(kiosk=obj)
+
     @admin.action(
         description="Revoke the selected kiosks (their tokens stop working)", permissions=["change"]
     )

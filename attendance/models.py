@@ -165,7 +165,7 @@ class AttendanceEventLog(models.Model):
 
 
 class ReportAccess(models.Model):
-    """Limits a manager's reports to some departments; no row (or no departments) means all."""
+    """Limits a manager's reports to its departments; no row means all, a row with none means none."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_access"

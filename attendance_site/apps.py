@@ -6,7 +6,8 @@ class SiteConfig(AppConfig):
     verbose_name = "Site"
 
     def ready(self) -> None:
-        from attendance_site import audit, roles
+        from attendance_site import audit, lockout, roles
 
         roles.connect()
         audit.connect()
+        lockout.connect()

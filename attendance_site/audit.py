@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 # URL name -> (what is shown, the URL argument naming the record, how to find its person).
 VIEWED: dict[str, tuple[str, str, str]] = {
     "people:face-image": ("face photo", "pk", "face"),
+    "people:face-image-thumbnail": ("face photo thumbnail", "pk", "face"),
     "people:webcam-enrol": ("webcam enrolment", "pk", "person"),
     "person-attendance": ("attendance history", "person_id", "person"),
     "admin:people_person_change": ("person with face photos", "object_id", "person"),
@@ -30,6 +31,8 @@ VIEWED: dict[str, tuple[str, str, str]] = {
 }
 EXPORTED_PREFIX = "reports:"
 EXPORT_SUFFIXES = ("-csv", "-xlsx")
+# The JSON report API hands out the same rows as an export: every read is logged, with its filters.
+API_PREFIX = "reports:api-"
 AUDITED_MODELS = {
     ("people", "person"): "person",
     ("people", "faceimage"): "face photo",
@@ -111,6 +114,11 @@ class AuditMiddleware:
             audit_record(
                 user=user, action=AuditEntry.Action.VIEW, what=what, object_id=object_id,
                 person=_person_of(kind, object_id) if object_id else "", path=request.get_full_path(),
+            )  # fmt: skip
+        elif name.startswith(API_PREFIX) and request.method == "GET":
+            audit_record(
+                user=user, action=AuditEntry.Action.VIEW, what=f"report API: {name.removeprefix(API_PREFIX)}",
+                path=request.get_full_path(),
             )  # fmt: skip
         elif name.startswith(EXPORTED_PREFIX) and name.endswith(EXPORT_SUFFIXES):
             audit_record(

@@ -1,4 +1,9 @@
-"""GET /healthz: is the database, the broker, a worker and the face model there?"""
+"""GET /healthz: is the database, the broker, a live worker on every queue and the face model there?
+
+Anyone may ask (load balancers, `make run`), but only staff see the details: an anonymous caller gets
+"ok" or "unavailable" and the names of the failing checks, never paths, hosts, checksums or the
+database's address (issue 13, finding 16).
+"""
 
 from __future__ import annotations
 
@@ -35,6 +40,8 @@ def check_broker() -> dict:
 
 
 def check_workers() -> dict:
+    """Every queue needs a live consumer whose models are loaded: a stopped training worker is an outage
+    even while the recognition worker beats (issue 13, finding 4)."""
     from recognition.services import workers_alive
 
     since = timezone.now() - dt.timedelta(seconds=settings.WORKER_STALE_SECONDS)
@@ -51,15 +58,26 @@ def check_workers() -> dict:
     ready = [w for w in alive if w["engine_ready"]]
     warming = sorted(w["hostname"] for w in alive if not w["engine_ready"])
     queues = sorted({q for w in ready for q in w["queues"].split(",") if q})
+    consumed = {q for w in alive for q in w["queues"].split(",") if q}
+    missing = [q for q in settings.HEALTHZ_REQUIRED_QUEUES if q not in consumed]
     result = {
-        "ok": not warming,
+        "ok": not warming and not missing,
         "count": len(alive),
         "workers": [w["hostname"] for w in ready],
         "queues": queues,
     }
+    reasons = []
+    if missing:
+        result["missing_queues"] = missing
+        reasons.append(
+            f"no live worker consumes the {', '.join(missing)} queue{'s' if len(missing) > 1 else ''}; "
+            "start one with -Q " + ",".join(missing)
+        )
     if warming:
         result["warming_up"] = warming
-        result["reason"] = f"loading the face models: {', '.join(warming)}"
+        reasons.append(f"loading the face models: {', '.join(warming)}")
+    if reasons:
+        result["reason"] = "; ".join(reasons)
     return result
 
 
@@ -81,17 +99,28 @@ CHECKS = {
 }
 
 
+def run_checks() -> dict[str, dict]:
+    """Run every check and return {name: result}, with details (for staff and `make run`)."""
+    return {name: check() for name, check in CHECKS.items()}
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    results = {name: check() for name, check in CHECKS.items()}
+    """Answer 200 when every check passes, else 503; details only for signed-in staff."""
+    results = run_checks()
     ok = all(result["ok"] for result in results.values())
-    body = {"status": "ok" if ok else "unavailable", "checks": results}
+    failing = sorted(name for name, result in results.items() if not result["ok"])
+    body = {"status": "ok" if ok else "unavailable"}
+    if request.user.is_authenticated and request.user.is_staff:
+        body["checks"] = results
+    else:
+        # Names only: the reasons carry hosts, paths and the database's address.
+        body["failing"] = failing
     response = JsonResponse(body, status=200 if ok else 503)
     if not ok:
         # Django would log this 503 as an ERROR; while the workers start and load the face models it is
         # the expected answer (`make run` asks every second), so that is INFO, and an outage a WARNING.
-        failing = sorted(name for name, result in results.items() if not result["ok"])
         log_response(
             "Not ready: %s: %s",
             ", ".join(failing),

@@ -17,8 +17,8 @@ from attendance.models import CheckinAttempt
 from attendance_site.audit import audit_record, person_label
 from attendance_site.models import AuditEntry
 from people.models import FaceImage, Person
-from people.services import storage_delete
-from recognition.services import recogniser_request_training
+from people.services import person_delete, storage_delete
+from recognition.services import recogniser_request_training, recogniser_versions_forget
 
 
 @dataclass
@@ -34,8 +34,10 @@ def person_biometrics_delete(
 ) -> BiometricDeletion:
     """Delete a person's face photos (files and embeddings) and stored check-in frames, then retrain.
 
-    The files are removed once the deletion commits, so a rolled-back deletion keeps them; the
-    next recogniser version no longer knows the person. With dry_run, only say what would go.
+    Every stored recogniser version forgets them in the same transaction (the active one is
+    rewritten without them, older ones lose their artifact), so no worker names them from the
+    commit on. The files are removed once the deletion commits, so a rolled-back deletion keeps
+    them. With dry_run, only say what would go.
     """
     photos = list(person.face_images.values_list("pk", "image"))
     attempts = list(CheckinAttempt.objects.filter(person=person).exclude(frame="").values_list("pk", "frame"))
@@ -49,6 +51,7 @@ def person_biometrics_delete(
         return result
     with transaction.atomic():
         FaceImage.objects.filter(pk__in=[pk for pk, _ in photos]).delete()
+        recogniser_versions_forget(person_ids={person.pk})
         CheckinAttempt.objects.filter(pk__in=[pk for pk, _ in attempts]).update(frame="")
         Person.objects.filter(pk=person.pk).update(possible_duplicate_of=None, duplicate_distance=None)
         Person.objects.filter(possible_duplicate_of=person).update(
@@ -66,6 +69,19 @@ def person_biometrics_delete(
         transaction.on_commit(lambda: storage_delete(result.files))
         if photos:
             recogniser_request_training(reason=f"biometric data of {person.employee_id} deleted")
+    return result
+
+
+def person_erase(*, person: Person, by=None) -> BiometricDeletion:
+    """Delete a person and all their biometric data: photos, embeddings, kept check-in frames, and
+    their place in every recogniser version; all or nothing.
+
+    Their check-in attempts point to nobody once the person is gone (SET_NULL), so the frames are
+    deleted first, while they can still be found by person.
+    """
+    with transaction.atomic():
+        result = person_biometrics_delete(person=person, by=by, reason="person deleted")
+        person_delete(person=person)
     return result
 
 

@@ -6,9 +6,11 @@ sets DJANGO_ENV=production, SECRET_KEY, DATABASE_URL (PostgreSQL) and CELERY_BRO
 See .env.example for the full list.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from attendance_site.config import (
     broker_url,
@@ -47,6 +49,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # attendance: the API docs page's Swagger UI, served locally (no CDN)
+    "axes",  # login lockout on every door (site, admin, the API's HTTP Basic)
+    "csp",  # Content-Security-Policy header (django-csp)
     "attendance_site",  # project-wide management commands
     "people",
     "recognition",
@@ -62,8 +66,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "attendance_site.middleware.ServiceUnavailableMiddleware",
     "attendance_site.audit.AuditMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "attendance_site.urls"
@@ -104,6 +111,21 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # The site's own login (managers are not admin staff); HR also uses the admin's.
 LOGIN_URL = "reports:login"
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout: after AXES_FAILURE_LIMIT wrong passwords for one user name from one address, every login
+# of that pair (the right password too) is refused for AXES_COOLOFF_MINUTES. An administrator
+# unlocks at once by deleting the row in the admin (Axes > Access attempts) or with
+# `manage.py axes_reset_username NAME`. Behind a reverse proxy, REMOTE_ADDR is the proxy's.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "attendance_site.lockout.lockout_response"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -160,6 +182,11 @@ BIOMETRIC_RETENTION_INACTIVE_DAYS = env.int("BIOMETRIC_RETENTION_INACTIVE_DAYS",
 # How recently a worker must have reported in for /healthz to count it as alive.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=10)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=30)
+# /healthz is 503 unless each of these queues has a live consumer (default: every queue of
+# attendance_site.queues.Queue; a stack that runs only kiosks may narrow it).
+HEALTHZ_REQUIRED_QUEUES = env.list(
+    "HEALTHZ_REQUIRED_QUEUES", default=["recognition", "enrolment", "training", "default"]
+)
 # Load MTCNN and FaceNet in each worker child at start (off: on the first task instead).
 WORKER_WARM_UP = env.bool("WORKER_WARM_UP", default=True)
 
@@ -198,9 +225,10 @@ ENROLMENT_MAX_BRIGHTNESS = env.float("ENROLMENT_MAX_BRIGHTNESS", default=225.0)
 ENROLMENT_DUPLICATE_DISTANCE = env.float("ENROLMENT_DUPLICATE_DISTANCE", default=0.8)
 # The consent text people agree to before enrolment; bump it when the text changes.
 CONSENT_TEXT_VERSION = env.str("CONSENT_TEXT_VERSION", default="2025-1")
-# Open-set recognition: the distance threshold is set for this false-accept rate (0.001 = 0.1%),
-# and never looser than the maximum.
-RECOGNISER_TARGET_FAR = env.float("RECOGNISER_TARGET_FAR", default=0.001)
+# Open-set recognition: the score threshold is calibrated for this false-accept rate per frame
+# (0.01 = 1%; the kiosk's K-of-M rule then needs several agreeing frames), and no face farther than
+# the maximum from the named person's template is accepted.
+RECOGNISER_TARGET_FAR = env.float("RECOGNISER_TARGET_FAR", default=0.01)
 RECOGNISER_MAX_THRESHOLD = env.float("RECOGNISER_MAX_THRESHOLD", default=1.0)
 # Training starts this many seconds after the last enrolment change (a burst becomes one run).
 TRAINING_DEBOUNCE_SECONDS = env.float("TRAINING_DEBOUNCE_SECONDS", default=5.0)
@@ -293,12 +321,36 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+# Load balancers probe /healthz over plain HTTP inside the network: answer them, do not redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts only from this site's static files (no inline
+# script anywhere), no plugins, no framing, forms post back here. Inline styles stay allowed: the
+# admin and a few small pages use style attributes, which carry no script. The kiosk posts frames
+# with fetch to this origin; its camera stream needs no source (it is a MediaStream, not a URL).
+CONTENT_SECURITY_POLICY = {
+    # Swagger UI (drf-spectacular's SpectacularSwaggerView) starts itself with an inline script;
+    # SpectacularSwaggerSplitView in attendance/urls.py would not, and this exemption could go.
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "media-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 # Gunicorn's access log is off unless WEB_ACCESS_LOG is on (then LOG_DIR/access.log): every kiosk
 # poll is a request, and two kiosks wrote 2,400 lines in 16 minutes that buried everything else.
@@ -310,4 +362,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-axes logs every failed login at INFO and its version at every start; lockouts are WARNINGs.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

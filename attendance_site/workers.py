@@ -51,8 +51,13 @@ def on_child_start() -> None:
     """Warm the face engine in a freshly forked child that will run face work, then say so."""
     if not needs_engine(consumed_queues()):
         return
+    from threadpoolctl import threadpool_limits
+
     from recognition import services
 
+    # One face at a time: numpy's BLAS on its default threads took about 13 ms to search 10,000
+    # templates for one face, against 0.25 ms on one thread (benchmarks.training, 2 cores).
+    threadpool_limits(limits=1, user_api="blas")
     try:
         services.engine_warm_up()
     except Exception as exc:  # the worker must stay up: tasks report the same error to users
@@ -112,8 +117,10 @@ def _heartbeat_loop(hostname: str, queues: list[str]) -> None:
 
 
 def resume_enrolment(app=None) -> None:
-    """On an enrolment worker, queue again the photos a killed worker left half done."""
+    """On an enrolment worker, queue again the photos a killed worker left half done, and the
+    re-embedding of enrolled photos after an embedder upgrade (recognition.reembedding)."""
     from people.services import enrolment_resume
+    from recognition.services import reembedding_resume
 
     if Queue.ENROLMENT.value not in consumed_queues(app):
         return
@@ -124,6 +131,11 @@ def resume_enrolment(app=None) -> None:
         return
     if resumed:
         log.info("queued %d unfinished enrolment photos again", len(resumed))
+    try:
+        if reembedding_resume():
+            log.info("queued the re-embedding of photos made by an older embedder")
+    except Exception as exc:
+        log.warning("could not check for photos to re-embed: %s", exc)
 
 
 def expire_stale_attempts() -> None:

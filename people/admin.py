@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from attendance_site.privacy import person_biometrics_delete
+from attendance_site.privacy import person_biometrics_delete, person_erase
 from people.forms import PersonAdminForm, ZipEnrolForm
 from people.models import (
     ConsentText,
@@ -38,7 +38,6 @@ from people.services import (
     face_image_delete,
     face_image_reprocess,
     person_consent_record,
-    person_delete,
     person_duplicate_dismiss,
     person_saved,
     zip_enrol,
@@ -383,11 +382,11 @@ class PersonAdmin(admin.ModelAdmin):
         return None
 
     def delete_model(self, request, obj):
-        person_delete(person=obj)
+        person_erase(person=obj, by=request.user)
 
     def delete_queryset(self, request, queryset):
         for person in queryset:
-            person_delete(person=person)
+            person_erase(person=person, by=request.user)
 
     def get_urls(self):
         urls = [

@@ -163,5 +163,5 @@ class ZipEnrolForm(forms.Form):
             self.add_error("consent_confirmed", "Confirm consent to create people from the zip.")
         archive = cleaned.get("archive")
         if archive is not None and not self.errors:
-            cleaned["by_folder"] = zip_read(archive)
+            cleaned["by_folder"] = zip_read(archive, create_missing=bool(cleaned.get("create_missing")))
         return cleaned

@@ -38,6 +38,7 @@ from recognition.services import (
     image_analyse,
     image_decode,
     recogniser_request_training,
+    recogniser_versions_forget,
 )
 
 log = logging.getLogger(__name__)
@@ -162,11 +163,16 @@ def person_saved(*, person: Person, changed: list[str]) -> None:
 def person_delete(*, person: Person) -> None:
     """Delete a person, their face photos from storage and their embeddings, and retrain.
 
-    The files are removed once the deletion commits, so a rolled-back delete keeps them.
+    Every stored recogniser version forgets them in the same transaction (recognition.services.
+    recogniser_versions_forget). The files are removed once the deletion commits, so a rolled-back
+    delete keeps them. Their kept check-in frames are attendance's: attendance_site.privacy.
+    person_erase deletes those too, then calls this.
     """
     names = list(person.face_images.exclude(image="").values_list("image", flat=True))
     employee_id = person.employee_id
-    person.delete()
+    with transaction.atomic():
+        recogniser_versions_forget(person_ids={person.pk})
+        person.delete()
     transaction.on_commit(lambda: storage_delete(names))
     recogniser_request_training(reason=f"{employee_id} deleted")
 
@@ -429,11 +435,18 @@ class _ZipEntry:
     suffix: str
 
 
-def zip_read(archive) -> dict[str, list[_ZipEntry]]:
+# Inflate zip entries this many bytes at a time: the real size is counted as it grows, so an entry
+# that lies about its size (or a bomb) is stopped at the limit instead of filling the memory.
+ZIP_READ_CHUNK = 64 * 1024
+
+
+def zip_read(archive, *, create_missing: bool = False) -> dict[str, list[_ZipEntry]]:
     """Return the photos of a folder-per-person zip by folder (employee id); ValidationError if unusable.
 
-    Checks everything before anything is saved: the archive, the number and size of the files
-    (uncompressed, against zip bombs), and that each photo decodes.
+    Checks everything before anything is saved, cheapest first: the archive, the number and declared
+    sizes of the files, the folder names against the people (unknown employee ids unless
+    `create_missing`, missing consent), then inflates each photo counting its real size against the
+    per-photo and total limits (declared sizes are not trusted: zip bombs), and decodes it.
     """
     if archive.size is not None and archive.size > settings.ENROLMENT_MAX_ZIP_BYTES:
         raise ValidationError(
@@ -459,22 +472,20 @@ def zip_read(archive) -> dict[str, list[_ZipEntry]]:
             )
         if sum(info.file_size for info in infos) > settings.ENROLMENT_MAX_ZIP_BYTES:
             raise ValidationError("The zip's contents are too large once unpacked.")
+        _zip_folders_check(infos, create_missing=create_missing)
         by_folder: dict[str, list[_ZipEntry]] = {}
         errors = []
+        budget = settings.ENROLMENT_MAX_ZIP_BYTES
         for info in infos:
-            parts = PurePosixPath(info.filename).parts
-            if len(parts) < 2:
-                errors.append(f"{info.filename}: not in a folder named after the person's employee id.")
-                continue
-            folder = parts[-2]
+            folder = PurePosixPath(info.filename).parts[-2]
             try:
-                data = bundle.read(info)
+                data = _zip_entry_inflate(bundle, info, budget=budget)
+                budget -= len(data)
                 suffix = face_image_check(data, name=info.filename)
             except ValidationError as exc:
                 errors.extend(exc.messages)
-                continue
-            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-                errors.append(f"{info.filename}: cannot be unpacked ({exc}).")
+                if exc.code == "unpack":
+                    break  # a bomb or a damaged archive: stop reading the rest
                 continue
             by_folder.setdefault(folder, []).append(_ZipEntry(folder, info.filename, data, suffix))
     if errors:
@@ -482,6 +493,66 @@ def zip_read(archive) -> dict[str, list[_ZipEntry]]:
             errors[:20] + ([f"... and {len(errors) - 20} more."] if len(errors) > 20 else [])
         )
     return by_folder
+
+
+def _zip_folders_check(infos: list[zipfile.ZipInfo], *, create_missing: bool) -> None:
+    """Refuse files outside a folder, folder names no employee id can hold, and unknown or unconsented
+    people, before any photo is inflated or decoded."""
+    max_length = Person._meta.get_field("employee_id").max_length
+    errors = []
+    folders = set()
+    for info in infos:
+        parts = PurePosixPath(info.filename).parts
+        if len(parts) < 2:
+            errors.append(f"{info.filename}: not in a folder named after the person's employee id.")
+        elif len(parts[-2]) > max_length:
+            errors.append(
+                f"{info.filename}: the folder name is {len(parts[-2])} characters; an employee id has at "
+                f"most {max_length}."
+            )
+        else:
+            folders.add(parts[-2])
+    if errors:
+        raise ValidationError(sorted(set(errors))[:20])
+    known = dict(
+        Person.objects.filter(employee_id__in=folders).values_list("employee_id", "consent_given_at")
+    )
+    missing = sorted(folders - set(known))
+    if missing and not create_missing:
+        raise ValidationError(
+            f"No person has the employee id {', '.join(missing[:20])}; create them first, or tick "
+            '"Create people for unknown folders".'
+        )
+    unconsented = sorted(eid for eid, consent in known.items() if consent is None)
+    if unconsented:
+        raise ValidationError(f"Consent is not recorded for {', '.join(unconsented[:20])}.")
+
+
+def _zip_entry_inflate(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, *, budget: int) -> bytes:
+    """Inflate one entry in small steps, refusing it once it is over the per-photo limit or `budget`."""
+    limit = min(settings.ENROLMENT_MAX_UPLOAD_BYTES, budget)
+    if info.file_size > settings.ENROLMENT_MAX_UPLOAD_BYTES:
+        raise ValidationError(_too_large(info.filename, info.file_size))
+    chunks, size = [], 0
+    try:
+        with bundle.open(info) as entry:
+            while chunk := entry.read(ZIP_READ_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise ValidationError(
+                        f"{info.filename}: unpacked it is over {filesizeformat(limit).replace(chr(160), ' ')}"
+                        " (a zip bomb?); the zip was refused.",
+                        code="unpack",
+                    )
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as exc:
+        # zipfile stops at the declared size and then finds the checksum wrong: an entry that
+        # inflates to more than it declares ends here.
+        raise ValidationError(
+            f"{info.filename}: cannot be unpacked ({exc}); the zip was refused (damaged, or a zip bomb).",
+            code="unpack",
+        ) from exc
+    return b"".join(chunks)
 
 
 def zip_enrol(*, by_folder: dict[str, list[_ZipEntry]], uploaded_by, create_missing: bool) -> ZipEnrolment:

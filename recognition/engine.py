@@ -84,15 +84,19 @@ def image_decode(*, data: bytes, max_pixels: int | None = None) -> np.ndarray:
     return load_image(data, max_pixels=_max_pixels() if max_pixels is None else max_pixels)
 
 
-def image_analyse(*, data: bytes, max_faces: int | None = None) -> list[FaceAnalysis]:
+def image_analyse(
+    *, data: bytes, max_faces: int | None = None, embedder_version: str | None = None
+) -> list[FaceAnalysis]:
     """Return every face in an uploaded image (the `max_faces` largest, if given), largest first.
 
     Each FaceAnalysis holds the box, landmarks, confidence, quality figures, the 128-d embedding and
-    the embedder version to store with it. Raises ImageError for bytes that are not a usable photo
-    (before the engine is touched) and WeightsError when the model is not installed.
+    the embedder version to store with it: the current one, or `embedder_version` when the engine can
+    still make it (a recogniser trained before an upgrade asks for its own). Raises ImageError for
+    bytes that are not a usable photo (before the engine is touched) and WeightsError when the model
+    is not installed.
     """
     rgb = image_decode(data=data)
-    return engine_get().analyse(rgb, max_faces=max_faces)
+    return engine_get().analyse(rgb, max_faces=max_faces, embedder_version=embedder_version)
 
 
 def weights_status() -> dict:
@@ -143,20 +147,36 @@ def engine_evaluate(
     target_far: float | None = None,
     threshold: float | None = None,
     min_face_size: int | None = None,
+    progress: evaluation.Progress = evaluation.no_progress,
 ) -> dict:
     """Return the evaluation report of the engine and the recogniser on a folder-per-person dataset.
 
-    The recogniser is trained as the training worker trains it (`recogniser_options`); `target_far`
-    overrides RECOGNISER_TARGET_FAR and `threshold` the calibrated threshold. `min_face_size`
-    overrides the setting for this evaluation (a second engine is built for it). See
-    recognition.ml.evaluation for the plan and the report's keys.
+    The recogniser is fitted by the training worker's own function (`training.recogniser_fit`) and
+    asked by the kiosk's (`matching.recogniser_identify`); `target_far` overrides
+    RECOGNISER_TARGET_FAR and `threshold` the calibrated threshold. `min_face_size` overrides the
+    setting for this evaluation (a second engine is built for it). See recognition.ml.evaluation for
+    the plan and the report's keys.
     """
+    # Imported here: training and matching import this module.
+    from recognition.matching import recogniser_identify
+    from recognition.training import recogniser_fit
+
     config = engine_config()
     if min_face_size is not None:
         config = dataclasses.replace(config, min_face_size=min_face_size)
-    options = recogniser_options()
-    if target_far is not None:
-        options["target_far"] = target_far
+    built = get_engine(config)
+
+    def train(embeddings: np.ndarray, person_ids: np.ndarray):
+        return recogniser_fit(
+            embeddings, person_ids, embedder_version=built.embedder_version, target_far=target_far
+        )
+
     return evaluation.evaluate(
-        get_engine(config), plan, threshold=threshold, max_pixels=_max_pixels(), **options
+        built,
+        plan,
+        train=train,
+        identify=recogniser_identify,
+        threshold=threshold,
+        max_pixels=_max_pixels(),
+        progress=progress,
     )

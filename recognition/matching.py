@@ -82,12 +82,22 @@ class FrameRecognition:
     reason: str = ""
 
 
+def recogniser_identify(recogniser: ml.Recogniser, embeddings: np.ndarray) -> list[ml.Identification]:
+    """Return who each row of `embeddings` (M, 128) is by `recogniser`: the kiosk's one question.
+
+    Kiosk frames, liveness bursts and `evaluate_recognition` all ask it through here.
+    """
+    return recogniser.identify_many(
+        np.asarray(embeddings, dtype=np.float32).reshape(-1, recogniser.templates.shape[1])
+    )
+
+
 def embedding_identify(embedding: np.ndarray) -> tuple[int | None, ml.Identification | None]:
     """Return (version id, identification) of one embedding against the active version."""
     version_id, recogniser = active_recogniser()
     if recogniser is None:
         return None, None
-    return version_id, recogniser.identify(embedding)
+    return version_id, recogniser_identify(recogniser, embedding)[0]
 
 
 def frame_recognise(*, data: bytes) -> FrameRecognition:
@@ -99,14 +109,17 @@ def frame_recognise(*, data: bytes) -> FrameRecognition:
     """
     from people.models import Person
 
-    faces = engine.image_analyse(data=data)
+    # The active version is asked first: the face is embedded as that version's gallery was (after
+    # an embedder upgrade the previous version serves until every enrolled photo is re-embedded).
+    version_id, recogniser = active_recogniser()
+    faces = engine.image_analyse(data=data, embedder_version=_version_of(recogniser))
     if not faces:
         return FrameRecognition(face_found=False, reason="no face")
     face = faces[0]
     common = {"face_found": True, "box": tuple(face.box), "landmarks": dict(face.landmarks)}
-    version_id, answer = embedding_identify(face.embedding)
-    if answer is None:
+    if recogniser is None:
         return FrameRecognition(**common, reason="no trained recogniser")
+    answer = recogniser_identify(recogniser, face.embedding)[0]
     person_id = answer.person_id
     reason = "" if person_id is not None else "unknown face"
     # A person switched off or deleted since this version was trained is not named.
@@ -126,14 +139,19 @@ def frames_analyse(frames: list[bytes]) -> list[FrameFace | None]:
     """Return a FrameFace (None where no face) per frame of a liveness burst, with who the active
     version names in it. Raises ImageError for a frame that is not a usable image."""
     faces: list[FrameFace | None] = []
+    _version_id, recogniser = active_recogniser()
     for data in frames:
-        found = engine.image_analyse(data=data, max_faces=1)
+        found = engine.image_analyse(data=data, max_faces=1, embedder_version=_version_of(recogniser))
         if not found:
             faces.append(None)
             continue
-        _version, answer = embedding_identify(found[0].embedding)
+        answer = recogniser_identify(recogniser, found[0].embedding)[0] if recogniser else None
         faces.append(frame_face(found[0], person_id=answer.person_id if answer else None))
     return faces
+
+
+def _version_of(recogniser: ml.Recogniser | None) -> str | None:
+    return recogniser.embedder_version or None if recogniser is not None else None
 
 
 @dataclass(frozen=True)

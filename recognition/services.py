@@ -7,6 +7,7 @@ No logic lives here: every name is one of these modules', re-exported:
   with the errors and types of the pure library it hands out (recognition.ml);
 - recognition.ml.embeddings: the stored byte form of an embedding;
 - recognition.training: recogniser versions trained from enrolment, coalesced training requests;
+- recognition.reembedding: after an embedder upgrade, enrolled photos re-embedded, then a retrain;
 - recognition.matching: the active version, recognising kiosk frames and liveness bursts, duplicates;
 - recognition.ml.liveness: the pure liveness check over a burst of faces;
 - recognition.heartbeats: which workers are alive and warm.
@@ -47,9 +48,11 @@ from recognition.ml.liveness import FrameFace, LivenessConfig, LivenessVerdict, 
 from recognition.ml.pipeline import FaceAnalysis
 from recognition.ml.recogniser import Identification
 from recognition.ml.weights import ChecksumError, WeightsError, WeightsMissingError
+from recognition.reembedding import reembedding_resume, reembedding_status
 from recognition.training import (
     recogniser_train,
     recogniser_version_people,
+    recogniser_versions_forget,
     training_run,
     training_status,
 )
@@ -79,9 +82,12 @@ __all__ = [
     "embedding_from_bytes",
     "embedding_to_bytes",
     # training
+    "reembedding_resume",
+    "reembedding_status",
     "recogniser_request_training",
     "recogniser_train",
     "recogniser_version_people",
+    "recogniser_versions_forget",
     "training_run",
     "training_status",
     # matching

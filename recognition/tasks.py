@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from attendance_site.celery import Queue
+from recognition.reembedding import REEMBED_TASK
 from recognition.training import TRAIN_TASK
 
 
@@ -28,3 +29,18 @@ def recogniser_train_task(self) -> dict:
 
     result = training_run(task_id=self.request.id or "")
     return {"outcome": result.outcome, "version_id": result.version_id}
+
+
+@shared_task(
+    name=REEMBED_TASK,
+    queue=Queue.ENROLMENT.value,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def reembed_task() -> dict:
+    """Re-embed one batch of enrolled photos made by an older embedder (queues the next, then training)."""
+    from recognition.reembedding import reembed_batch
+
+    return reembed_batch()

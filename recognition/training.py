@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
-from recognition import engine
+from recognition import engine, reembedding
 from recognition.ml import recogniser as ml
 from recognition.ml.embeddings import embedding_from_bytes
 from recognition.models import RecogniserVersion, TrainingState
@@ -67,6 +67,21 @@ def training_data() -> tuple[np.ndarray, np.ndarray]:
     return np.stack(vectors).astype(np.float32), np.asarray(labels, dtype=np.int64)
 
 
+def recogniser_fit(
+    embeddings: np.ndarray, person_ids: np.ndarray, *, embedder_version: str, target_far: float | None = None
+) -> ml.Recogniser:
+    """Return a recogniser fitted on (embeddings, person ids) exactly as the training worker fits one.
+
+    The one place training options are chosen (`engine.recogniser_options`): training runs and
+    `evaluate_recognition` both call it, so an evaluation measures the recogniser the kiosk runs.
+    `target_far` overrides RECOGNISER_TARGET_FAR (evaluations only).
+    """
+    options = engine.recogniser_options()
+    if target_far is not None:
+        options["target_far"] = target_far
+    return ml.train(embeddings, person_ids, embedder_version=embedder_version, **options)
+
+
 def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
     """Train a new recogniser version from the current enrolment and make it the active one.
 
@@ -82,6 +97,19 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
         format_version=ml.FORMAT_VERSION,
     )
     try:
+        pending = reembedding.reembedding_pending()
+        if pending:
+            # Training now would leave out whoever is not re-embedded yet: the active version (trained
+            # on the older embeddings, and still given embeddings of its own kind) keeps serving.
+            reembedding.reembedding_request()
+            _finish(
+                version,
+                status=RecogniserVersion.Status.FAILED,
+                error=f"{pending} enrolled photos are still being re-embedded for "
+                f"{version.embedder_version}; the active version keeps serving and training follows "
+                "when they are done.",
+            )
+            return version
         embeddings, person_ids = training_data()
         if len(embeddings) == 0:
             with transaction.atomic():
@@ -93,12 +121,7 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
                 )
             return version
         started = time.perf_counter()
-        trained = ml.train(
-            embeddings,
-            person_ids,
-            embedder_version=version.embedder_version,
-            **engine.recogniser_options(),
-        )
+        trained = recogniser_fit(embeddings, person_ids, embedder_version=version.embedder_version)
         artifact = trained.to_bytes()
         seconds = time.perf_counter() - started
     except Exception as exc:
@@ -108,6 +131,14 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
 
     with transaction.atomic():
         RecogniserVersion.objects.select_for_update().filter(is_active=True).update(is_active=False)
+        # People erased while this run fitted (it read their faces before) must not come back.
+        gone = set(trained.person_ids.tolist()) - _still_trainable(set(trained.person_ids.tolist()))
+        if gone:
+            trained = trained.without(gone)
+            if trained is None:
+                _finish(version, status=RecogniserVersion.Status.FAILED, error="Everybody was deleted.")
+                return version
+            artifact = trained.to_bytes()
         version.artifact = artifact
         version.sha256 = ml.artifact_sha256(artifact)
         version.people_count = trained.people_count
@@ -130,11 +161,84 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
     return version
 
 
+def _still_trainable(person_ids: set[int]) -> set[int]:
+    """Return which of `person_ids` still have an accepted face photo of an active, consenting person."""
+    from people.models import FaceImage
+
+    return set(
+        FaceImage.objects.filter(
+            person_id__in=person_ids,
+            status=FaceImage.Status.ACCEPTED,
+            person__is_active=True,
+            person__consent_given_at__isnull=False,
+        ).values_list("person_id", flat=True)
+    )
+
+
 def _finish(version: RecogniserVersion, *, status: str, error: str = "") -> None:
     version.status = status
     version.error = error
     version.finished_at = timezone.now()
     version.save()
+
+
+@dataclass
+class VersionsForgotten:
+    """What recogniser_versions_forget did: the active version rewritten, older artifacts dropped."""
+
+    rewritten: list[int]
+    dropped: list[int]
+
+
+def recogniser_versions_forget(*, person_ids: set[int]) -> VersionsForgotten:
+    """Remove people from every stored recogniser version, at once; call in the deleting transaction.
+
+    The active version is rewritten without them (their faces and classifier class removed, see
+    Recogniser.without), so from this commit on no worker can name them, even before the retraining
+    run ends or while no training worker runs; its new sha256 makes every worker reload it. Older
+    versions that hold them lose their artifact (the row and its figures stay as history): they
+    are never loaded except to go back to them, and going back to a version trained on data that
+    has since been erased would undo the erasure; refitting each of them would cost a training run
+    per version for nothing. If nobody is left, the active version is switched off.
+
+    Locks every version row (a training run activating a version meanwhile waits, then prunes
+    its own result: see _activate).
+    """
+    result = VersionsForgotten(rewritten=[], dropped=[])
+    if not person_ids:
+        return result
+    # Every row, not only those with an artifact: a run activating its version right now holds that
+    # row, and this waits for it and then reads the artifact it wrote.
+    versions = list(
+        RecogniserVersion.objects.select_for_update()
+        .order_by("pk")
+        .values_list("pk", "is_active", "artifact", "sha256")
+    )
+    for pk, is_active, artifact, sha256 in versions:
+        if artifact is None:
+            continue
+        recogniser = ml.Recogniser.from_bytes(bytes(artifact), sha256=sha256)
+        pruned = recogniser.without(person_ids)
+        if pruned is recogniser:
+            continue
+        if is_active and pruned is not None:
+            data = pruned.to_bytes()
+            RecogniserVersion.objects.filter(pk=pk).update(
+                artifact=data,
+                sha256=ml.artifact_sha256(data),
+                people_count=pruned.people_count,
+                photos_count=pruned.photos_count,
+            )
+            result.rewritten.append(pk)
+        else:
+            RecogniserVersion.objects.filter(pk=pk).update(artifact=None, sha256="", is_active=False)
+            result.dropped.append(pk)
+    if result.rewritten or result.dropped:
+        log.info(
+            "people %s removed from recogniser versions: rewritten %s, artifacts dropped %s",
+            sorted(person_ids), result.rewritten, result.dropped,
+        )  # fmt: skip
+    return result
 
 
 def recogniser_version_people(*, version_id: int) -> set[int]:
@@ -233,4 +337,6 @@ def training_status() -> dict:
         "running": bool(state and state.running_task_id),
         "active": next(iter(active), None),
         "latest": latest,
+        # After an embedder upgrade: photos still to re-embed before the next version can be trained.
+        "reembedding": reembedding.reembedding_status(),
     }

@@ -20,7 +20,9 @@ from openpyxl.cell import WriteOnlyCell
 # Cell values.
 # ---------------------------------------------------------------------------------------------
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may read as the start of a formula (OWASP's list, plus what Excel and LibreOffice
+# also accept: a leading space or separator before one, and the full-width signs of East Asian input).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", " ", ";", "|", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def csv_value(value, tz=None) -> str:
@@ -47,15 +49,14 @@ def csv_value(value, tz=None) -> str:
 
 
 def xlsx_value(value):
-    """Return a value as an XLSX cell: Excel has no time zones, so times are naive local ones."""
+    """Return a value as an XLSX cell: Excel has no time zones, so times are naive local ones. Text
+    stays text as it is (xlsx_response stores it as a string cell, never as a formula)."""
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).replace(tzinfo=None)
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, list):
         return " ".join(timezone.localtime(v).strftime("%H:%M") for v in value)
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return f"'{value}"
     return value
 
 
@@ -100,7 +101,13 @@ def xlsx_response(sheets: list[tuple[str, list[str], Iterable[dict]]], *, filena
             for name in columns:
                 value = xlsx_value(record[name])
                 number_format = XLSX_FORMATS.get(type(value))
-                if number_format:
+                if isinstance(value, str) and value.startswith("="):
+                    # openpyxl stores text starting with "=" as a formula: store it as text, as it
+                    # reads (no apostrophe, which Excel would show as part of the name).
+                    cell = WriteOnlyCell(sheet, value=value)
+                    cell.data_type = "s"
+                    row.append(cell)
+                elif number_format:
                     cell = WriteOnlyCell(sheet, value=value)
                     cell.number_format = number_format
                     row.append(cell)

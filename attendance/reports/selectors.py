@@ -60,19 +60,18 @@ class ReportScope:
 
 
 def report_scope_for(*, user) -> ReportScope:
-    """Return the departments a user may report on: a ReportAccess with departments limits it.
+    """Return the departments a user may report on: a ReportAccess row limits it to its departments.
 
-    Superusers and managers without a ReportAccess row (or with one naming no department) see
-    every department. People with no department are only visible to unlimited users.
+    Superusers and managers without a ReportAccess row see every department. A row naming no
+    department (saved empty, or its departments deleted since) covers none: a limit never fails
+    open into "everybody". People with no department are only visible to unlimited users.
     """
     if user.is_superuser:
         return ReportScope()
-    ids = frozenset(
-        ReportAccess.objects.filter(user=user, departments__isnull=False).values_list(
-            "departments", flat=True
-        )
-    )
-    return ReportScope(department_ids=ids or None)
+    access = ReportAccess.objects.filter(user=user).first()
+    if access is None:
+        return ReportScope()
+    return ReportScope(department_ids=frozenset(access.departments.values_list("pk", flat=True)))
 
 
 # ---------------------------------------------------------------------------------------------

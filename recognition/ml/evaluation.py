@@ -1,11 +1,12 @@
 """Measure what the kiosk runs on a folder-per-person dataset: identification, open-set rejection,
 and LFW-style verification of the embeddings.
 
-Identification and the open-set figures go through the recogniser itself: the gallery is trained
-with `recognition.ml.recogniser.train` (with the options the training worker uses, passed in) and
-every probe is answered by `Recogniser.identify_many`, so the classifier, the distance check and
-its calibrated threshold are the ones measured. Verification (pairs) stays distance-based, as LFW
-defines it: Euclidean distance between L2-normalised embeddings (0 identical, 2 opposite).
+Identification and the open-set figures go through the recogniser itself: the caller passes the
+function that trains the gallery and the one that asks the recogniser (the training worker's and
+the kiosk's own, recognition.training.recogniser_fit and recognition.matching.recogniser_identify),
+so the decision rule and its calibrated threshold are the ones measured. Verification (pairs) stays
+distance-based, as LFW defines it: Euclidean distance between L2-normalised embeddings (0 identical,
+2 opposite).
 
 The recogniser needs at least 2 photos of each person: a gallery person with fewer usable photos
 (no face found, or fewer images than that) is not enrolled, as the training worker leaves out a
@@ -17,17 +18,21 @@ writes it) has these keys:
 - dataset: root, probes_root, strangers_root, people, gallery_people (people enrolled),
   gallery_images, probe_images, stranger_images, gallery_size (images enrolled per person; null = all),
   not_enrolled_people (gallery people with fewer than 2 photos with a face).
-- detection: images, unreadable, no_face, multiple_faces, failures (a list of {path, reason}).
+- detection: images, unreadable, no_face, multiple_faces, failures (a list of {path, reason}),
+  face_choice (which face of a photo with several was used: "largest" or "centre").
   An image with no face is never dropped silently: it is listed here and counts as a miss in
   identification.rank1_all.
+- identification, open_set and recogniser are null (and the dataset counts 0) when only pairs were
+  asked for (EvaluationPlan.identification False).
 - identification: probes (known people's probe images), probes_with_face, correct (the recogniser's
   candidate is the right person, accepted or not), rank1 (correct / probes_with_face), rank1_all
   (correct / probes).
-- open_set: threshold, threshold_source ("given" or "gallery leave-one-person-out"), target_far,
-  max_threshold (the cap on a calibrated threshold), gallery_impostor_searches, strangers (stranger
+- open_set: threshold (on the recogniser's open-set score), threshold_source ("given" or "gallery
+  leave-one-person-out"), target_far, max_threshold (the cap on the distance to the named person's
+  template), gallery_impostor_searches, strangers (stranger
   probe images with a face), far (strangers accepted as someone), frr (known probes rejected),
   misidentified (known probes accepted as someone else), threshold_for_target_far_on_strangers (the
-  threshold these strangers would have needed; null without strangers). null when the gallery has
+  score threshold these strangers would have needed; null without strangers). null when the gallery has
   fewer than two people, no threshold is given and there are no strangers.
 - recogniser: people, photos, cv_accuracy, genuine_accept_rate, training_seconds of the trained gallery.
 - verification (with pairs): pairs, pairs_with_faces, folds, accuracy_mean, accuracy_std, tar_at_far
@@ -43,7 +48,7 @@ import dataclasses
 import random
 import statistics
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +57,20 @@ import numpy as np
 from recognition.ml import recogniser
 from recognition.ml.dataset import IMAGE_SUFFIXES, folder_dataset
 from recognition.ml.images import ImageError, load_image
+from recognition.ml.pipeline import FACE_CHOICES, choose_face
+
+# How the caller trains a recogniser from (embeddings, person ids) and asks it about embeddings: the
+# training worker's and the kiosk's own functions (recognition.training / recognition.matching).
+Train = Callable[[np.ndarray, np.ndarray], recogniser.Recogniser]
+Identify = Callable[[recogniser.Recogniser, np.ndarray], list[recogniser.Identification]]
+# Wraps an iterable of `total` items with a progress display: progress(items, description, total).
+Progress = Callable[[Iterable, str, int], Iterable]
+
+
+def no_progress(items: Iterable, description: str, total: int) -> Iterable:
+    """Return `items` as they are (no progress display)."""
+    return items
+
 
 DEFAULT_MAX_PIXELS = 40_000_000
 # The recogniser's calibration is cross-validated per person: fewer photos cannot be trained on.
@@ -72,11 +91,20 @@ class EmbeddedImage:
 
 
 def embed_images(
-    engine, items: Iterable[tuple[str, Path]], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    engine,
+    items: Sequence[tuple[str, Path]],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    face: str = "largest",
+    progress: Progress = no_progress,
+    description: str = "embedding",
 ) -> list[EmbeddedImage]:
-    """Return each image's largest face embedded with `engine`, timing detection and align+embed."""
+    """Return each image's face (`face`: one of FACE_CHOICES) embedded with `engine`, timing detection
+    and align+embed."""
+    if face not in FACE_CHOICES:
+        raise ValueError(f"unknown face choice {face!r}: expected one of {', '.join(FACE_CHOICES)}")
     results = []
-    for person, path in items:
+    for person, path in progress(items, description, len(items)):
         try:
             rgb = load_image(Path(path).read_bytes(), max_pixels=max_pixels)
         except (ImageError, OSError) as exc:
@@ -89,21 +117,18 @@ def embed_images(
             results.append(EmbeddedImage(person, Path(path), None, 0, detect_ms, None, "no face found"))
             continue
         started = time.perf_counter()
-        vector = engine.embed_faces(rgb, faces[:1])[0]
+        vector = engine.embed_faces(rgb, [choose_face(faces, rgb.shape, face)])[0]
         embed_ms = (time.perf_counter() - started) * 1000
         results.append(EmbeddedImage(person, Path(path), vector, len(faces), detect_ms, embed_ms))
     return results
 
 
-def threshold_for_far(impostor_distances: np.ndarray, target_far: float) -> float:
-    """Return the largest threshold accepting (distance < threshold) at most `target_far` of the impostors.
-
-    The recogniser's own rule (recogniser.open_set_threshold), without its cap.
-    """
-    distances = np.asarray(impostor_distances, dtype=np.float64)
-    if len(distances) == 0:
-        raise ValueError("no impostor distances to calibrate a threshold on")
-    return recogniser.open_set_threshold(distances, target_far=target_far, max_threshold=np.inf)
+def threshold_for_far(impostor_scores: np.ndarray, target_far: float) -> float:
+    """Return the largest threshold accepting (score < threshold) at most `target_far` of the impostors."""
+    scores = np.sort(np.asarray(impostor_scores, dtype=np.float64))
+    if len(scores) == 0:
+        raise ValueError("no impostor scores to set a threshold on")
+    return float(scores[min(int(np.floor(target_far * len(scores))), len(scores) - 1)])
 
 
 # --- LFW-style verification -------------------------------------------------------------------------
@@ -190,12 +215,23 @@ def tar_at_far(distances: np.ndarray, same: np.ndarray, far: float) -> dict:
 
 
 def verify_pairs(
-    engine, root: Path, pairs: Sequence[Pair], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    engine,
+    root: Path,
+    pairs: Sequence[Pair],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    face: str = "largest",
+    progress: Progress = no_progress,
 ) -> tuple[dict, list[EmbeddedImage]]:
     """Return verification figures for LFW-style `pairs` of images under `root`, and the embedded images."""
     keys = sorted({key for pair in pairs for key in (pair.first, pair.second)})
     embedded = embed_images(
-        engine, [(person, lfw_image_path(root, person, n)) for person, n in keys], max_pixels=max_pixels
+        engine,
+        [(person, lfw_image_path(root, person, n)) for person, n in keys],
+        max_pixels=max_pixels,
+        face=face,
+        progress=progress,
+        description="pair images",
     )
     by_key = dict(zip(keys, embedded, strict=True))
     usable = [
@@ -253,7 +289,9 @@ class EvaluationPlan:
     (the first `gallery_size` of each person, or all) and `probes_root`'s images probe; probe people
     missing from the gallery count as strangers. A `stranger_share` of root's people (chosen with
     `seed`) is kept out of the gallery as strangers; `strangers_root` adds people never enrolled;
-    `pairs_file` is an LFW pairs.txt naming images under `root`.
+    `pairs_file` is an LFW pairs.txt naming images under `root`. `identification` False skips the
+    gallery, identification and open set (pairs only). `face` picks the face of a photo with several
+    (FACE_CHOICES: the kiosk's "largest", or LFW's "centre").
     """
 
     root: Path
@@ -263,23 +301,102 @@ class EvaluationPlan:
     stranger_share: float = 0.0
     pairs_file: Path | None = None
     seed: int = 0
+    identification: bool = True
+    face: str = "largest"
 
 
 def evaluate(
     engine,
     plan: EvaluationPlan,
     *,
-    target_far: float = recogniser.DEFAULT_TARGET_FAR,
-    max_threshold: float = recogniser.DEFAULT_MAX_THRESHOLD,
-    n_jobs: int = 1,
+    train: Train,
+    identify: Identify,
     threshold: float | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    progress: Progress = no_progress,
 ) -> dict:
     """Return the evaluation report (keys in the module docstring) of `engine` on the plan's dataset.
 
-    The gallery is trained with `target_far`, `max_threshold` and `n_jobs` as recogniser.train takes
-    them (pass the training worker's); a given `threshold` replaces the calibrated one.
+    `train` fits the gallery and `identify` answers the probes: pass the training worker's and the
+    kiosk's own functions, so the figures are those of the recogniser the kiosk runs. A given
+    `threshold` replaces the trained one. Without `plan.identification` only the pairs are measured
+    and dataset, identification, open_set and recogniser report null or zero.
     """
+    root = plan.root
+    everything: list[EmbeddedImage] = []
+    identified: dict = {"dataset": _dataset_section(plan, people=0), "identification": None}
+    identified.update(open_set=None, recogniser=None)
+    if plan.identification:
+        identified = _identification(
+            engine, plan, train=train, identify=identify, threshold=threshold, max_pixels=max_pixels,
+            progress=progress, everything=everything,
+        )  # fmt: skip
+
+    verification = None
+    if plan.pairs_file is not None:
+        verification, pair_images = verify_pairs(
+            engine,
+            root,
+            parse_pairs(plan.pairs_file),
+            max_pixels=max_pixels,
+            face=plan.face,
+            progress=progress,
+        )
+        everything += pair_images
+
+    detect_ms = [e.detect_ms for e in everything if e.detect_ms is not None]
+    embed_ms = [e.embed_ms for e in everything if e.embed_ms is not None]
+    return {
+        "dataset": identified["dataset"],
+        "detection": {
+            "images": len(everything),
+            "unreadable": sum(1 for e in everything if e.error and e.error.startswith("unreadable")),
+            "no_face": sum(1 for e in everything if e.error == "no face found"),
+            "multiple_faces": sum(1 for e in everything if e.faces > 1),
+            "failures": [{"path": str(e.path), "reason": e.error} for e in everything if e.error],
+            "face_choice": plan.face,
+        },
+        "identification": identified["identification"],
+        "open_set": identified["open_set"],
+        "recogniser": identified["recogniser"],
+        "verification": verification,
+        "timing_ms": {
+            "detect_median": statistics.median(detect_ms) if detect_ms else None,
+            "detect_mean": statistics.fmean(detect_ms) if detect_ms else None,
+            "embed_median": statistics.median(embed_ms) if embed_ms else None,
+            "embed_mean": statistics.fmean(embed_ms) if embed_ms else None,
+        },
+        "embedder_version": getattr(engine, "embedder_version", None),
+    }
+
+
+def _dataset_section(plan: EvaluationPlan, *, people: int, **counts) -> dict:
+    return {
+        "root": str(plan.root),
+        "probes_root": str(plan.probes_root) if plan.probes_root else None,
+        "strangers_root": str(plan.strangers_root) if plan.strangers_root else None,
+        "people": people,
+        "gallery_people": counts.get("gallery_people", 0),
+        "gallery_images": counts.get("gallery_images", 0),
+        "probe_images": counts.get("probe_images", 0),
+        "stranger_images": counts.get("stranger_images", 0),
+        "gallery_size": plan.gallery_size,
+        "not_enrolled_people": counts.get("not_enrolled_people", 0),
+    }
+
+
+def _identification(
+    engine,
+    plan: EvaluationPlan,
+    *,
+    train: Train,
+    identify: Identify,
+    threshold: float | None,
+    max_pixels: int,
+    progress: Progress,
+    everything: list[EmbeddedImage],
+) -> dict:
+    """Enrol the gallery, train it with `train`, answer probes and strangers with `identify`."""
     root, probes_root, strangers_root = plan.root, plan.probes_root, plan.strangers_root
     people = folder_dataset(root)
     gallery_items, probe_items, stranger_items = split_gallery(
@@ -292,7 +409,12 @@ def evaluate(
             (name, p) for name, images in folder_dataset(strangers_root).items() for p in images
         ]
 
-    gallery = embed_images(engine, gallery_items, max_pixels=max_pixels)
+    def embed(items, description):
+        return embed_images(
+            engine, items, max_pixels=max_pixels, face=plan.face, progress=progress, description=description
+        )
+
+    gallery = embed(gallery_items, "gallery")
     faces_by_person: dict[str, list[np.ndarray]] = {}
     for item in gallery:
         if item.embedding is not None:
@@ -303,14 +425,9 @@ def evaluate(
             f"no person under {root} has {MIN_GALLERY_PHOTOS} gallery photos with a face the engine can "
             f"find; the recogniser needs at least {MIN_GALLERY_PHOTOS} per person (--gallery-size 2 or more)"
         )
-    trained = recogniser.train(
+    trained = train(
         np.stack([face for name in names for face in faces_by_person[name]]),
         np.array([index for index, name in enumerate(names) for _ in faces_by_person[name]], dtype=np.int64),
-        target_far=target_far,
-        max_threshold=max_threshold,
-        n_jobs=n_jobs,
-        random_state=plan.seed,
-        embedder_version=getattr(engine, "embedder_version", ""),
     )
     if threshold is not None:
         trained = dataclasses.replace(trained, threshold=threshold)
@@ -319,64 +436,43 @@ def evaluate(
     enrolled = set(names)
     stranger_items += [(name, p) for name, p in probe_items if name not in enrolled]
     probe_items = [(name, p) for name, p in probe_items if name in enrolled]
-    probes = embed_images(engine, probe_items, max_pixels=max_pixels)
-    strangers = embed_images(engine, stranger_items, max_pixels=max_pixels)
-    everything = gallery + probes + strangers
-
-    verification = None
-    if plan.pairs_file is not None:
-        verification, pair_images = verify_pairs(
-            engine, root, parse_pairs(plan.pairs_file), max_pixels=max_pixels
-        )
-        everything += pair_images
+    probes = embed(probe_items, "probes")
+    strangers = embed(stranger_items, "strangers")
+    everything += gallery + probes + strangers
 
     known = [p for p in probes if p.embedding is not None]
-    known_answers = _identify(trained, known)
+    known_answers = _identify(identify, trained, known)
     ids = {name: index for index, name in enumerate(names)}
     truth = [ids[p.person] for p in known]
     correct = sum(a.candidate_id == t for a, t in zip(known_answers, truth, strict=True))
     found_strangers = [s for s in strangers if s.embedding is not None]
-    stranger_answers = _identify(trained, found_strangers)
+    stranger_answers = _identify(identify, trained, found_strangers)
 
     open_set = None
     if trained.people_count >= 2 or threshold is not None or found_strangers:
         open_set = {
             "threshold": trained.threshold,
             "threshold_source": "given" if threshold is not None else "gallery leave-one-person-out",
-            "target_far": target_far,
-            "max_threshold": max_threshold,
+            "target_far": trained.target_far,
+            "max_threshold": trained.max_threshold,
             "gallery_impostor_searches": trained.impostor_count,
             "strangers": len(found_strangers),
             **open_set_rates(known_answers, truth, stranger_answers),
             "threshold_for_target_far_on_strangers": (
-                threshold_for_far([a.distance for a in stranger_answers], target_far)
+                threshold_for_far([_score(a) for a in stranger_answers], trained.target_far)
                 if stranger_answers
                 else None
             ),
         }
-
-    detect_ms = [e.detect_ms for e in everything if e.detect_ms is not None]
-    embed_ms = [e.embed_ms for e in everything if e.embed_ms is not None]
+    counts = {
+        "gallery_people": trained.people_count,
+        "gallery_images": len(gallery),
+        "probe_images": len(probes),
+        "stranger_images": len(strangers),
+        "not_enrolled_people": len({name for name, _ in gallery_items} - enrolled),
+    }
     return {
-        "dataset": {
-            "root": str(root),
-            "probes_root": str(probes_root) if probes_root else None,
-            "strangers_root": str(strangers_root) if strangers_root else None,
-            "people": len(people),
-            "gallery_people": trained.people_count,
-            "gallery_images": len(gallery),
-            "probe_images": len(probes),
-            "stranger_images": len(strangers),
-            "gallery_size": plan.gallery_size,
-            "not_enrolled_people": len({name for name, _ in gallery_items} - enrolled),
-        },
-        "detection": {
-            "images": len(everything),
-            "unreadable": sum(1 for e in everything if e.error and e.error.startswith("unreadable")),
-            "no_face": sum(1 for e in everything if e.error == "no face found"),
-            "multiple_faces": sum(1 for e in everything if e.faces > 1),
-            "failures": [{"path": str(e.path), "reason": e.error} for e in everything if e.error],
-        },
+        "dataset": _dataset_section(plan, people=len(people), **counts),
         "identification": {
             "probes": len(probes),
             "probes_with_face": len(known),
@@ -392,22 +488,18 @@ def evaluate(
             "genuine_accept_rate": trained.genuine_accept_rate,
             "training_seconds": trained.training_seconds,
         },
-        "verification": verification,
-        "timing_ms": {
-            "detect_median": statistics.median(detect_ms) if detect_ms else None,
-            "detect_mean": statistics.fmean(detect_ms) if detect_ms else None,
-            "embed_median": statistics.median(embed_ms) if embed_ms else None,
-            "embed_mean": statistics.fmean(embed_ms) if embed_ms else None,
-        },
-        "embedder_version": getattr(engine, "embedder_version", None),
     }
 
 
-def _identify(trained: recogniser.Recogniser, images: Sequence[EmbeddedImage]) -> list:
-    """Return the recogniser's Identification of each image's embedding."""
+def _score(answer: recogniser.Identification) -> float:
+    return answer.distance if answer.score is None else answer.score
+
+
+def _identify(identify: Identify, trained: recogniser.Recogniser, images: Sequence[EmbeddedImage]) -> list:
+    """Return the recogniser's Identification of each image's embedding, asked as the kiosk asks."""
     if not images:
         return []
-    return trained.identify_many(np.stack([image.embedding for image in images]))
+    return identify(trained, np.stack([image.embedding for image in images]))
 
 
 def open_set_rates(
@@ -438,25 +530,31 @@ def format_report(report: dict) -> str:
         return "n/a" if value is None else f"{value:.{digits}f}"
 
     d, det, ident = report["dataset"], report["detection"], report["identification"]
-    rows = [
-        ("people in dataset", str(d["people"])),
-        ("gallery people / images", f"{d['gallery_people']} / {d['gallery_images']}"),
-        (
-            f"gallery people with under {MIN_GALLERY_PHOTOS} faces (not enrolled)",
-            str(d["not_enrolled_people"]),
-        ),
-        ("probe images (known / strangers)", f"{d['probe_images']} / {d['stranger_images']}"),
+    rows = []
+    if ident is not None:
+        rows += [
+            ("people in dataset", str(d["people"])),
+            ("gallery people / images", f"{d['gallery_people']} / {d['gallery_images']}"),
+            (
+                f"gallery people with under {MIN_GALLERY_PHOTOS} faces (not enrolled)",
+                str(d["not_enrolled_people"]),
+            ),
+            ("probe images (known / strangers)", f"{d['probe_images']} / {d['stranger_images']}"),
+        ]
+    rows += [
         ("images with no face found", f"{det['no_face']} of {det['images']}"),
         ("unreadable images", str(det["unreadable"])),
-        ("images with several faces (largest used)", str(det["multiple_faces"])),
-        (
-            "rank-1 identification (probes with a face)",
-            f"{pct(ident['rank1'])} ({ident['correct']}/{ident['probes_with_face']})",
-        ),
-        ("rank-1 identification (all probes)", pct(ident["rank1_all"])),
+        (f"images with several faces ({det.get('face_choice', 'largest')} used)", str(det["multiple_faces"])),
     ]
-    trained = report["recogniser"]
-    rows.append(("recogniser cross-validated accuracy (gallery)", pct(trained["cv_accuracy"])))
+    if ident is not None:
+        rows += [
+            (
+                "rank-1 identification (probes with a face)",
+                f"{pct(ident['rank1'])} ({ident['correct']}/{ident['probes_with_face']})",
+            ),
+            ("rank-1 identification (all probes)", pct(ident["rank1_all"])),
+            ("recogniser cross-validated accuracy (gallery)", pct(report["recogniser"]["cv_accuracy"])),
+        ]
     open_set = report["open_set"]
     if open_set:
         rows += [

@@ -7,6 +7,11 @@ corners (`estimate_yaw` reads that slide). A photo moved sideways moves every la
 rotated in its plane or tilted as a flat sheet keeps the nose where it was between the eyes and mouth:
 the box moves or narrows, the landmark yaw does not.
 
+A live turn is also continuous: the kiosk captures a frame every 300 ms, and a head turning on
+request passes through the angles in between. Frames that jump straight to a turned pose (a photo of
+the person turned, then its mirror image for the other way), a reference that is not steady, and
+frames repeated exactly are refused whatever directions they seem to show.
+
 Directions are the person's own: "left" is their left, which is the image's right as the camera sees
 them (estimate_yaw is positive for a face turned towards the image's right).
 """
@@ -70,6 +75,19 @@ class LivenessConfig:
         height, eyes to mouth); a flat print turned about its vertical axis narrows by the cosine of
         its own, larger angle while its landmark yaw barely moves. A turn whose face narrowed this much
         more than its yaw explains is a flat picture.
+    max_step_deg: the largest yaw change between two consecutive frames with a face. Frames are 300 ms
+        apart within a step, 900 ms across the instruction between two steps, where a head swings
+        from one side to the other (up to 33 deg measured on the synthetic turns): 45 deg leaves room.
+        A photo swapped for its mirror image jumps twice its own angle.
+    max_reference_spread_deg: the reference frames (looking ahead, before any instruction) must agree
+        within this many degrees: a photo and its mirror as the reference average to "ahead" while
+        being 30 deg or more apart.
+    intermediate_fraction: when set, before each asked direction is reached some frame must sit part
+        way, at least this fraction of min_turn_deg towards it (but short of it): a head passes
+        through the angles in between, a set of photos (one ahead, one turned, its mirror) jumps
+        over them. Off by default: the kiosk captures nothing while the person reads the next
+        instruction, so a real head is often already turned in the first frame of a step; turn it on
+        (0.25) once the kiosk captures through the whole challenge.
     """
 
     min_turn_deg: float = 12.0
@@ -80,6 +98,9 @@ class LivenessConfig:
     roll_change_deg: float = 8.0
     max_unexplained_narrowing: float = 0.2
     reference_frames: int = 2
+    max_step_deg: float = 45.0
+    max_reference_spread_deg: float = 8.0
+    intermediate_fraction: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,8 +108,9 @@ class LivenessVerdict:
     """The answer: passed, a short reason code, a sentence for HR, and the measured figures."""
 
     passed: bool
-    reason: str  # "ok", "too_few_frames", "face_lost", "identity_changed", "moved_sideways",
-    # "rotated_in_plane", "flat_picture", "no_turn", "wrong_direction"
+    reason: str  # "ok", "too_few_frames", "face_lost", "identity_changed", "repeated_frame",
+    # "jump", "moved_sideways", "rotated_in_plane", "flat_picture", "no_turn",
+    # "wrong_direction"
     detail: str
     figures: dict = field(default_factory=dict)
 
@@ -108,6 +130,22 @@ def _aspect(landmarks: dict[str, tuple[float, float]]) -> float:
     (mlx, mly), (mrx, mry) = landmarks["mouth_left"], landmarks["mouth_right"]
     height = math.hypot((mlx + mrx - lx - rx) / 2.0, (mly + mry - ly - ry) / 2.0)
     return _eye_distance(landmarks) / max(height, 1.0)
+
+
+def _repeated_frame(faces: Sequence[FrameFace]) -> tuple[int, int] | None:
+    """Return the first pair of frames that are the same picture (same box, landmarks and embedding).
+
+    A camera never delivers two identical frames: its noise moves every landmark a little.
+    """
+    seen: dict[bytes, int] = {}
+    for index, face in enumerate(faces):
+        key = np.array(
+            [*face.box, *(c for point in face.landmarks.values() for c in point)], dtype=np.float64
+        ).tobytes() + (face.embedding.tobytes() if face.embedding is not None else b"")
+        if key in seen:
+            return seen[key], index
+        seen[key] = index
+    return None
 
 
 def _fail(reason: str, detail: str, figures: dict) -> LivenessVerdict:
@@ -174,6 +212,12 @@ def liveness_check(
             figures,
         )
 
+    repeated = _repeated_frame(present)
+    if repeated is not None:
+        return _fail(
+            "repeated_frame", f"frames {repeated[0] + 1} and {repeated[1] + 1} are the same picture", figures
+        )
+
     rolls = np.array([estimate_roll(face.landmarks) for face in present])
     width = max(_eye_distance(reference.landmarks), 1.0)
     cx0, cy0 = _centre(reference.box)
@@ -185,17 +229,44 @@ def liveness_check(
         roll_range_deg=round(float(rolls.max() - rolls.min()), 1),
     )
 
-    # Walk the asked directions in order: each must be reached after the previous one.
+    # Continuity: a steady reference, no jump between frames, and the angles in between on the way.
+    steps = np.abs(np.diff(yaws))
+    lead = yaws[: max(1, config.reference_frames)]
+    figures["max_step_deg"] = round(float(steps.max()), 1) if len(steps) else 0.0
+    figures["reference_spread_deg"] = round(float(lead.max() - lead.min()), 1)
+    if figures["reference_spread_deg"] > config.max_reference_spread_deg:
+        return _fail(
+            "jump",
+            f"the face did not look ahead steadily at the start (yaw spread {figures['reference_spread_deg']}"
+            f" deg > {config.max_reference_spread_deg:g})",
+            figures,
+        )
+    if figures["max_step_deg"] > config.max_step_deg:
+        return _fail(
+            "jump",
+            f"the head jumped {figures['max_step_deg']} deg between two frames ({config.max_step_deg:g} at "
+            "most): not a turning head",
+            figures,
+        )
+
+    # Walk the asked directions in order: each must be reached after the previous one, passing
+    # through an angle part way there.
     start = 0
     reached = []
+    skipped = []
     for direction in directions:
         signed = YAW_SIGN[direction] * relative[start:]
         hits = np.nonzero(signed >= config.min_turn_deg)[0]
         if len(hits) == 0:
             break
+        on_the_way = signed[: int(hits[0])]
+        part_way = config.intermediate_fraction
+        if part_way is not None and not (on_the_way >= part_way * config.min_turn_deg).any():
+            skipped.append(direction)
         start += int(hits[0])
         reached.append(direction)
     figures["reached"] = reached
+    figures["skipped_to"] = skipped
     # A turning head narrows by about cos(yaw); a flat picture tilted about its vertical axis narrows more.
     aspects = np.array([_aspect(face.landmarks) for face in present])
     expected = np.cos(np.radians(yaws)) / math.cos(math.radians(yaws[0]))
@@ -208,6 +279,12 @@ def liveness_check(
                 "flat_picture",
                 f"the face narrowed {figures['max_unexplained_narrowing']:.0%} more than its turn explains: "
                 "a tilted flat picture?",
+                figures,
+            )
+        if skipped:
+            return _fail(
+                "jump",
+                f"the head reached {' and '.join(skipped)} without any angle in between: a set of pictures?",
                 figures,
             )
         return LivenessVerdict(True, "ok", "the head turned as asked", figures)

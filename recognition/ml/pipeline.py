@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recognition.ml import EMBEDDER_VERSION, weights
+from recognition.ml import EMBEDDER_VERSION, EMBEDDER_VERSION_V1, weights
 from recognition.ml.align import DEFAULT_MARGIN, FACE_SIZE, align_face
 from recognition.ml.per_process import build_once
 from recognition.ml.quality import FaceQuality, assess
@@ -29,6 +29,45 @@ if TYPE_CHECKING:
     from recognition.ml.embedder import Embedder
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmbedderSteps:
+    """How one embedder version cuts the face out (align.CROPS) and whether it averages the mirror image."""
+
+    crop: str
+    flip: bool
+
+
+# Every version the engine can make. Embeddings of different versions are never compared: a
+# recogniser answers embeddings made as its own were (Engine.analyse(embedder_version=...)).
+EMBEDDERS = {
+    EMBEDDER_VERSION_V1: EmbedderSteps(crop="landmarks", flip=False),
+    EMBEDDER_VERSION: EmbedderSteps(crop="box-levelled", flip=True),
+}
+
+
+def embedder_steps(version: str) -> EmbedderSteps | None:
+    """Return the steps of an embedder version (weights suffix "+..." ignored), None if unknown."""
+    return EMBEDDERS.get(version.split("+", 1)[0])
+
+
+# Which face of a frame is "the" face: the kiosk's is the largest (the person nearest the camera);
+# a photo's subject is framed in the middle (LFW's convention), where the largest face is often a
+# bystander's (on 2,496 of LFW's multi-face photos).
+FACE_CHOICES = ("largest", "centre")
+
+
+def choose_face(faces: Sequence[DetectedFace], shape: tuple[int, ...], how: str = "largest") -> DetectedFace:
+    """Return the face of `faces` (largest first) that `how` picks in a frame of `shape` (h, w, ...)."""
+    if how == "largest":
+        return faces[0]
+    if how == "centre":
+        cy, cx = shape[0] / 2.0, shape[1] / 2.0
+        return min(
+            faces, key=lambda f: (f.box[0] + f.box[2] / 2 - cx) ** 2 + (f.box[1] + f.box[3] / 2 - cy) ** 2
+        )
+    raise ValueError(f"unknown face choice {how!r}: expected one of {', '.join(FACE_CHOICES)}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +97,9 @@ class EngineConfig:
     max_side: int | None = 1280
     min_confidence: float = 0.8
     margin: float = DEFAULT_MARGIN
+    # Photos with a longer side up to this are searched at full resolution (FaceDetector): on lfw-dev
+    # (250 px) halving them cost 0.1 points of pair accuracy; a 640x480 kiosk frame is unaffected.
+    full_resolution_side: int = 320
     batch_size: int = 32
     verify_weights: bool = True
     # TensorFlow's threads per operation; None leaves its default (all cores). Applied only if
@@ -66,7 +108,12 @@ class EngineConfig:
 
 
 class Engine:
-    """MTCNN detection, landmark alignment, quality figures and FaceNet embeddings for RGB frames."""
+    """MTCNN detection, face crops, quality figures and FaceNet embeddings for RGB frames.
+
+    `embedder_version` is what it makes by default (one of EMBEDDERS, maybe with a weights suffix);
+    the older versions of EMBEDDERS can be asked for, so that a recogniser trained on them still gets
+    embeddings of its own kind until it is replaced.
+    """
 
     def __init__(
         self,
@@ -80,32 +127,65 @@ class Engine:
         self.embedder = embedder
         self.margin = margin
         self.embedder_version = embedder_version
+        if embedder_steps(embedder_version) is None:
+            raise ValueError(f"unknown embedder version {embedder_version!r}")
+        # The weights' suffix ("+<sha>" for other weights) applies to every version this engine makes.
+        self._suffix = embedder_version[len(embedder_version.split("+", 1)[0]) :]
+
+    def version_for(self, embedder_version: str | None) -> str:
+        """Return the version made when `embedder_version` is asked for (None or unknown: the engine's)."""
+        if embedder_version is None:
+            return self.embedder_version
+        base = embedder_version.split("+", 1)[0]
+        if base not in EMBEDDERS or base + self._suffix != embedder_version:
+            return self.embedder_version
+        return embedder_version
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
         """Return the faces in an RGB uint8 frame, largest first."""
         return self.detector.detect(rgb)
 
-    def align(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
-        """Return the aligned 160x160 crops of `faces` as one (N, 160, 160, 3) uint8 array."""
+    def align(
+        self, rgb: np.ndarray, faces: Sequence[DetectedFace], *, embedder_version: str | None = None
+    ) -> np.ndarray:
+        """Return the 160x160 crops of `faces` as the version cuts them: one (N, 160, 160, 3) uint8 array."""
         if not faces:
             return np.empty((0, FACE_SIZE, FACE_SIZE, 3), dtype=np.uint8)
-        return np.stack([align_face(rgb, face.box, face.landmarks, margin=self.margin) for face in faces])
+        crop = embedder_steps(self.version_for(embedder_version)).crop
+        return np.stack(
+            [align_face(rgb, face.box, face.landmarks, margin=self.margin, crop=crop) for face in faces]
+        )
 
-    def embed_aligned(self, crops: np.ndarray) -> np.ndarray:
-        """Return (N, 128) unit float32 embeddings of aligned crops, in batches."""
-        return self.embedder.embed(crops)
+    def embed_aligned(self, crops: np.ndarray, *, embedder_version: str | None = None) -> np.ndarray:
+        """Return (N, 128) unit float32 embeddings of crops, in batches (with the mirror image, if the
+        version averages it: both in one batch)."""
+        crops = np.asarray(crops)
+        if not embedder_steps(self.version_for(embedder_version)).flip or len(crops) == 0:
+            return self.embedder.embed(crops)
+        both = self.embedder.embed(np.concatenate([crops, crops[:, :, ::-1]]))
+        summed = both[: len(crops)] + both[len(crops) :]
+        return (summed / np.linalg.norm(summed, axis=1, keepdims=True)).astype(np.float32)
 
-    def embed_faces(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
+    def embed_faces(
+        self, rgb: np.ndarray, faces: Sequence[DetectedFace], *, embedder_version: str | None = None
+    ) -> np.ndarray:
         """Return (N, 128) unit float32 embeddings of already detected faces in `rgb`."""
-        return self.embed_aligned(self.align(rgb, faces))
+        crops = self.align(rgb, faces, embedder_version=embedder_version)
+        return self.embed_aligned(crops, embedder_version=embedder_version)
 
-    def analyse(self, rgb: np.ndarray, *, max_faces: int | None = None) -> list[FaceAnalysis]:
-        """Return every face in the frame (the `max_faces` largest, if given), largest first."""
+    def analyse(
+        self, rgb: np.ndarray, *, max_faces: int | None = None, embedder_version: str | None = None
+    ) -> list[FaceAnalysis]:
+        """Return every face in the frame (the `max_faces` largest, if given), largest first.
+
+        Embeddings are of `embedder_version` if given and known (a recogniser's own), else the engine's.
+        """
+        version = self.version_for(embedder_version)
         faces = self.detect(rgb)
         if max_faces is not None:
             faces = faces[:max_faces]
-        crops = self.align(rgb, faces)
-        vectors = self.embed_aligned(crops)
+        crops = self.align(rgb, faces, embedder_version=version)
+        vectors = self.embed_aligned(crops, embedder_version=version)
         return [
             FaceAnalysis(
                 box=face.box,
@@ -116,7 +196,7 @@ class Engine:
                 ),
                 embedding=vector,
                 aligned=crop,
-                embedder_version=self.embedder_version,
+                embedder_version=version,
             )
             for face, crop, vector in zip(faces, crops, vectors, strict=True)
         ]
@@ -148,7 +228,10 @@ def build_engine(config: EngineConfig) -> Engine:
             log.warning("intra_op_threads=%s ignored: TensorFlow is already running", config.intra_op_threads)
     started = time.perf_counter()
     detector = FaceDetector(
-        min_face_size=config.min_face_size, max_side=config.max_side, min_confidence=config.min_confidence
+        min_face_size=config.min_face_size,
+        max_side=config.max_side,
+        min_confidence=config.min_confidence,
+        full_resolution_side=config.full_resolution_side,
     )
     embedder = Embedder(config.weights_path, batch_size=config.batch_size)
     log.info("face engine built in %.1f s (pid %s)", time.perf_counter() - started, os.getpid())

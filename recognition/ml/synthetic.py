@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from collections.abc import Sequence
@@ -107,10 +108,15 @@ class FakeEngine:
     def __init__(self):
         self.answers: list[list[FaceAnalysis]] = []
         self.calls = 0
+        self.versions_asked: list[str | None] = []
 
-    def analyse(self, rgb: np.ndarray, *, max_faces: int | None = None) -> list[FaceAnalysis]:
-        """Return the next queued answer (its `max_faces` first faces), or no face."""
+    def analyse(
+        self, rgb: np.ndarray, *, max_faces: int | None = None, embedder_version: str | None = None
+    ) -> list[FaceAnalysis]:
+        """Return the next queued answer (its `max_faces` first faces), or no face; records the
+        embedder version asked for in `versions_asked`."""
         self.calls += 1
+        self.versions_asked.append(embedder_version)
         faces = self.answers.pop(0) if self.answers else []
         return faces if max_faces is None else faces[:max_faces]
 
@@ -151,7 +157,7 @@ LEAD_FRAMES = 2
 STEP_PROFILE = (0.4, 0.8, 1.0, 0.6)  # share of the full turn in the frames of one asked direction
 MAX_NOSE_SHIFT = 0.5  # of the eye distance: a 15-25 degree landmark yaw, a "slight" turn
 FOCAL_PX = 600.0  # a 640 px wide webcam with a 56 degree field of view
-ATTACKS = ("still", "shifted", "rotated", "tilted", "swapped", "wrong_order")
+ATTACKS = ("still", "shifted", "rotated", "tilted", "swapped", "wrong_order", "mirror_swap", "three_photos")
 
 
 @dataclass(frozen=True)
@@ -273,7 +279,8 @@ def sequence(
     Ten frames as the kiosk page captures them (two looking ahead, then four per asked direction):
     genuine is a non-rigid warp that slides the nose and mouth relative to the eyes, as a turning head
     does; still, shifted, rotated and tilted move a flat photo; swapped becomes another person's turn
-    half way; wrong_order turns the other way round (a replayed video).
+    half way; wrong_order turns the other way round (a replayed video); mirror_swap and three_photos
+    answer with a turned photo and its mirror image (eight frames).
     """
     rng = np.random.default_rng(seed)
     amounts = profile(directions)
@@ -294,6 +301,16 @@ def sequence(
         frames = [yaw_warp(face if i < half else other, a) for i, a in enumerate(amounts)]
     elif kind == "wrong_order":
         frames = [yaw_warp(face, a) for a in profile(list(reversed(directions)))]
+    elif kind in ("mirror_swap", "three_photos"):
+        # One photo of the person turned towards the first asked direction, and its mirror image for
+        # the other (issue 13, finding 1): [P, Pm, P, P, P, Pm, Pm, Pm] as the attacker sent it, or
+        # with a frontal photo F as the reference, [F, F, P, P, P, F, Pm, Pm].
+        turned = yaw_warp(face, YAW_SIGN[directions[0]] * 1.0)
+        mirrored = turned[:, ::-1].copy()
+        if kind == "mirror_swap":
+            frames = [turned, mirrored, turned, turned, turned, mirrored, mirrored, mirrored]
+        else:
+            frames = [face.frame, face.frame, turned, turned, turned, face.frame, mirrored, mirrored]
     else:
         raise ValueError(f"unknown sequence kind {kind!r}")
     return [noisy_jpeg(frame, rng) for frame in frames]
@@ -368,6 +385,22 @@ def landmark_face(
     return FrameFace(box=box, landmarks=landmarks, embedding=embedding, person_id=person)
 
 
-def landmark_track(yaws: Sequence[float], **kwargs) -> list[FrameFace]:
-    """Return one landmark_face per yaw (same keyword arguments for every frame)."""
-    return [landmark_face(yaw, **kwargs) for yaw in yaws]
+def landmark_track(yaws: Sequence[float], *, seed: int = 0, **kwargs) -> list[FrameFace]:
+    """Return one landmark_face per yaw (same keyword arguments for every frame), with camera noise."""
+    return camera_noise([landmark_face(yaw, **kwargs) for yaw in yaws], seed=seed)
+
+
+def camera_noise(faces: Sequence[FrameFace], *, jitter_px: float = 0.3, seed: int = 0) -> list[FrameFace]:
+    """Return the faces with each landmark moved by up to `jitter_px` at random, as a camera's noise
+    moves MTCNN's: no two frames of a camera are the same picture."""
+    rng = np.random.default_rng(seed)
+    return [
+        dataclasses.replace(
+            face,
+            landmarks={
+                k: (x + rng.uniform(-jitter_px, jitter_px), y + rng.uniform(-jitter_px, jitter_px))
+                for k, (x, y) in face.landmarks.items()
+            },
+        )
+        for face in faces
+    ]

@@ -9,6 +9,11 @@
   const trainingEl = document.getElementById("training-state");
 
   function trainingText(t) {
+    const r = t.reembedding;
+    if (r && r.pending > 0) {
+      return "Face model updated: re-embedding enrolled photos (" + r.done + " done, " + r.pending +
+        " to go); the previous recogniser keeps recognising until then.";
+    }
     if (t.running) return "Training a new recogniser version…";
     if (t.pending_changes) return "Changes waiting: training starts in a few seconds.";
     if (t.active) return "Recogniser v" + t.active.id + " active (" + t.active.people_count + " people, threshold " +
@@ -39,7 +44,8 @@
           if (thumb) thumb.src = photo.thumbnail_url + "?v=" + photo.status;
         }
       }
-      busy = data.waiting > 0 || data.training.running || data.training.pending_changes;
+      busy = data.waiting > 0 || data.training.running || data.training.pending_changes ||
+        (data.training.reembedding && data.training.reembedding.pending > 0);
     } catch (err) {
       trainingEl.textContent = "Progress unavailable (" + err.message + "); retrying.";
       busy = true;

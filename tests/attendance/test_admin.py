@@ -22,6 +22,19 @@ def test_admin_revoke_action_disables_the_token(client):
     assert not kiosk.is_active
 
 
+def test_a_revoked_kiosk_cannot_be_ticked_active_again(client):
+    """Revocation is final: the change form shows "active" read-only, so the old token never works again."""
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    kiosk = KioskFactory(is_active=False, name="Front door")
+    form = {"name": "Front door", "location": "", "is_active": "on", "liveness_mode": "off"}
+    response = client.post(f"/admin/attendance/kiosk/{kiosk.pk}/change/", form)
+    assert response.status_code == 302, response.content[:2000]
+    kiosk.refresh_from_db()
+    assert not kiosk.is_active
+    page = client.get(f"/admin/attendance/kiosk/{kiosk.pk}/change/").content.decode()
+    assert 'name="is_active"' not in page
+
+
 def test_hr_adds_an_event_in_the_admin_with_who_and_why(client):
     """An event HR adds is marked manual, carries its author and reason, and is logged."""
     hr = UserFactory(groups=["HR"], is_staff=True)

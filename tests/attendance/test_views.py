@@ -18,3 +18,14 @@ def test_person_view_shows_details_and_history_to_hr_only(client):
     client.force_login(UserFactory(groups=["HR"], is_staff=True))
     html = client.get(url).content.decode()
     assert "Ana Lima" in html and "E-77" in html and "Entry" in html
+
+
+@pytest.mark.parametrize("days", ["abc", "0", "-5", "100000", "1.5"])
+def test_a_bad_number_of_days_is_a_400_that_says_what_is_allowed(client, days):
+    """?days= that is not a whole number of days in range is refused with a message, not a 500."""
+    ana = PersonFactory()
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    response = client.get(f"/attendance/people/{ana.pk}/", {"days": days})
+    assert response.status_code == 400
+    assert "days must be a whole number from 1 to" in response.content.decode()
+    assert client.get(f"/attendance/people/{ana.pk}/", {"days": "30"}).status_code == 200

@@ -89,6 +89,7 @@ class Stack:
             "DJANGO_ENV": "local",
             "DEBUG": "false",
             "WORKER_HEARTBEAT_SECONDS": "1",
+            "HEALTHZ_REQUIRED_QUEUES": "recognition",  # only a recognition worker runs here
             "CHECKIN_MAX_PENDING_SECONDS": "8",
             "PYTHONUNBUFFERED": "1",
         }

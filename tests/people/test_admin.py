@@ -190,6 +190,8 @@ def test_progress_json_reports_each_photo_and_training(hr_client):
     assert data["photos"][0]["status"] == "accepted"
     assert data["accepted"] == 1
     assert "training" in data
+    # After an embedder upgrade HR sees how many photos are still to re-embed (none here).
+    assert data["training"]["reembedding"]["pending"] == 0 and data["training"]["reembedding"]["done"] == 1
 
 
 def test_retrain_button_queues_a_training_run(hr_client, queued):

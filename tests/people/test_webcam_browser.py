@@ -31,7 +31,9 @@ def test_webcam_page_accepts_the_straight_shot_and_asks_to_retake_an_unturned_on
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright, video=video)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            # Playwright's wait_for_function evaluates its string with eval, which the site's
+            # Content-Security-Policy forbids; tests/e2e/test_csp_browser.py checks the policy itself.
+            page = browser.new_page(viewport={"width": 1200, "height": 900}, bypass_csp=True)
             page.goto(f"{web_server}/admin/login/?next=/enrolment/people/{person.pk}/webcam/")
             page.fill("#id_username", "hr-webcam")
             page.fill("#id_password", "pw-for-tests")

@@ -12,7 +12,7 @@ from tests.people.factories import AcceptedFaceImageFactory, ConsentedPersonFact
 pytestmark = pytest.mark.django_db
 
 
-def test_training_creates_an_active_version_with_its_figures():
+def test_training_creates_an_active_version_with_its_figures(settings):
     """A run stores a ready, active version with people, photos, time, CV accuracy, threshold and sha256."""
     enrolled_people(3, 4)
     hr = UserFactory()
@@ -23,8 +23,9 @@ def test_training_creates_an_active_version_with_its_figures():
     assert (version.people_count, version.photos_count) == (3, 12)
     assert version.training_seconds > 0
     assert 0.0 <= version.cv_accuracy <= 1.0
-    assert 0.0 < version.threshold <= 1.0
-    assert version.target_far == pytest.approx(0.001)
+    # The open-set score's threshold: the best template must be nearer than the next ones.
+    assert -2.0 < version.threshold < 0.0
+    assert version.target_far == pytest.approx(settings.RECOGNISER_TARGET_FAR)
     assert len(version.sha256) == 64
     assert version.created_by == hr
 

@@ -90,3 +90,29 @@ def _split_datetime(form, name: str) -> dict:
         return {f"{name}_0": value[0], f"{name}_1": value[1]}
     local = timezone.localtime(value)
     return {f"{name}_0": local.date().isoformat(), f"{name}_1": local.time().strftime("%H:%M:%S")}
+
+
+@pytest.mark.django_db
+def test_hr_opening_a_face_photo_thumbnail_is_logged_with_the_person(photo):
+    """The thumbnail shows the face too: opening it writes a 'view' entry naming the person (issue 13: 8)."""
+    hr = UserFactory(username="hr-thumb", is_staff=True, groups=["HR"])
+    response = logged_in(hr).get(f"/enrolment/photos/{photo.pk}/thumbnail/")
+    assert response.status_code == 200
+    entry = AuditEntry.objects.get()
+    assert (entry.username, entry.action, entry.what) == ("hr-thumb", "view", "face photo thumbnail")
+    assert (entry.object_id, entry.person) == (str(photo.pk), "E-77 Ana Lima")
+
+
+@pytest.mark.django_db
+def test_reading_the_json_report_api_is_logged(db):
+    """A read of the report API, through HTTP Basic too, is logged with the user and filters (issue 13: 8)."""
+    import base64
+
+    UserFactory(username="mgr-api", groups=["Managers"])
+    token = base64.b64encode(b"mgr-api:pw-for-tests").decode()
+    day = timezone.localdate().isoformat()
+    response = Client().get(f"/api/v1/reports/day/?day={day}", HTTP_AUTHORIZATION=f"Basic {token}")
+    assert response.status_code == 200
+    entry = AuditEntry.objects.get()
+    assert (entry.username, entry.action, entry.what) == ("mgr-api", "view", "report API: day")
+    assert f"day={day}" in entry.path

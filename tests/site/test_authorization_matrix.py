@@ -13,6 +13,7 @@ import re
 import uuid
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.test import Client
@@ -59,6 +60,8 @@ RULES: list[tuple[str, set[str]]] = [
     ("admin:view_on_site", set()),  # no model has a public page to send staff to
     ("admin:app_list[auth]", set()),  # users and groups: superusers only
     ("admin:app_list[attendance_site]", set()),  # the audit log: superusers only
+    ("admin:app_list[axes]", set()),  # login lockouts, and unlocking them: superusers only
+    ("admin:axes_*", set()),
     ("admin:attendance_site_*", set()),
     ("admin:app_list*", {HR}),
     ("admin:auth_*", set()),
@@ -109,6 +112,9 @@ def world(db):
     event = AttendanceEventFactory(person=person, timestamp=timezone.now() - dt.timedelta(hours=1))
     RecogniserVersion.objects.create(trigger="test")
     AuditEntry.objects.create(action=AuditEntry.Action.VIEW, what="face photo")
+    AccessAttempt.objects.create(username="someone", failures_since_start=1)
+    AccessFailureLog.objects.create(username="someone")
+    AccessLog.objects.create(username="someone")
     manager = UserFactory(username="manager", groups=["Managers"])
     ReportAccess.objects.create(user=manager)
     users = {

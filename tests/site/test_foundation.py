@@ -66,11 +66,11 @@ def test_ensure_admin_creates_one_administrator_once(capsys, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_healthz_reports_every_check_ok_with_a_worker(client, celery_worker_process):
+def test_healthz_reports_every_check_ok_with_a_worker(admin_client, celery_worker_process):
     """/healthz answers 200 when the database, Redis, a worker and the weights are all there."""
     deadline = time.monotonic() + 180  # the worker's child loads the face models first
     while True:
-        response = client.get("/healthz")
+        response = admin_client.get("/healthz")
         if response.status_code == 200 or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -84,10 +84,10 @@ def test_healthz_reports_every_check_ok_with_a_worker(client, celery_worker_proc
 
 
 @pytest.mark.django_db
-def test_healthz_is_503_with_a_reason_when_the_broker_is_down(client, settings):
+def test_healthz_is_503_with_a_reason_when_the_broker_is_down(admin_client, settings):
     """A stopped broker turns /healthz into 503 naming the broker, and the view does not crash."""
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
     assert body["checks"]["broker"]["ok"] is False
@@ -137,16 +137,15 @@ def test_site_answers_503_while_its_database_is_stopped_and_recovers(tmp_path, t
     url = f"http://127.0.0.1:{port}/healthz"
     try:
         _, body = _wait_for_json(url)
-        assert body["checks"]["database"]["ok"] is True
+        assert "database" not in body["failing"]
         throwaway_postgres.stop()
         status, body = _get_json(url)
         assert status == 503
-        assert body["checks"]["database"]["ok"] is False
-        assert "database unreachable" in body["checks"]["database"]["reason"]
+        assert "database" in body["failing"]  # anonymous: the name, not the address
         assert server.poll() is None
         throwaway_postgres.start()
         _, body = _get_json(url)
-        assert body["checks"]["database"]["ok"] is True
+        assert "database" not in body["failing"]
     finally:
         stop_process(server)
 
@@ -245,7 +244,7 @@ def test_healthz_while_workers_warm_up_is_logged_as_info_not_error(client, caplo
     with caplog.at_level("INFO", logger="django.request"):
         response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["checks"]["broker"]["ok"] is True  # only the workers are missing
+    assert response.json()["failing"] == ["workers"]  # only the workers are missing
     records = [r for r in caplog.records if r.name == "django.request"]
     assert [r.levelname for r in records] == ["INFO"]
     assert "Not ready: workers" in records[0].getMessage()

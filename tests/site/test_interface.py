@@ -75,6 +75,7 @@ TASKS = {
     "attendance_site.ping": "default",
     "people.face_image_process": "enrolment",
     "people.retention_apply": "default",
+    "recognition.reembed": "enrolment",
     "recognition.train": "training",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
@@ -154,3 +155,143 @@ def test_switching_a_person_off_in_the_admin_starts_the_retention_clock(db):
     person.save()
     person_saved(person=person, changed=["is_active"])
     assert Person.objects.get(pk=person.pk).deactivated_at is None
+
+
+# --- Deletion means gone from every recogniser version, file, frame and Redis (issue 13: 2, 3, 9) ---
+
+
+def version_faces(version) -> tuple[set[int], np.ndarray]:
+    """Return the people and gallery faces a stored version holds (nothing when its artifact is gone)."""
+    from recognition.ml.recogniser import Recogniser
+
+    version.refresh_from_db()
+    if version.artifact is None:
+        return set(), np.empty((0, 128), dtype=np.float32)
+    recogniser = Recogniser.from_bytes(bytes(version.artifact), sha256=version.sha256)
+    return set(recogniser.person_ids.tolist()), recogniser.gallery
+
+
+def redis_values() -> list[bytes]:
+    """Return every value of every key in the test broker's Redis database."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    values = []
+    for key in client.scan_iter(count=1000):
+        kind = client.type(key)
+        if kind == b"string":
+            values.append(client.get(key) or b"")
+        elif kind == b"list":
+            values.extend(client.lrange(key, 0, -1))
+        elif kind == b"hash":
+            values.extend(client.hvals(key))
+        elif kind in (b"set", b"zset"):
+            values.extend(client.smembers(key) if kind == b"set" else client.zrange(key, 0, -1))
+        values.append(key)
+    return values
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deleted_person_leaves_no_trace_in_versions_files_frames_rows_or_redis(
+    enrolled, media_root, settings
+):
+    """Deleting a person in the admin: no version can name them, no file, frame, embedding or Redis
+    value of theirs is left; the others are still recognised by the active version at once."""
+    from django.test import Client
+
+    from recognition.services import embedding_identify
+
+    settings.CHECKIN_KEEP_FRAMES = "all"
+    madonna = enrolled["madonna"]
+    photos = [bytes(f.image.read()) for f in FaceImage.objects.filter(person=madonna)]
+    embeddings = [
+        np.frombuffer(f.embedding, dtype=np.float32) for f in FaceImage.objects.filter(person=madonna)
+    ]
+    older = recogniser_train(trigger="older")
+    active = recogniser_train(trigger="active")
+    assert madonna.pk in version_faces(older)[0] and madonna.pk in version_faces(active)[0]
+    frame = b"\xff\xd8 madonna at the kiosk " + bytes(range(256))
+    attempt = CheckinAttempt.objects.create(kiosk=KioskFactory(), person=madonna)
+    attempt.frame.save(f"{attempt.pk}.jpg", ContentFile(frame), save=True)
+    frame_path = media_root / attempt.frame.name
+    assert frame_path.exists()
+
+    # Files other tests of this session left in the shared MEDIA_ROOT may hold the same photos.
+    hers = {*files_of(madonna, media_root), frame_path}
+    others = {p for p in media_root.rglob("*") if p.is_file()} - hers
+    client = Client()
+    client.force_login(UserFactory(username="hr-erase", is_staff=True, groups=["HR"]))
+    response = client.post(f"/admin/people/person/{madonna.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Person.objects.filter(pk=madonna.pk).exists()
+
+    # Recogniser versions: the active one is rewritten without her, the older one lost its artifact.
+    for version in (older, active):
+        people, gallery = version_faces(version)
+        assert madonna.pk not in people
+        for embedding in embeddings:
+            assert not np.isclose(gallery, embedding, atol=1e-6).all(axis=1).any()
+    active.refresh_from_db()
+    assert active.is_active and version_faces(active)[0] == {
+        enrolled["ben_afflek"].pk,
+        enrolled["elton_john"].pk,
+    }
+    assert older.artifact is None
+    for embedding in embeddings:  # the workers' active version does not name her, before any retrain
+        _, answer = embedding_identify(embedding)
+        assert answer.candidate_id != madonna.pk
+    ben = FaceImage.objects.filter(person=enrolled["ben_afflek"]).first()
+    _, answer = embedding_identify(np.frombuffer(ben.embedding, dtype=np.float32))
+    assert answer.person_id == enrolled["ben_afflek"].pk
+
+    # Files and frames: nothing under MEDIA_ROOT holds her photos or her check-in frame.
+    assert not frame_path.exists()
+    assert not any(p.exists() for p in hers)
+    stored = [p.read_bytes() for p in media_root.rglob("*") if p.is_file() and p not in others]
+    assert not any(data in stored for data in [*photos, frame])
+    assert not CheckinAttempt.objects.exclude(frame="").filter(pk=attempt.pk).exists()
+    # Rows: no embedding of hers anywhere.
+    blobs = set(FaceImage.objects.values_list("embedding", flat=True))
+    assert not any(e.tobytes() in blobs for e in embeddings)
+    # Redis: no value holds her employee id, a photo, an embedding or the frame.
+    needles = [
+        madonna.employee_id.encode(),
+        frame[:32],
+        *(p[:64] for p in photos),
+        *(e.tobytes() for e in embeddings),
+    ]
+    assert not any(needle in value for value in redis_values() for needle in needles)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_biometric_data_makes_the_active_version_forget_at_once(enrolled):
+    """With the training worker down, the active version no longer names her from the deletion on."""
+    from recognition.services import embedding_identify
+
+    madonna = enrolled["madonna"]
+    embedding = np.frombuffer(FaceImage.objects.filter(person=madonna).first().embedding, dtype=np.float32)
+    active = recogniser_train(trigger="before")
+    assert embedding_identify(embedding)[1].person_id == madonna.pk
+    person_biometrics_delete(person=madonna, reason="consent withdrawn")
+    assert madonna.pk not in known_people(active)
+    active.refresh_from_db()
+    assert active.is_active and active.people_count == 2
+    version_id, answer = embedding_identify(embedding)
+    assert version_id == active.pk and answer.person_id != madonna.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_training_run_that_read_a_person_before_their_deletion_does_not_bring_them_back(
+    enrolled, monkeypatch
+):
+    """A run that read the faces before the deletion commits activates a version without that person."""
+    from recognition import training
+
+    stale = training.training_data()
+    madonna = enrolled["madonna"]
+    person_biometrics_delete(person=madonna, reason="consent withdrawn")
+    monkeypatch.setattr(training, "training_data", lambda: stale)  # as read before the deletion
+    version = recogniser_train(trigger="racing the deletion")
+    assert version.is_active
+    assert known_people(version) == {enrolled["ben_afflek"].pk, enrolled["elton_john"].pk}

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from attendance_site import stack
+from attendance_site import health, stack
 from attendance_site.accounts import admin_ensure
 from attendance_site.health import check_broker, check_database
 
@@ -217,7 +217,9 @@ class Supervision:
                 self.out.write(self.style.SUCCESS("Ready again: every worker is warm."))
         elif status and status != 200 and not self.waited_too_long and self.waited() > READY_PATIENCE_SECONDS:
             self.waited_too_long = True
-            reasons = [c.get("reason", "") for c in body.get("checks", {}).values() if not c.get("ok")]
+            # /healthz names the failing checks only; their reasons are for staff, and for this console.
+            checks = health.run_checks()
+            reasons = [c.get("reason", "") for c in checks.values() if not c.get("ok")]
             self.out.write(self.style.WARNING(f"  ! not ready yet: {'; '.join(reasons)}"))
 
     def waited(self) -> float:

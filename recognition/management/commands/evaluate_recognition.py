@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from recognition import services
 from recognition.ml.evaluation import MIN_GALLERY_PHOTOS, format_report
+from recognition.ml.pipeline import FACE_CHOICES
+
+# The options that ask for identification and the open set (with --pairs alone, only pairs run).
+IDENTIFICATION_OPTIONS = ("probes", "gallery_size", "strangers", "stranger_share")
+
+
+def progress_bar(items, description: str, total: int):
+    """Return `items` wrapped in a progress bar on stderr (shown only on a terminal)."""
+    return tqdm(
+        items, desc=description, total=total, unit="photo", file=sys.stderr, disable=None, leave=False
+    )
 
 
 class Command(BaseCommand):
@@ -40,7 +53,6 @@ class Command(BaseCommand):
         parser.add_argument(
             "--stranger-share",
             type=float,
-            default=0.0,
             metavar="SHARE",
             help="share of DIR's people (0 to 1) kept out of the gallery as strangers (default 0)",
         )
@@ -66,6 +78,19 @@ class Command(BaseCommand):
             help="smallest face to look for, in pixels (default: the RECOGNITION_MIN_FACE_SIZE setting, 40)",
         )
         parser.add_argument(
+            "--identify",
+            action="store_true",
+            help="also measure identification and the open set when --pairs is given "
+            "(implied by --probes, --gallery-size, --strangers and --stranger-share, and without --pairs)",
+        )
+        parser.add_argument(
+            "--face",
+            choices=FACE_CHOICES,
+            default="largest",
+            help="which face of a photo with several to use: the kiosk's 'largest' (default) or "
+            "'centre', the face nearest the middle (LFW's convention: the subject is centred)",
+        )
+        parser.add_argument(
             "--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH"
         )
 
@@ -76,7 +101,13 @@ class Command(BaseCommand):
                 raise CommandError(f"{label} {path} is not a folder")
         if options["pairs"] is not None and not options["pairs"].is_file():
             raise CommandError(f"--pairs {options['pairs']} is not a file")
-        if not 0.0 <= options["stranger_share"] < 1.0:
+        identification = (
+            options["identify"]
+            or options["pairs"] is None
+            or any(options[name] is not None for name in IDENTIFICATION_OPTIONS)
+        )
+        stranger_share = options["stranger_share"] or 0.0
+        if not 0.0 <= stranger_share < 1.0:
             raise CommandError("--stranger-share must be at least 0 and below 1")
         if options["target_far"] is not None and not 0.0 < options["target_far"] < 1.0:
             raise CommandError("--target-far must be between 0 and 1")
@@ -97,9 +128,12 @@ class Command(BaseCommand):
                     probes_root=probes,
                     strangers_root=options["strangers"],
                     gallery_size=gallery_size,
-                    stranger_share=options["stranger_share"],
+                    stranger_share=stranger_share,
                     pairs_file=options["pairs"],
+                    identification=identification,
+                    face=options["face"],
                 ),
+                progress=progress_bar,
                 target_far=options["target_far"],
                 threshold=options["threshold"],
                 min_face_size=options["min_face_size"],

@@ -290,3 +290,14 @@ def test_admin_filters_failed_liveness_attempts(admin_client):
     )
     change = admin_client.get(f"/admin/attendance/kiosk/{kiosk.pk}/change/")
     assert 'name="liveness_mode"' in change.content.decode()
+
+
+def test_api_answer_to_a_made_up_attempt_is_404_before_any_frame_is_read(client):
+    """A random attempt id is refused before the frames are looked at (unreadable ones included), so a
+    flood of huge frames at made-up ids costs a query each, not seconds of decoding."""
+    import uuid
+
+    kiosk = KioskFactory()
+    garbage = frames_payload(data=b"not an image at all")
+    response = client.post(f"{URL}{uuid.uuid4()}/challenge/", garbage, **auth(kiosk))
+    assert response.status_code == 404, response.content

@@ -195,5 +195,16 @@ def test_day_report_query_count_does_not_grow_with_people(berlin, manager_client
         assert body.count(b"\n") == total + 1  # header and a row per person
         counts.append((len(page), len(export)))
     assert counts[0] == counts[1]
-    # The calendar adds up to four fixed queries: schedules, their weekdays, leave, holidays.
+    # The calendar adds fixed queries (assignments, schedules, their weekdays, leave, holidays).
     assert counts[1][0] <= 12, counts
+
+
+@pytest.mark.parametrize("url", ["/reports/day/", "/reports/day.csv", "/api/v1/reports/day/"])
+def test_a_limit_whose_department_is_gone_shows_nobody_not_everybody(scenario, limited_manager, url):
+    """Deleting the only department of a manager's limit (or saving the limit empty) covers nobody."""
+    scenario.sales.delete()
+    response = client_for(limited_manager).get(url, ONE_DAY)
+    assert response.status_code == 200
+    text = text_of(response)
+    for somebody in ("A001", "C003", "D004", "Cy Cooper"):
+        assert somebody not in text

@@ -55,7 +55,8 @@ def test_evaluate_recognition_train_gallery_val_probes_is_100_percent(
     assert report["detection"]["no_face"] == len(report["detection"]["failures"])
     assert report["timing_ms"]["detect_median"] > 0 and report["timing_ms"]["embed_median"] > 0
     assert report["open_set"]["threshold_source"] == "gallery leave-one-person-out"
-    assert 0.5 < report["open_set"]["threshold"] < 1.3
+    # The open-set score (best template distance minus the next ones') must be well below zero.
+    assert -1.0 < report["open_set"]["threshold"] < 0.0
     (options, trained), *_ = trainings
     assert options["target_far"] == settings.RECOGNISER_TARGET_FAR == report["open_set"]["target_far"]
     assert options["max_threshold"] == settings.RECOGNISER_MAX_THRESHOLD
@@ -102,6 +103,22 @@ def test_evaluate_recognition_open_set_and_pairs(engine, lfw_style_dir, tmp_path
     assert verification["pairs"] == 40 and verification["folds"] == 10
     assert verification["accuracy_mean"] >= 0.9
     assert set(verification["tar_at_far"]) == {"0.01", "0.001"}
+
+
+def test_pairs_alone_measure_only_the_pairs(engine, lfw_style_dir, tmp_path):
+    """With --pairs and nothing else, no gallery is trained: identification, open set and recogniser are
+    null, the dataset counts nothing, and the face choice is reported."""
+    report_path = tmp_path / "report.json"
+    call_command(
+        "evaluate_recognition", str(lfw_style_dir), "--pairs", str(lfw_style_dir / "pairs.txt"),
+        "--face", "centre", "--json", str(report_path), stdout=io.StringIO(),
+    )  # fmt: skip
+    report = json.loads(report_path.read_text())
+    assert report["identification"] is None and report["open_set"] is None and report["recogniser"] is None
+    assert report["dataset"]["gallery_images"] == 0 and report["dataset"]["probe_images"] == 0
+    assert report["detection"]["face_choice"] == "centre"
+    assert report["detection"]["images"] == 30  # the 30 photos the pairs name, each embedded once
+    assert report["verification"]["pairs"] == 40 and report["verification"]["accuracy_mean"] >= 0.9
 
 
 def test_evaluate_recognition_refuses_a_missing_folder(tmp_path):

@@ -83,6 +83,15 @@ class ColourCodedEngine:
         return self.embeddings[code][None]
 
 
+def trainer(**options):
+    """Return a `train` for evaluate: recogniser.train with these options."""
+    return lambda x, ids: recogniser.train(x, ids, **options)
+
+
+def ask(trained: recogniser.Recogniser, x: np.ndarray) -> list[recogniser.Identification]:
+    return trained.identify_many(x)
+
+
 def write_photo(path: Path, code: int | None) -> None:
     """Write a plain JPEG showing fake embedding `code` (None: a black photo, no face)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +121,10 @@ def test_evaluate_answers_probes_with_the_recogniser_trained_on_the_gallery(code
     """Rank-1 and the open-set rates are the trained recogniser's answers, with its own threshold."""
     root, engine, gallery, gallery_ids = coded_dataset
     report = evaluation.evaluate(
-        engine, evaluation.EvaluationPlan(root, gallery_size=2), target_far=0.1, max_threshold=1.0
+        engine,
+        evaluation.EvaluationPlan(root, gallery_size=2),
+        train=trainer(target_far=0.1, max_threshold=1.0),
+        identify=ask,
     )
     expected = recogniser.train(gallery, gallery_ids, target_far=0.1, max_threshold=1.0)
     assert report["dataset"]["gallery_people"] == 3
@@ -130,11 +142,14 @@ def test_evaluate_answers_probes_with_the_recogniser_trained_on_the_gallery(code
 
 
 def test_a_given_threshold_replaces_the_calibrated_one(coded_dataset):
-    """With a threshold of 0 every face is rejected: every known probe is a false reject."""
+    """With a score threshold of -3 (below any score) every face is rejected: every known probe is a
+    false reject."""
     root, engine, _, _ = coded_dataset
-    report = evaluation.evaluate(engine, evaluation.EvaluationPlan(root, gallery_size=2), threshold=0.0)
+    report = evaluation.evaluate(
+        engine, evaluation.EvaluationPlan(root, gallery_size=2), train=trainer(), identify=ask, threshold=-3.0
+    )
     open_set = report["open_set"]
-    assert (open_set["threshold"], open_set["threshold_source"]) == (0.0, "given")
+    assert (open_set["threshold"], open_set["threshold_source"]) == (-3.0, "given")
     assert (open_set["frr"], open_set["far"], open_set["misidentified"]) == (1.0, 0.0, 0.0)
     assert report["identification"]["correct"] == 6  # the candidate is still right, just not accepted
 
@@ -143,7 +158,9 @@ def test_a_gallery_with_one_photo_each_is_refused(coded_dataset):
     """Nobody can be enrolled from one photo each: a clear error naming the minimum, not a crash."""
     root, engine, _, _ = coded_dataset
     with pytest.raises(ValueError, match="at least 2 per person"):
-        evaluation.evaluate(engine, evaluation.EvaluationPlan(root, gallery_size=1))
+        evaluation.evaluate(
+            engine, evaluation.EvaluationPlan(root, gallery_size=1), train=trainer(), identify=ask
+        )
 
 
 def test_open_set_rates_count_accepts_rejects_and_wrong_names():

@@ -7,6 +7,7 @@ import pytest
 
 from recognition.ml.liveness import LivenessConfig, liveness_check
 from recognition.ml.synthetic import LEFT_THEN_RIGHT
+from recognition.ml.synthetic import camera_noise as noise
 from recognition.ml.synthetic import landmark_face as face
 from recognition.ml.synthetic import landmark_track as track
 
@@ -37,7 +38,7 @@ def test_still_face_fails():
 
 def test_photo_moved_sideways_fails():
     """A box that travels without any yaw change is reported as moved sideways."""
-    faces = [face(0, dx=dx) for dx in (0, 0, 20, 40, 60, 40, 0, -20, -40, -60)]
+    faces = noise([face(0, dx=dx) for dx in (0, 0, 20, 40, 60, 40, 0, -20, -40, -60)])
     verdict = liveness_check(faces, ["left", "right"])
     assert (verdict.passed, verdict.reason) == (False, "moved_sideways")
     assert verdict.figures["max_shift_face_widths"] > 0.5
@@ -45,7 +46,7 @@ def test_photo_moved_sideways_fails():
 
 def test_photo_rotated_in_plane_fails():
     """Rolling a photo changes the eye line, not the yaw."""
-    faces = [face(0, roll=r) for r in (0, 0, 5, 10, 15, 10, 0, -10, -15, -10)]
+    faces = noise([face(0, roll=r) for r in (0, 0, 5, 10, 15, 10, 0, -10, -15, -10)])
     verdict = liveness_check(faces, ["left", "right"])
     assert (verdict.passed, verdict.reason) == (False, "rotated_in_plane")
 
@@ -67,7 +68,7 @@ def test_recogniser_naming_someone_else_fails():
 
 def test_flat_picture_narrowing_more_than_its_yaw_fails():
     """A face that narrows far more than cos(yaw) while 'turning' is taken for a tilted flat picture."""
-    faces = [face(y, narrow=0.6 if y else 1.0) for y in LEFT_THEN_RIGHT]
+    faces = noise([face(y, narrow=0.6 if y else 1.0) for y in LEFT_THEN_RIGHT])
     verdict = liveness_check(faces, ["left", "right"])
     assert (verdict.passed, verdict.reason) == (False, "flat_picture")
 
@@ -83,3 +84,40 @@ def test_unknown_direction_is_refused():
     """A direction other than left or right is a programming error, not a failed check."""
     with pytest.raises(ValueError, match="directions"):
         liveness_check(track(LEFT_THEN_RIGHT), ["up"])
+
+
+# --- A turn that a set of photos cannot fake (issue 13, finding 1) ---------------------------------
+
+# One photo turned 16 degrees and its mirror image, sent as [P, Pm, P, P, P, Pm, Pm, Pm]: it passed.
+MIRROR_SWAP = [16, -16, 16, 16, 16, -16, -16, -16]
+
+
+def test_a_photo_and_its_mirror_image_answering_the_challenge_fail():
+    """The reported attack: the reference averages to "ahead" but jumps 32 degrees between frames."""
+    verdict = liveness_check(track(MIRROR_SWAP), ["left", "right"])
+    assert (verdict.passed, verdict.reason) == (False, "jump")
+    assert verdict.figures["reference_spread_deg"] > 25
+
+
+def test_the_same_picture_sent_twice_fails():
+    """Two frames with the very same box, landmarks and embedding are one picture sent twice."""
+    faces = track(LEFT_THEN_RIGHT)
+    faces[4] = faces[3]
+    verdict = liveness_check(faces, ["left", "right"])
+    assert (verdict.passed, verdict.reason) == (False, "repeated_frame")
+
+
+def test_a_jump_faster_than_a_head_turns_fails():
+    """From 22 degrees one way to 30 the other between two frames is no head turning."""
+    verdict = liveness_check(track([0, 0, 8, 18, 22, -30, -25, -20]), ["left", "right"])
+    assert (verdict.passed, verdict.reason) == (False, "jump")
+    assert verdict.figures["max_step_deg"] > 45
+
+
+def test_with_intermediate_angles_required_a_set_of_photos_fails_and_a_turn_passes():
+    """Requiring an angle part way before each direction refuses frontal + turned + mirrored photos."""
+    strict = LivenessConfig(intermediate_fraction=0.25)
+    photos = liveness_check(track([0, 0, 16, 16, 16, 0, -16, -16]), ["left", "right"], strict)
+    assert (photos.passed, photos.reason) == (False, "jump")
+    assert photos.figures["skipped_to"] == ["left", "right"]
+    assert liveness_check(track(LEFT_THEN_RIGHT), ["left", "right"], strict).passed
