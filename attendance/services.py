@@ -9,10 +9,11 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from attendance.clock import Clock
+from attendance.clock import person_clock
 from attendance.models import AttendanceEvent, AttendanceEventLog
-from people.models import Person
+from people.models import CorrectionRequest, Person
 
 
 def _event_snapshot(event: AttendanceEvent) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def _require_reason(reason: str) -> str:
 def attendance_event_add(
     *, person: Person, kind: str, timestamp: dt.datetime, reason: str, by
 ) -> AttendanceEvent:
-    """Add an event by hand (HR); the workday follows the site's boundary; logged with the reason."""
+    """Add an event by hand (HR); the workday follows the person's boundary; logged with the reason."""
     reason = _require_reason(reason)
     with transaction.atomic():
         Person.objects.select_for_update().filter(pk=person.pk).first()
@@ -59,7 +60,7 @@ def attendance_event_add(
             person=person,
             kind=kind,
             timestamp=timestamp,
-            workday=Clock.from_settings().workday(timestamp),
+            workday=person_clock(person, timestamp).workday(timestamp),
             source=AttendanceEvent.Source.MANUAL,
             created_by=by,
             updated_by=by,
@@ -80,7 +81,7 @@ def attendance_event_change(
         current.person = person
         current.kind = kind
         current.timestamp = timestamp
-        current.workday = Clock.from_settings().workday(timestamp)
+        current.workday = person_clock(person, timestamp).workday(timestamp)
         current.updated_by = by
         current.reason = reason
         current.save()
@@ -95,3 +96,45 @@ def attendance_event_delete(*, event: AttendanceEvent, reason: str, by) -> None:
         current = AttendanceEvent.objects.select_for_update().get(pk=event.pk)
         _log(AttendanceEventLog.Action.DELETE, current, by=by, reason=reason, before=_event_snapshot(current))
         current.delete()
+
+
+def correction_request_create(
+    *, person: Person, kind: str, moment: dt.datetime, reason: str
+) -> CorrectionRequest:
+    """Record an employee's request to add a missed entry ("in") or exit ("out") at `moment`.
+
+    Raises ValueError saying what to fix: no reason, an unknown kind, or a moment in the future.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("Say why: a reason is required for every correction request.")
+    if kind not in CorrectionRequest.Kind.values:
+        raise ValueError("Choose a missed entry or a missed exit.")
+    if moment > timezone.now():
+        raise ValueError("The time is in the future: give the time the entry or exit really happened.")
+    return CorrectionRequest.objects.create(person=person, kind=kind, moment=moment, reason=reason)
+
+
+def correction_request_decide(*, request: CorrectionRequest, approve: bool, by) -> CorrectionRequest:
+    """Approve (adds the event through attendance_event_add, logged with the request's reason) or reject.
+
+    Raises ValueError when the request was already decided (nothing changes).
+    """
+    with transaction.atomic():
+        current = CorrectionRequest.objects.select_for_update().get(pk=request.pk)
+        if current.status != CorrectionRequest.Status.PENDING:
+            raise ValueError(f"This request was already {current.get_status_display().lower()}.")
+        if approve:
+            event = attendance_event_add(
+                person=current.person,
+                kind=current.kind,
+                timestamp=current.moment,
+                reason=f"Correction request {current.pk}: {current.reason}",
+                by=by,
+            )
+            current.event_id = event.pk
+        current.status = CorrectionRequest.Status.APPROVED if approve else CorrectionRequest.Status.REJECTED
+        current.decided_by = by
+        current.decided_at = timezone.now()
+        current.save()
+    return current

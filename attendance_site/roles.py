@@ -32,6 +32,26 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "people.add_consenttext",
         "people.change_consenttext",  # only while nobody has agreed to it (people/admin.py)
         "people.view_consenttext",
+        "people.add_workschedule",
+        "people.change_workschedule",
+        "people.delete_workschedule",
+        "people.view_workschedule",
+        "people.add_scheduleday",
+        "people.change_scheduleday",
+        "people.delete_scheduleday",
+        "people.view_scheduleday",
+        "people.add_scheduleassignment",
+        "people.change_scheduleassignment",
+        "people.delete_scheduleassignment",
+        "people.view_scheduleassignment",
+        "people.add_holiday",
+        "people.change_holiday",
+        "people.delete_holiday",
+        "people.view_holiday",
+        "people.add_leave",
+        "people.change_leave",
+        "people.delete_leave",
+        "people.view_leave",
         "recognition.view_recogniserversion",
         "recognition.add_recogniserversion",
         "attendance.add_kiosk",
@@ -57,8 +77,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 # What each role can do, in the words the "People and roles" admin page shows.
 ROLE_DESCRIPTIONS: dict[str, str] = {
-    "HR": "Enrols people and their face photos, registers kiosks, corrects attendance events, "
-    "retrains the recogniser (in the admin).",
+    "HR": "Enrols people and their face photos, sets work schedules, holidays and leave, registers "
+    "kiosks, corrects attendance events, retrains the recogniser (in the admin).",
     "Managers": "Reads the attendance reports and exports them (on the site; departments may be "
     "limited under Report access). No admin, no face photos.",
 }

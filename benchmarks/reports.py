@@ -1,5 +1,9 @@
 """Report render and export times for 1,000 people x 30 days, through the full request path.
 
+Everyone works to a schedule (three Mon-Fri schedules, one of them nights with a 30 min break), one
+weekday is a company holiday and one person in twenty is on a week of leave, so the reports read
+the whole calendar.
+
     python -m benchmarks.reports [--people 1000] [--days 30] [--runs 5] [--json PATH]
 
 Creates its own PostgreSQL database (benchmarks.common.throwaway_database, on BENCH_POSTGRES_URL's
@@ -55,7 +59,15 @@ def fill(*, people: int, days: int, end: dt.date) -> int:
     from django.conf import settings
 
     from attendance.models import AttendanceEvent
-    from people.models import Department, Person
+    from people.models import (
+        Department,
+        Holiday,
+        Leave,
+        Person,
+        ScheduleAssignment,
+        ScheduleDay,
+        WorkSchedule,
+    )
 
     tz = ZoneInfo(settings.TIME_ZONE)
     rng = random.Random(6)
@@ -65,6 +77,30 @@ def fill(*, people: int, days: int, end: dt.date) -> int:
             Person(employee_id=f"B{n:05d}", full_name=f"Person {n:05d}", department=departments[n % 10])
             for n in range(people)
         ]
+    )
+    schedules = []
+    for name, shift_start, shift_end, break_minutes in [
+        ("Office", dt.time(9), dt.time(17), 0),
+        ("Early", dt.time(7), dt.time(15, 30), 30),
+        ("Nights", dt.time(22), dt.time(6), 30),
+    ]:
+        schedule = WorkSchedule.objects.create(name=name, break_minutes=break_minutes)
+        ScheduleDay.objects.bulk_create(
+            ScheduleDay(schedule=schedule, weekday=d, start=shift_start, end=shift_end) for d in range(5)
+        )
+        schedules.append(schedule)
+    start = end - dt.timedelta(days=days - 1)
+    ScheduleAssignment.objects.bulk_create(
+        ScheduleAssignment(person=p, schedule=schedules[n % 3], start_date=start - dt.timedelta(days=365))
+        for n, p in enumerate(staff)
+    )
+    holiday = next(
+        end - dt.timedelta(days=n) for n in range(7, 14) if (end - dt.timedelta(days=n)).weekday() < 5
+    )
+    Holiday.objects.create(date=holiday, name="Benchmark day")
+    Leave.objects.bulk_create(
+        Leave(person=p, start_date=end - dt.timedelta(days=6), end_date=end - dt.timedelta(days=2))
+        for p in staff[::20]
     )
     events = []
     for offset in range(days):

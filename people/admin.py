@@ -15,7 +15,17 @@ from django.utils.html import format_html
 
 from attendance_site.privacy import person_biometrics_delete, person_erase
 from people.forms import PersonAdminForm, ZipEnrolForm
-from people.models import ConsentText, Department, FaceImage, Person
+from people.models import (
+    ConsentText,
+    Department,
+    FaceImage,
+    Holiday,
+    Leave,
+    Person,
+    ScheduleAssignment,
+    ScheduleDay,
+    WorkSchedule,
+)
 from people.rules import EnrolmentState
 from people.selectors import (
     consent_text_current,
@@ -164,6 +174,61 @@ class EnrolmentStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+@admin.register(ScheduleAssignment)
+class ScheduleAssignmentAdmin(admin.ModelAdmin):
+    """Who works to which schedule from when (the person's page keeps its form for enrolment)."""
+
+    list_display = ["person", "schedule", "start_date"]
+    list_filter = ["schedule", "person__department"]
+    search_fields = ["person__full_name", "person__employee_id"]
+    autocomplete_fields = ["person"]
+    list_select_related = ["person", "schedule"]
+
+
+class ScheduleDayInline(admin.TabularInline):
+    model = ScheduleDay
+    extra = 0
+    verbose_name = "working weekday"
+    verbose_name_plural = "Working weekdays (a weekday not listed is a day off)"
+
+
+@admin.register(WorkSchedule)
+class WorkScheduleAdmin(admin.ModelAdmin):
+    inlines = [ScheduleDayInline]
+    list_display = ["name", "pattern", "break_minutes", "late_grace_minutes", "workday_boundary"]
+    search_fields = ["name"]
+
+    @admin.display(description="Working days")
+    def pattern(self, schedule):
+        return ", ".join(str(day) for day in schedule.days.all()) or "No working day"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("days")
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name"]
+    date_hierarchy = "date"
+    search_fields = ["name"]
+
+
+@admin.register(Leave)
+class LeaveAdmin(admin.ModelAdmin):
+    list_display = ["person", "kind", "start_date", "end_date", "half_day", "entered_by"]
+    list_filter = ["kind", "person__department"]
+    date_hierarchy = "start_date"
+    search_fields = ["person__full_name", "person__employee_id"]
+    autocomplete_fields = ["person"]
+    readonly_fields = ["entered_by"]
+    list_select_related = ["person", "entered_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.entered_by = request.user
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(Person)
 class PersonAdmin(admin.ModelAdmin):
     form = PersonAdminForm
@@ -188,6 +253,7 @@ class PersonAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["employee_id", "full_name", "email", "department", "is_active"]}),
         ("Shift", {"fields": ["shift_start", "shift_end"]}),
+        ("Employment", {"fields": ["employment_start", "employment_end", "user"]}),
         ("Consent", {"fields": ["consent", "shown_consent_version", "consent_text_shown"]}),
         ("Face photos", {"fields": ["photos", "duplicate_details"]}),
     ]

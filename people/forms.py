@@ -55,7 +55,18 @@ class PersonAdminForm(forms.ModelForm):
 
     class Meta:
         model = Person
-        fields = ["employee_id", "full_name", "email", "department", "is_active", "shift_start", "shift_end"]
+        fields = [
+            "employee_id",
+            "full_name",
+            "email",
+            "department",
+            "is_active",
+            "shift_start",
+            "shift_end",
+            "employment_start",
+            "employment_end",
+            "user",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,6 +9,61 @@ from django.conf import settings
 from django.db import models
 
 
+class WorkSchedule(models.Model):
+    """A weekly working pattern people are assigned to: which weekdays, when a shift starts and ends.
+
+    A shift whose end is not after its start crosses midnight (22:00-06:00). A person's workday
+    boundary is `workday_boundary` when set, else halfway through the off-shift gap of the
+    schedule's first working weekday (attendance.clock.boundary_between).
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    break_minutes = models.PositiveSmallIntegerField(
+        default=0, help_text="Unpaid break inside each shift: expected hours leave it out."
+    )
+    late_grace_minutes = models.PositiveSmallIntegerField(
+        default=5, help_text="A first entry more than this many minutes after the shift start is late."
+    )
+    workday_boundary = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="When this schedule's workday starts. Leave blank: halfway through the off-shift gap.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScheduleDay(models.Model):
+    """One working weekday of a schedule; a weekday without a row is a day off."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    schedule = models.ForeignKey(WorkSchedule, on_delete=models.CASCADE, related_name="days")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start = models.TimeField()
+    end = models.TimeField(help_text="Not after the start: the shift ends the next day.")
+
+    class Meta:
+        ordering = ["schedule", "weekday"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "weekday"], name="schedule_day_once_per_weekday")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
 class Department(models.Model):
     name = models.CharField(max_length=100, unique=True)
 
@@ -55,6 +110,18 @@ class Person(models.Model):
     deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
     shift_start = models.TimeField(default=dt.time(9, 0))
     shift_end = models.TimeField(default=dt.time(17, 0))
+    # Days before the start or after the end are never counted as absences.
+    employment_start = models.DateField(null=True, blank=True, help_text="First day of work.")
+    employment_end = models.DateField(null=True, blank=True, help_text="Last day of work, if known.")
+    # The person's own login, to see their own timesheet (no report permission needed).
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="person",
+        help_text="The employee's own site account: they see their own timesheet at /me/timesheet/.",
+    )
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -128,3 +195,120 @@ class FaceImage(models.Model):
 
     def __str__(self) -> str:
         return f"Photo {self.pk} of {self.person}"
+
+
+class ScheduleAssignment(models.Model):
+    """A person works to a schedule from a date on, until their next assignment starts."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="schedule_assignments")
+    schedule = models.ForeignKey(WorkSchedule, on_delete=models.PROTECT, related_name="assignments")
+    start_date = models.DateField()
+
+    class Meta:
+        ordering = ["person", "-start_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "start_date"], name="one_schedule_per_person_and_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} on {self.schedule} from {self.start_date}"
+
+
+class Holiday(models.Model):
+    """A company holiday: nobody is expected at work, nobody is absent."""
+
+    date = models.DateField(unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.date})"
+
+
+class Leave(models.Model):
+    """Leave entered by HR: a range of whole days, or half of one day."""
+
+    class Kind(models.TextChoices):
+        VACATION = "vacation", "Vacation"
+        SICK = "sick", "Sick leave"
+        UNPAID = "unpaid", "Unpaid leave"
+        OTHER = "other", "Other"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="leaves")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.VACATION)
+    start_date = models.DateField()
+    end_date = models.DateField(help_text="The last day of leave, included.")
+    half_day = models.BooleanField(
+        default=False, help_text="Half a day only: the start and end date must be the same day."
+    )
+    note = models.CharField(max_length=200, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["person", "-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")), name="leave_ends_after_it_starts"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(half_day=False) | models.Q(end_date=models.F("start_date")),
+                name="half_day_leave_is_one_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.person}, {self.start_date} to {self.end_date}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.start_date and self.end_date:
+            if self.end_date < self.start_date:
+                raise ValidationError(
+                    {"end_date": "The leave ends before it starts: set an end date on or after the start."}
+                )
+            if self.half_day and self.end_date != self.start_date:
+                raise ValidationError(
+                    {"half_day": "A half day is one day: set the end date to the start date."}
+                )
+
+
+class CorrectionRequest(models.Model):
+    """An employee's request to fix their attendance (a missed entry or exit), decided by a manager or HR.
+
+    Approving adds the event through attendance.services (audited, with the request's reason).
+    """
+
+    class Kind(models.TextChoices):
+        MISSED_ENTRY = "in", "Missed entry"
+        MISSED_EXIT = "out", "Missed exit"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="correction_requests")
+    kind = models.CharField(max_length=3, choices=Kind.choices)
+    moment = models.DateTimeField(help_text="When the entry or exit happened.")
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The attendance event an approval added (attendance.AttendanceEvent; an id, so people does not
+    # depend on attendance).
+    event_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.person} at {self.moment:%Y-%m-%d %H:%M} ({self.status})"

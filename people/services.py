@@ -25,7 +25,7 @@ from PIL import Image
 
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
-from people.models import ConsentText, FaceImage, Person
+from people.models import ConsentText, FaceImage, Holiday, Person
 from people.rules import POSES, Pose, QualityLimits, nose_height, photo_rejection, pose_shortfall
 from people.selectors import consent_text_current
 from recognition.services import (
@@ -605,3 +605,27 @@ def enrolment_resume(*, older_than: dt.timedelta) -> list[int]:
     for face_image_id in stale:
         _enqueue_processing(face_image_id)
     return stale
+
+
+def holidays_prefill(*, country: str, years: list[int], subdivision: str = "") -> int:
+    """Add a country's public holidays for the given years (the `holidays` package); return how many were new.
+
+    A date that already has a holiday keeps it (HR may have renamed it), so running twice adds nothing.
+    Raises ValueError naming the problem for an unknown country or subdivision.
+    """
+    import holidays as public_holidays
+
+    try:
+        calendar = public_holidays.country_holidays(
+            country.upper(), subdiv=subdivision or None, years=years, language="en_US"
+        )
+    except NotImplementedError as exc:
+        raise ValueError(
+            f"Unknown country or subdivision {country!r} {subdivision!r}: use an ISO code such as DE, "
+            "US or GB, and a subdivision such as BY or CA."
+        ) from exc
+    created = 0
+    for date, name in sorted(calendar.items()):
+        _, new = Holiday.objects.get_or_create(date=date, defaults={"name": name[:200]})
+        created += int(new)
+    return created

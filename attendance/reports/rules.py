@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from attendance.clock import Shift
 from attendance.models import AttendanceEvent
 
 IN = AttendanceEvent.Kind.IN.value
@@ -17,18 +18,29 @@ OUT = AttendanceEvent.Kind.OUT.value
 BREAK_START = AttendanceEvent.Kind.BREAK_START.value
 BREAK_END = AttendanceEvent.Kind.BREAK_END.value
 
-# Day statuses. "On leave" is not offered: there is no leave or absence record to read it from.
+# Day statuses. A day with no event is absent only on a scheduled working day of somebody employed,
+# not in the future, not a holiday and not on leave; otherwise it says which of those it is.
 PRESENT = "present"
 IN_NOW = "in"
 INCOMPLETE = "incomplete"
 ABSENT = "absent"
 NOT_IN_YET = "not_in"
+ON_LEAVE = "leave"
+HOLIDAY = "holiday"
+DAY_OFF = "day_off"
+NOT_EMPLOYED = "not_employed"
+UPCOMING = "upcoming"
 STATUS_LABELS = {
     PRESENT: "Present",
     IN_NOW: "In now",
     INCOMPLETE: "Incomplete",
     ABSENT: "Absent",
     NOT_IN_YET: "Not yet in",
+    ON_LEAVE: "On leave",
+    HOLIDAY: "Holiday",
+    DAY_OFF: "Day off",
+    NOT_EMPLOYED: "Not employed",
+    UPCOMING: "Upcoming",
 }
 ATTENDED = {PRESENT, IN_NOW, INCOMPLETE}
 
@@ -68,6 +80,49 @@ def late_minutes_of(first_entry: dt.datetime, shift_at: dt.datetime, *, grace_mi
     return minutes if minutes > grace_minutes else 0
 
 
+def hours_minutes(worked: dt.timedelta | None) -> str:
+    """Return a duration as h:mm, the way pages show hours (7 h 17 min -> "7:17"; none -> "")."""
+    if worked is None:
+        return ""
+    minutes = int(worked.total_seconds() // 60)
+    sign = "-" if minutes < 0 else ""
+    return f"{sign}{abs(minutes) // 60}:{abs(minutes) % 60:02d}"
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """What a person's calendar says about a workday: their shift (None: a day off), its break and
+    grace, their workday boundary, a holiday's name, a leave's kind, whether they were employed."""
+
+    boundary: dt.time
+    shift: Shift | None = None
+    break_minutes: int = 0
+    grace_minutes: int = 5
+    holiday: str = ""
+    leave: str = ""
+    half_day_leave: bool = False
+    employed: bool = True
+
+    @property
+    def scheduled(self) -> bool:
+        """True on a working day: employed, a shift, no holiday, no full day of leave."""
+        return (
+            self.employed
+            and self.shift is not None
+            and not self.holiday
+            and not (self.leave and not self.half_day_leave)
+        )
+
+    def expected(self, workday: dt.date, *, tz: ZoneInfo) -> dt.timedelta:
+        """Return the hours expected: the shift less its break, half of it on a half day of leave."""
+        if not self.scheduled:
+            return dt.timedelta(0)
+        assert self.shift is not None
+        length = self.shift.length(workday, boundary=self.boundary, tz=tz)
+        expected = max(length - dt.timedelta(minutes=self.break_minutes), dt.timedelta(0))
+        return expected / 2 if self.leave else expected
+
+
 @dataclass(frozen=True)
 class DaySummary:
     """What one person's events of one workday add up to."""
@@ -82,6 +137,28 @@ class DaySummary:
     status: str = ABSENT
     # Break time inside the counted entry-to-exit intervals, already subtracted from `worked`.
     breaks: dt.timedelta = dt.timedelta(0)
+    expected: dt.timedelta = dt.timedelta(0)
+    early_leave_minutes: int = 0
+    holiday: str = ""
+    leave: str = ""
+    half_day_leave: bool = False
+
+    @property
+    def expected_hours(self) -> Decimal:
+        return hours_of(self.expected)
+
+    @property
+    def overtime(self) -> dt.timedelta:
+        """Time worked beyond the expected hours (all of it on a day off or a holiday)."""
+        return max(self.worked - self.expected, dt.timedelta(0))
+
+    @property
+    def overtime_hours(self) -> Decimal:
+        return hours_of(self.overtime)
+
+    @property
+    def early_leave(self) -> bool:
+        return self.early_leave_minutes > 0
 
     @property
     def first_entry(self) -> dt.datetime | None:
@@ -107,7 +184,14 @@ class DaySummary:
     def status_label(self) -> str:
         if self.status == INCOMPLETE:
             return "Incomplete: missing exit" if self.missing_exit else "Incomplete: missing entry"
-        return STATUS_LABELS[self.status]
+        if self.status == HOLIDAY:
+            return f"Holiday: {self.holiday}"
+        if self.status == ON_LEAVE:
+            return f"On leave: {self.leave}"
+        label = STATUS_LABELS[self.status]
+        if self.half_day_leave:
+            label += f" (half day {self.leave.lower()})"
+        return label
 
 
 def summarise_day(
@@ -119,6 +203,8 @@ def summarise_day(
     boundary: dt.time,
     tz: ZoneInfo,
     is_current: bool = False,
+    plan: DayPlan | None = None,
+    is_future: bool = False,
 ) -> DaySummary:
     """Return the summary of one person's workday from its events, given in time order.
 
@@ -129,9 +215,23 @@ def summarise_day(
 
     Breaks are subtracted: a break start inside an open entry, until its break end (or, if it never
     ends, until the exit) is not worked. Break events outside an entry-to-exit interval change nothing.
+
+    With a `plan` (the person's calendar) its shift, grace and boundary replace `shift_start`,
+    `grace_minutes` and `boundary`; a day without events is then absent only on a scheduled working
+    day that is not in the future, and lateness and early leave count on scheduled days only (not
+    on a half day of leave, which excuses one of the two).
     """
+    calendar = {}
+    if plan is not None:
+        boundary, grace_minutes = plan.boundary, plan.grace_minutes
+        calendar = {
+            "expected": plan.expected(workday, tz=tz),
+            "holiday": plan.holiday,
+            "leave": plan.leave,
+            "half_day_leave": plan.half_day_leave,
+        }
     if not events:
-        return DaySummary(workday=workday, status=NOT_IN_YET if is_current else ABSENT)
+        return DaySummary(workday=workday, status=_eventless_status(plan, is_current, is_future), **calendar)
     entries: list[dt.datetime] = []
     exits: list[dt.datetime] = []
     worked = dt.timedelta(0)
@@ -167,10 +267,17 @@ def summarise_day(
     in_now = open_at is not None and is_current
     if open_at is not None and not is_current:
         missing_exit = True
-    late = 0
-    if entries:
-        shift_at = shift_start_at(workday, shift_start, boundary=boundary, tz=tz)
-        late = late_minutes_of(entries[0], shift_at, grace_minutes=grace_minutes)
+    late = early = 0
+    if plan is None:
+        if entries:
+            shift_at = shift_start_at(workday, shift_start, boundary=boundary, tz=tz)
+            late = late_minutes_of(entries[0], shift_at, grace_minutes=grace_minutes)
+    elif plan.scheduled and not plan.leave and plan.shift is not None:
+        shift_at, shift_end_at = plan.shift.span(workday, boundary=boundary, tz=tz)
+        if entries:
+            late = late_minutes_of(entries[0], shift_at, grace_minutes=grace_minutes)
+        if exits and not in_now and not missing_exit:
+            early = max(int((shift_end_at.astimezone(dt.UTC) - exits[-1]).total_seconds() // 60), 0)
     if missing_exit or missing_entry:
         status = INCOMPLETE
     elif in_now:
@@ -187,7 +294,25 @@ def summarise_day(
         missing_entry=missing_entry,
         status=status,
         breaks=breaks,
+        early_leave_minutes=early,
+        **calendar,
     )
+
+
+def _eventless_status(plan: DayPlan | None, is_current: bool, is_future: bool) -> str:
+    """Return the status of a day without events."""
+    if plan is not None:
+        if not plan.employed:
+            return NOT_EMPLOYED
+        if is_future:
+            return UPCOMING
+        if plan.holiday:
+            return HOLIDAY
+        if plan.leave and not plan.half_day_leave:
+            return ON_LEAVE
+        if plan.shift is None:
+            return DAY_OFF
+    return NOT_IN_YET if is_current else ABSENT
 
 
 def working_days_between(start: dt.date, end: dt.date, *, weekdays: Iterable[int]) -> list[dt.date]:
@@ -210,6 +335,18 @@ class PeriodTotals:
     present_on_working_days: int = 0
     worked: dt.timedelta = dt.timedelta(0)
     late_count: int = 0
+    expected: dt.timedelta = dt.timedelta(0)
+    overtime: dt.timedelta = dt.timedelta(0)
+    absent_days: int = 0
+    leave_days: Decimal = Decimal(0)
+
+    @property
+    def expected_hours(self) -> Decimal:
+        return hours_of(self.expected)
+
+    @property
+    def overtime_hours(self) -> Decimal:
+        return hours_of(self.overtime)
 
     @property
     def attendance_rate(self) -> Decimal | None:
@@ -225,6 +362,11 @@ class PeriodTotals:
         return hours_of(self.worked)
 
     @property
+    def average_worked(self) -> dt.timedelta | None:
+        """Return the time worked per day attended, None when no day was attended."""
+        return self.worked / self.days_present if self.days_present else None
+
+    @property
     def average_hours(self) -> Decimal | None:
         """Return hours worked per day attended, None when no day was attended."""
         if not self.days_present:
@@ -238,13 +380,25 @@ class PeriodTotals:
         self.present_on_working_days += other.present_on_working_days
         self.worked += other.worked
         self.late_count += other.late_count
+        self.expected += other.expected
+        self.overtime += other.overtime
+        self.absent_days += other.absent_days
+        self.leave_days += other.leave_days
 
 
 def period_totals(days: Iterable[DaySummary], *, working_days: set[dt.date]) -> PeriodTotals:
-    """Return one person's totals over their day summaries; attendance counts on working days only."""
+    """Return one person's totals over their day summaries; attendance counts on working days only.
+
+    Overtime is summed per day (a short day does not cancel a long one).
+    """
     totals = PeriodTotals(people=1, working_days=len(working_days))
     for day in days:
         totals.worked += day.worked
+        totals.expected += day.expected
+        totals.overtime += day.overtime
+        totals.absent_days += int(day.status == ABSENT)
+        if day.leave:
+            totals.leave_days += Decimal("0.5") if day.half_day_leave else Decimal(1)
         if day.attended:
             totals.days_present += 1
             if day.workday in working_days:

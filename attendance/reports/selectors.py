@@ -12,17 +12,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from attendance.clock import Clock
+from attendance.clock import Clock, WeekSchedule, default_schedule, week_schedule_of, workday_of
 from attendance.models import AttendanceEvent, ReportAccess
 from attendance.reports.rules import (
     STATE_IN,
     STATE_LABELS,
     STATE_NOT_IN,
     STATE_OUT,
+    DayPlan,
     DaySummary,
     PeriodTotals,
     arrivals_histogram,
@@ -30,9 +30,8 @@ from attendance.reports.rules import (
     period_totals,
     summarise_day,
     today_state,
-    working_days_between,
 )
-from people.models import Department, Person
+from people.models import Department, Holiday, Leave, Person, ScheduleAssignment, WorkSchedule
 
 # ---------------------------------------------------------------------------------------------
 # Who may see whom.
@@ -160,15 +159,87 @@ def events_by_person_day(
     return grouped
 
 
-def _summarise(person: Person, workday: dt.date, events, clock: Clock, today: dt.date) -> DaySummary:
+@dataclass
+class PersonCalendar:
+    """One person's schedules (by start date), leave days and employment dates over a report's range."""
+
+    person: Person
+    default: WeekSchedule
+    schedules: list[tuple[dt.date, WeekSchedule]] = field(default_factory=list)
+    leave: dict[dt.date, tuple[str, bool]] = field(default_factory=dict)
+
+    def schedule_on(self, day: dt.date) -> WeekSchedule:
+        current = self.default
+        for start, schedule in self.schedules:
+            if start > day:
+                break
+            current = schedule
+        return current
+
+    def plan(self, day: dt.date, holidays: dict[dt.date, str]) -> DayPlan:
+        schedule = self.schedule_on(day)
+        start, end = self.person.employment_start, self.person.employment_end
+        leave, half = self.leave.get(day, ("", False))
+        return DayPlan(
+            boundary=schedule.boundary,
+            shift=schedule.shift_on(day),
+            break_minutes=schedule.break_minutes,
+            grace_minutes=schedule.grace_minutes,
+            holiday=holidays.get(day, ""),
+            leave=leave,
+            half_day_leave=half,
+            employed=(start is None or day >= start) and (end is None or day <= end),
+        )
+
+
+def calendars_for(
+    people: list[Person], *, start: dt.date, end: dt.date
+) -> tuple[dict[int, PersonCalendar], dict[dt.date, str]]:
+    """Return each person's calendar and the holidays ({date: name}) of a range; five queries."""
+    calendars = {p.pk: PersonCalendar(person=p, default=default_schedule(p)) for p in people}
+    ids = list(calendars)
+    assignments = list(
+        ScheduleAssignment.objects.filter(person_id__in=ids, start_date__lte=end)
+        .order_by("person_id", "start_date")
+        .values_list("person_id", "schedule_id", "start_date")
+    )
+    # Each schedule once, however many people work to it (a few schedules, thousands of people).
+    schedules = {
+        schedule.pk: week_schedule_of(schedule)
+        for schedule in WorkSchedule.objects.filter(pk__in={s for _, s, _ in assignments}).prefetch_related(
+            "days"
+        )
+    }
+    for person_id, schedule_id, start_date in assignments:
+        calendars[person_id].schedules.append((start_date, schedules[schedule_id]))
+    leaves = Leave.objects.filter(person_id__in=ids, start_date__lte=end, end_date__gte=start)
+    for leave in leaves:
+        day = max(leave.start_date, start)
+        while day <= min(leave.end_date, end):
+            calendars[leave.person_id].leave[day] = (leave.get_kind_display(), leave.half_day)
+            day += dt.timedelta(days=1)
+    holidays = dict(Holiday.objects.filter(date__range=(start, end)).values_list("date", "name"))
+    return calendars, holidays
+
+
+def _summarise(workday: dt.date, events, plan: DayPlan, clock: Clock, now: dt.datetime) -> DaySummary:
+    today = workday_of(now, boundary=plan.boundary, tz=clock.tz)
     return summarise_day(
         events,
         workday=workday,
-        shift_start=person.shift_start,
-        grace_minutes=settings.REPORT_LATE_GRACE_MINUTES,
-        boundary=clock.boundary,
+        shift_start=plan.shift.start if plan.shift else dt.time(0, 0),
+        grace_minutes=plan.grace_minutes,
+        boundary=plan.boundary,
         tz=clock.tz,
         is_current=workday == today,
+        plan=plan,
+        is_future=workday > today,
+    )
+
+
+def _person_day(person: Person, day: DaySummary, plan: DayPlan) -> PersonDay:
+    return PersonDay(
+        person=person, day=day, shift_start=plan.shift.start if plan.shift else person.shift_start
     )
 
 
@@ -179,20 +250,31 @@ def attendance_day_rows(
     department: Department | None = None,
     search: str = "",
     now: dt.datetime | None = None,
+    current: bool = False,
 ) -> list[PersonDay]:
-    """Return a row per person for one workday, in name order; two queries whatever the headcount."""
+    """Return a row per person for one workday, in name order; seven queries whatever the headcount.
+
+    With `current`, each person's row is their own current workday, which for a night worker
+    (boundary 14:00) is still yesterday's in the morning; `day` is then the site's current workday.
+    """
     clock = Clock.from_settings()
-    today = clock.workday(now or timezone.now())
+    now = now or timezone.now()
+    first = day - dt.timedelta(days=1) if current else day
     people = report_people(
-        scope=scope or ReportScope(), start=day, end=day, department=department, search=search
+        scope=scope or ReportScope(), start=first, end=day, department=department, search=search
     )
-    events = events_by_person_day(people=people, start=day, end=day)
-    return [
-        PersonDay(
-            person=p, day=_summarise(p, day, events[p.pk][day], clock, today), shift_start=p.shift_start
-        )
-        for p in people
-    ]
+    listed = list(people)
+    calendars, holidays = calendars_for(listed, start=first, end=day)
+    events = events_by_person_day(people=people, start=first, end=day)
+    rows = []
+    for p in listed:
+        calendar = calendars[p.pk]
+        mine = day
+        if current:
+            mine = min(workday_of(now, boundary=calendar.schedule_on(day).boundary, tz=clock.tz), day)
+        plan = calendar.plan(mine, holidays)
+        rows.append(_person_day(p, _summarise(mine, events[p.pk][mine], plan, clock, now), plan))
+    return rows
 
 
 def attendance_timesheet_rows(
@@ -207,7 +289,7 @@ def attendance_timesheet_rows(
 ) -> list[PersonDay]:
     """Return a row per person per day of the range (days without events included), by name then date."""
     clock = Clock.from_settings()
-    today = clock.workday(now or timezone.now())
+    now = now or timezone.now()
     people = report_people(
         scope=scope or ReportScope(),
         start=start,
@@ -216,15 +298,23 @@ def attendance_timesheet_rows(
         search=search,
         person=person,
     )
+    listed = list(people)
+    calendars, holidays = calendars_for(listed, start=start, end=end)
     events = events_by_person_day(people=people, start=start, end=end)
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     rows = []
-    for p in people:
+    for p in listed:
         mine = events.get(p.pk, {})
+        calendar = calendars[p.pk]
         for day in days:
-            summary = _summarise(p, day, mine.get(day, ()), clock, today)
-            rows.append(PersonDay(person=p, day=summary, shift_start=p.shift_start))
+            plan = calendar.plan(day, holidays)
+            rows.append(_person_day(p, _summarise(day, mine.get(day, ()), plan, clock, now), plan))
     return rows
+
+
+def _working_days(days: Iterable[DaySummary]) -> set[dt.date]:
+    """Return the scheduled working days among a person's day summaries (those with hours expected)."""
+    return {day.workday for day in days if day.expected > dt.timedelta(0)}
 
 
 def attendance_period_summary(
@@ -236,19 +326,20 @@ def attendance_period_summary(
     search: str = "",
     now: dt.datetime | None = None,
 ) -> tuple[list[PersonTotals], list[DepartmentTotals]]:
-    """Return each person's totals over the range and the totals per department (by name)."""
-    weekdays = settings.REPORT_WORKING_WEEKDAYS
+    """Return each person's totals over the range and the totals per department (by name).
+
+    Working days are each person's scheduled days: employed, a shift, no holiday, no full day of leave.
+    """
     rows = attendance_timesheet_rows(
         start=start, end=end, scope=scope, department=department, search=search, now=now
     )
-    working = set(working_days_between(start, end, weekdays=weekdays))
     by_person: dict[int, list[DaySummary]] = defaultdict(list)
     people: dict[int, Person] = {}
     for row in rows:
         people[row.person.pk] = row.person
         by_person[row.person.pk].append(row.day)
     person_totals = [
-        PersonTotals(person=p, totals=period_totals(by_person[pk], working_days=working))
+        PersonTotals(person=p, totals=period_totals(by_person[pk], working_days=_working_days(by_person[pk])))
         for pk, p in people.items()
     ]
     departments: dict[str, DepartmentTotals] = {}
@@ -269,7 +360,9 @@ def attendance_today(
     clock = Clock.from_settings()
     now = now or timezone.now()
     today = clock.workday(now)
-    rows = attendance_day_rows(day=today, scope=scope, department=department, search=search, now=now)
+    rows = attendance_day_rows(
+        day=today, scope=scope, department=department, search=search, now=now, current=True
+    )
     today_rows = []
     counts = {STATE_IN: 0, STATE_OUT: 0, STATE_NOT_IN: 0, "late": 0, "people": 0}
     per_department: dict[str, dict] = {}
@@ -303,13 +396,12 @@ def attendance_today(
 
 def timesheet_totals(rows: Iterable[PersonDay], *, start: dt.date, end: dt.date) -> PeriodTotals:
     """Return the totals of timesheet rows, summed over the people they cover."""
-    working = set(working_days_between(start, end, weekdays=settings.REPORT_WORKING_WEEKDAYS))
     by_person: dict[int, list[DaySummary]] = defaultdict(list)
     for row in rows:
         by_person[row.person.pk].append(row.day)
     totals = PeriodTotals()
     for days in by_person.values():
-        totals.add(period_totals(days, working_days=working))
+        totals.add(period_totals(days, working_days=_working_days(days)))
     return totals
 
 

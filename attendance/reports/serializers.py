@@ -34,6 +34,13 @@ class DayRowSerializer(PersonDayRowSerializer):
     late_minutes = serializers.IntegerField(help_text="Minutes after shift start when late, else 0.")
     missing_exit = serializers.BooleanField()
     status = serializers.ChoiceField(choices=list(STATUS_LABELS))
+    expected_hours = hours_field(
+        help_text="The schedule's hours less its break; 0 on a day off, holiday or leave."
+    )
+    overtime_hours = hours_field(help_text="Hours worked beyond the expected hours.")
+    early_leave_minutes = serializers.IntegerField(
+        help_text="Minutes the last exit came before the shift end."
+    )
 
 
 class TimesheetRowSerializer(DayRowSerializer):
@@ -61,6 +68,10 @@ class TotalsSerializer(serializers.Serializer):
     total_hours = hours_field()
     average_hours = hours_field(allow_null=True)
     late_count = serializers.IntegerField()
+    expected_hours = hours_field()
+    overtime_hours = hours_field(help_text="Overtime summed per day: a short day does not cancel a long one.")
+    absent_days = serializers.IntegerField()
+    leave_days = serializers.DecimalField(max_digits=6, decimal_places=1, coerce_to_string=False)
 
 
 class SummaryPersonSerializer(TotalsSerializer):
@@ -103,4 +114,8 @@ def totals_record(totals) -> dict:
         "total_hours": totals.total_hours,
         "average_hours": totals.average_hours,
         "late_count": totals.late_count,
+        "expected_hours": totals.expected_hours,
+        "overtime_hours": totals.overtime_hours,
+        "absent_days": totals.absent_days,
+        "leave_days": totals.leave_days,
     }

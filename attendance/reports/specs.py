@@ -9,9 +9,11 @@ attendance/reports/views.py and api.py run every spec the same way.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from rest_framework import serializers
@@ -131,6 +133,9 @@ DAY_COLUMNS = [
     "late_minutes",
     "missing_exit",
     "status",
+    "expected_hours",
+    "overtime_hours",
+    "early_leave_minutes",
 ]
 TIMESHEET_COLUMNS = [
     "workday",
@@ -144,6 +149,9 @@ TIMESHEET_COLUMNS = [
     "late_minutes",
     "missing_exit",
     "status",
+    "expected_hours",
+    "overtime_hours",
+    "early_leave_minutes",
 ]
 TODAY_COLUMNS = [
     "workday",
@@ -167,6 +175,10 @@ SUMMARY_PERSON_COLUMNS = [
     "total_hours",
     "average_hours",
     "late_count",
+    "expected_hours",
+    "overtime_hours",
+    "absent_days",
+    "leave_days",
 ]
 SUMMARY_DEPARTMENT_COLUMNS = [
     "department",
@@ -177,6 +189,10 @@ SUMMARY_DEPARTMENT_COLUMNS = [
     "total_hours",
     "average_hours",
     "late_count",
+    "expected_hours",
+    "overtime_hours",
+    "absent_days",
+    "leave_days",
 ]
 
 
@@ -195,6 +211,9 @@ def day_record(row: PersonDay) -> dict:
         "late_minutes": day.late_minutes,
         "missing_exit": day.missing_exit,
         "status": day.status,
+        "expected_hours": day.expected_hours,
+        "overtime_hours": day.overtime_hours,
+        "early_leave_minutes": day.early_leave_minutes,
     }
 
 
@@ -258,6 +277,8 @@ PERSON_DAY_SORTS: dict[str, Callable[[PersonDay], object]] = {
     "hours": lambda r: r.day.worked,
     "late": lambda r: r.day.late_minutes,
     "status": lambda r: r.day.status,
+    "expected": lambda r: r.day.expected,
+    "overtime": lambda r: r.day.overtime,
 }
 
 
@@ -335,6 +356,23 @@ TODAY = ReportSpec(
 # Day.
 # ---------------------------------------------------------------------------------------------
 
+
+def _day_page(result: ReportResult, data: dict) -> dict:
+    """The day, and the links to the day before and after with the same filters."""
+    day = data["day"]
+    department = data["department"]
+    kept = {"department": department.pk if department else "", "q": data["q"], "sort": data["sort"]}
+    kept = {key: value for key, value in kept.items() if value}
+    before, after = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
+    return {
+        "day": day,
+        "previous_day": before,
+        "next_day": after,
+        "previous_query": urlencode({"day": before.isoformat(), **kept}),
+        "next_query": urlencode({"day": after.isoformat(), **kept}),
+    }
+
+
 DAY = ReportSpec(
     name="day",
     summary="Per person for one workday: first entry, last exit, hours, lateness, status",
@@ -353,11 +391,13 @@ DAY = ReportSpec(
         ("hours", "Hours"),
         ("late", "Late"),
         ("status", "Status"),
+        ("expected", "Expected"),
+        ("overtime", "Overtime"),
     ],
     sheets=[Sheet("Day", DAY_COLUMNS, day_record)],
     filename=lambda result, data: f"day_{data['day']}",
     template="reports/day.html",
-    page_context=lambda result, data: {"day": data["day"]},
+    page_context=_day_page,
     api_name="DayReport",
     api_row=out.DayRowSerializer,
     api_fields={"day": serializers.DateField()},
@@ -388,6 +428,8 @@ def _timesheet_page(result: ReportResult, data: dict) -> dict:
     return {
         "totals": result.extra,
         "person": data["person"],
+        "start": data["start"],
+        "end": data["end"],
         "chart": _chart(
             [item["workday"].strftime("%a %d %b") for item in per_day],
             [float(item["hours"]) for item in per_day],
@@ -416,6 +458,8 @@ TIMESHEET = ReportSpec(
         ("hours", "Hours"),
         ("late", "Late"),
         ("status", "Status"),
+        ("expected", "Expected"),
+        ("overtime", "Overtime"),
     ],
     sheets=[Sheet("Timesheet", TIMESHEET_COLUMNS, timesheet_record)],
     filename=_timesheet_filename,
@@ -462,6 +506,10 @@ DEPARTMENTS = ReportSpec(
         "total_hours": lambda r: r.totals.worked,
         "average_hours": lambda r: r.totals.average_hours,
         "late_count": lambda r: r.totals.late_count,
+        "expected_hours": lambda r: r.totals.expected,
+        "overtime_hours": lambda r: r.totals.overtime,
+        "absent_days": lambda r: r.totals.absent_days,
+        "leave_days": lambda r: r.totals.leave_days,
     },
     header=[
         *PERSON_HEADER,
@@ -471,6 +519,10 @@ DEPARTMENTS = ReportSpec(
         ("total_hours", "Hours"),
         ("average_hours", "Average hours"),
         ("late_count", "Times late"),
+        ("expected_hours", "Expected"),
+        ("overtime_hours", "Overtime"),
+        ("absent_days", "Days absent"),
+        ("leave_days", "Days on leave"),
     ],
     sheets=[
         Sheet(
@@ -486,6 +538,8 @@ DEPARTMENTS = ReportSpec(
     filename=lambda result, data: f"departments_{data['start']}_{data['end']}",
     template="reports/departments.html",
     page_context=lambda result, data: {
+        "start": data["start"],
+        "end": data["end"],
         "departments": result.extra,
         "chart": _chart(
             [d.name or "No department" for d in result.extra],

@@ -20,6 +20,10 @@ urlpatterns = [
     ),
     path("reports/", RedirectView.as_view(pattern_name="reports:today"), name="index"),
     path("logout/", auth_views.LogoutView.as_view(next_page="reports:home"), name="logout"),
+    path("me/timesheet/", views.my_timesheet, name="my-timesheet"),
+    path("me/requests/", views.my_request_create, name="my-request-create"),
+    path("reports/requests/", views.correction_requests, name="requests"),
+    path("reports/requests/<int:pk>/decide/", views.correction_request_decision, name="request-decide"),
 ]
 
 # Each report is a page, the same rows as CSV and XLSX with the page's filters, and a JSON API.

@@ -8,17 +8,30 @@ limited to some departments never sees anybody else, in pages and downloads alik
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from attendance.reports import exports
-from attendance.reports.selectors import report_scope_for
+from attendance.reports.forms import RangeForm
+from attendance.reports.selectors import (
+    ReportScope,
+    attendance_timesheet_rows,
+    report_scope_for,
+    timesheet_totals,
+)
 from attendance.reports.specs import ReportSpec
+from attendance.services import correction_request_create, correction_request_decide
+from people.models import CorrectionRequest
 
 REPORT_PERMISSION = "attendance.view_reports"
 LOGIN_URL = "reports:login"
@@ -70,3 +83,84 @@ def report_view(request: HttpRequest, spec: ReportSpec, fmt: str | None = None) 
     page = Paginator(result.rows, settings.REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "header": header(spec.header, data["sort"])}
     return render(request, spec.template, {**context, **spec.page_context(result, data)})
+
+
+@login_required(login_url=LOGIN_URL)
+def my_timesheet(request: HttpRequest) -> HttpResponse:
+    """The logged-in employee's own timesheet (this month so far, or ?start=&end=); nobody else's."""
+    person = getattr(request.user, "person", None)
+    form = RangeForm(request.GET, scope=ReportScope(), sort_keys=[])
+    if person is None or not form.is_valid():
+        status = 200 if person is None else 400
+        return render(request, "reports/my_timesheet.html", {"form": form, "person": person}, status=status)
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    rows = attendance_timesheet_rows(start=start, end=end, person=person)
+    context = {
+        "form": form,
+        "person": person,
+        "rows": rows,
+        "totals": timesheet_totals(rows, start=start, end=end),
+        "request_form": CorrectionRequestForm(),
+        "requests": person.correction_requests.all()[:20],
+    }
+    return render(request, "reports/my_timesheet.html", context)
+
+
+class CorrectionRequestForm(forms.Form):
+    kind = forms.ChoiceField(choices=CorrectionRequest.Kind.choices, label="What was missed")
+    date = forms.DateField(input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(input_formats=["%H:%M"], widget=forms.TimeInput(attrs={"type": "time"}))
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@require_POST
+@login_required(login_url=LOGIN_URL)
+def my_request_create(request: HttpRequest) -> HttpResponse:
+    """An employee asks for a missed entry or exit to be added; their manager or HR decides."""
+    person = getattr(request.user, "person", None)
+    if person is None:
+        raise Http404("Your account is not linked to an employee record.")
+    form = CorrectionRequestForm(request.POST)
+    if not form.is_valid():
+        problems = " ".join(message for errors in form.errors.values() for message in errors)
+        messages.error(request, f"The request was not sent: {problems}")
+        return redirect("reports:my-timesheet")
+    data = form.cleaned_data
+    moment = dt.datetime.combine(data["date"], data["time"], tzinfo=ZoneInfo(settings.TIME_ZONE))
+    try:
+        correction_request_create(person=person, kind=data["kind"], moment=moment, reason=data["reason"])
+    except ValueError as error:
+        messages.error(request, f"The request was not sent: {error}")
+    else:
+        messages.success(request, "Request sent: your manager or HR will decide.")
+    return redirect("reports:my-timesheet")
+
+
+@reports_view
+def correction_requests(request: HttpRequest) -> HttpResponse:
+    """The pending correction requests of the people this user may report on."""
+    scope = report_scope_for(user=request.user)
+    pending = (
+        CorrectionRequest.objects.filter(
+            status=CorrectionRequest.Status.PENDING, person__in=scope.people().values("pk")
+        )
+        .select_related("person", "person__department")
+        .order_by("created_at")
+    )
+    return render(request, "reports/requests.html", {"pending": pending})
+
+
+@require_POST
+@reports_view
+def correction_request_decision(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve or reject a request (POST decision=approve|reject), only for people in the user's scope."""
+    scope = report_scope_for(user=request.user)
+    item = get_object_or_404(CorrectionRequest, pk=pk, person__in=scope.people().values("pk"))
+    approve = request.POST.get("decision") == "approve"
+    try:
+        item = correction_request_decide(request=item, approve=approve, by=request.user)
+    except ValueError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{item.get_status_display()}: {item}.")
+    return redirect("reports:requests")

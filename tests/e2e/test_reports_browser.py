@@ -108,7 +108,7 @@ def test_timesheet_draws_hours_per_day(manager_cookie, live_server):
     with chromium_page(live_server, manager_cookie) as (page, errors):
         page.goto(f"{live_server.url}/reports/timesheet/?person=EJ01&start=2025-03-03&end=2025-03-09")
         assert_chart_drawn(page, expected_total=4 * 8 + 3.5)
-        assert page.inner_text("#total-hours") == "35.50"
+        assert page.inner_text("#total-hours") == "35:30"
         assert page.inner_text("#days-present") == "5"
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "reports-timesheet.png"), full_page=True)

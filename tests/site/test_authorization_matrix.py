@@ -50,6 +50,8 @@ RULES: list[tuple[str, set[str]]] = [
     ("kiosk-register", {HR}),
     ("person-attendance", {HR}),
     ("people:*", {HR}),  # face photos, thumbnails, webcam enrolment, progress: biometric data
+    ("reports:my-timesheet", {EMPLOYEE, HR, MANAGER}),  # one's own timesheet only (or a "not linked" note)
+    ("reports:my-request-create", set()),  # POST only, for an account linked to a person
     ("reports:*", {MANAGER}),
     ("admin:login", EVERYONE),
     ("admin:logout", EVERYONE),

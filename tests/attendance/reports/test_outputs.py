@@ -120,16 +120,27 @@ def test_day_report_json_matches_hand_figures(scenario, manager_client):
 
 
 def test_day_report_page_shows_hand_figures(scenario, manager_client):
-    """The day page's table shows local times, hours, lateness and status per person."""
+    """The day page's table shows local times, hours as h:mm, lateness, status, expected and overtime.
+
+    Everyone's default schedule expects 8:00 (09:00-17:00, Eve 18:00-02:00, no break): Ada's 8:24 is
+    0:24 over, Dee's 9:00 is 1:00 over."""
     response = manager_client.get("/reports/day/", {"day": DAY})
     assert response.status_code == 200
     rows = {row[1]: row for row in table_rows(response.content.decode())[1:]}
-    assert rows["A001"][4:] == ["09:06", "17:30", "8.40", "6 min", "Present"]
-    assert rows["B002"][4:] == ["09:05", "17:00", "7.92", "—", "Present"]
-    assert rows["C003"][4:] == ["09:01", "missing exit", "0.00", "—", "Incomplete: missing exit"]
-    assert rows["D004"][4:] == ["08:00", "17:45", "9.00", "—", "Present"]
-    assert rows["E005"][3:] == ["18:00", "18:10", "02:10", "8.00", "10 min", "Present"]
-    assert rows["F006"][4:] == ["—", "—", "0.00", "—", "Absent"]
+    assert rows["A001"][4:] == ["09:06", "17:30", "8:24", "6 min", "Present", "8:00", "0:24"]
+    assert rows["B002"][4:] == ["09:05", "17:00", "7:55", "—", "Present", "8:00", "0:00"]
+    assert rows["C003"][4:] == [
+        "09:01",
+        "missing exit",
+        "0:00",
+        "—",
+        "Incomplete: missing exit",
+        "8:00",
+        "0:00",
+    ]
+    assert rows["D004"][4:] == ["08:00", "17:45", "9:00", "—", "Present", "8:00", "1:00"]
+    assert rows["E005"][3:] == ["18:00", "18:10", "02:10", "8:00", "10 min", "Present", "8:00", "0:00"]
+    assert rows["F006"][4:] == ["—", "—", "0:00", "—", "Absent", "8:00", "0:00"]
 
 
 def test_day_report_filters_sorts_and_pages(scenario, manager_client, settings):
@@ -148,7 +159,8 @@ def test_day_report_filters_sorts_and_pages(scenario, manager_client, settings):
 
 
 def test_timesheet_totals_for_one_person(scenario, manager_client):
-    """Ada Mon 8 h 24 (late) + Tue 3 h 02 + 4 h 00: 15.43 h, 2 of 5 working days, average 7.72 h."""
+    """Ada Mon 8 h 24 (late) + Tue 3 h 02 + 4 h 00: 15.43 h, 2 of 5 working days, average 7.72 h;
+    5 x 8 h = 40 h expected, 0 h 24 over on Monday (0.40 h), absent Wednesday to Friday."""
     workday_events(
         scenario.people["ada"], MONDAY + dt.timedelta(days=1), ("08:58", "12:00"), ("13:00", "17:00")
     )
@@ -162,6 +174,10 @@ def test_timesheet_totals_for_one_person(scenario, manager_client):
         "total_hours": 15.43,  # 15 h 26 min = 15.4333 h
         "average_hours": 7.72,  # 7 h 43 min = 7.7166 h
         "late_count": 1,
+        "expected_hours": 40.0,
+        "overtime_hours": 0.4,
+        "absent_days": 3,
+        "leave_days": 0.0,
     }
     tuesday = body["results"][1]
     assert tuesday["entries"] == ["2025-03-04T08:58:00+01:00", "2025-03-04T13:00:00+01:00"]
@@ -177,7 +193,8 @@ def test_timesheet_totals_for_one_person(scenario, manager_client):
     assert [r["hours_worked"] for r in xlsx] == pytest.approx([8.40, 7.03, 0, 0, 0])
 
     page = manager_client.get("/reports/timesheet/", params).content.decode()
-    assert 'id="total-hours">15.43<' in page and 'id="days-present">2<' in page
+    assert 'id="total-hours">15:26<' in page and 'id="days-present">2<' in page
+    assert 'id="expected-hours">40:00<' in page and 'id="overtime-hours">0:24<' in page
     assert "Ada Archer (A001)" in page
 
 
@@ -195,6 +212,10 @@ def test_department_summary_per_department_and_person(scenario, manager_client):
             "total_hours": 17.0,
             "average_hours": 5.67,  # 17 h / 3
             "late_count": 1,
+            "expected_hours": 24.0,
+            "overtime_hours": 1.0,  # Dee's 9 h against 8
+            "absent_days": 0,
+            "leave_days": 0.0,
         },
         {
             "department": "Sales",
@@ -205,6 +226,10 @@ def test_department_summary_per_department_and_person(scenario, manager_client):
             "total_hours": 16.32,
             "average_hours": 8.16,  # 16 h 19 / 2 = 8 h 09.5
             "late_count": 1,
+            "expected_hours": 24.0,
+            "overtime_hours": 0.4,  # Ada's 8 h 24 against 8
+            "absent_days": 1,
+            "leave_days": 0.0,
         },
     ]
     people = {r["employee_id"]: r for r in body["results"]}
@@ -226,8 +251,8 @@ def test_department_summary_per_department_and_person(scenario, manager_client):
 
     page = manager_client.get("/reports/departments/", params).content.decode()
     summary = {row[0]: row for row in table_rows(page, "department-summary")[1:]}
-    assert summary["Sales"] == ["Sales", "3", "67%", "8.16", "1"]
-    assert summary["Ops"] == ["Ops", "3", "100%", "5.67", "1"]
+    assert summary["Sales"] == ["Sales", "3", "67%", "8:09", "1"]
+    assert summary["Ops"] == ["Ops", "3", "100%", "5:40", "1"]
 
 
 def test_daylight_saving_night_in_every_output(berlin, manager_client):
@@ -251,7 +276,7 @@ def test_daylight_saving_night_in_every_output(berlin, manager_client):
     assert xlsx_rows(manager_client.get("/reports/day.xlsx", params))[0]["hours_worked"] == pytest.approx(6.5)
     assert manager_client.get("/api/v1/reports/day/", params).json()["results"][0]["hours_worked"] == 6.5
     html = table_rows(manager_client.get("/reports/day/", params).content.decode())[1]
-    assert html[4:7] == ["20:00", "03:30", "6.50"]
+    assert html[4:7] == ["20:00", "03:30", "6:30"]
 
 
 def test_today_page_counts_states(berlin, manager_client, db):
@@ -288,3 +313,29 @@ def test_today_page_counts_states(berlin, manager_client, db):
         r["employee_id"] for r in csv_rows(manager_client.get("/reports/today.csv", {"state": "not_in"}))
     ] == ["T3"]
     assert away.employee_id == "T3"
+
+
+def test_day_report_links_names_to_timesheets_and_days_to_each_other(scenario, manager_client):
+    """On Monday 3 March: Ada's name opens her timesheet for 1-3 March; the day before and after keep
+    the department filter."""
+    page = manager_client.get("/reports/day/", {"day": DAY, "department": scenario.sales.pk}).content.decode()
+    assert (
+        'href="/reports/timesheet/?person=A001&amp;start=2025-03-01&amp;end=2025-03-03">Ada Archer</a>'
+        in page
+    )
+    assert f'id="previous-day" href="?day=2025-03-02&amp;department={scenario.sales.pk}"' in page
+    assert f'id="next-day" href="?day=2025-03-04&amp;department={scenario.sales.pk}"' in page
+    sunday = manager_client.get("/reports/day/", {"day": "2025-03-02", "department": scenario.sales.pk})
+    statuses = {row[1]: row[8] for row in table_rows(sunday.content.decode())[1:]}
+    assert statuses == {"A001": "Day off", "B002": "Day off", "F006": "Day off"}
+
+
+def test_an_early_exit_shows_on_the_day_page(berlin, manager_client):
+    """Out at 16:35 on a 09:00-17:00 shift: the status says it, 25 minutes early."""
+    from tests.factories import PersonFactory
+
+    person = PersonFactory(employee_id="G007", full_name="Gil Green")
+    workday_events(person, MONDAY, ("09:00", "16:35"))
+    row = table_rows(manager_client.get("/reports/day/", {"day": DAY}).content.decode())[1]
+    assert row[8] == "Present left 25 min early"
+    assert csv_rows(manager_client.get("/reports/day.csv", {"day": DAY}))[0]["early_leave_minutes"] == "25"

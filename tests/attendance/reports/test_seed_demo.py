@@ -54,3 +54,38 @@ def test_seed_demo_adds_photos_through_enrolment(settings):
     counts = {p.full_name: p.face_images.count() for p in Person.objects.all()}
     assert counts == {name: 8 for name in counts} and len(counts) == 5
     assert set(FaceImage.objects.values_list("status", flat=True)) == {FaceImage.Status.PENDING}
+
+
+def test_seed_demo_shows_a_night_worker_a_holiday_and_leave():
+    """Madonna works 22:00-06:00 (boundary 14:00): every exit before 14:00 is stored on the workday
+    before it. A weekday a week back is a holiday nobody worked; Mindy Kaling is on leave two days."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    from attendance.clock import person_clock
+    from attendance.reports.rules import HOLIDAY, ON_LEAVE
+    from attendance.reports.selectors import attendance_timesheet_rows
+    from people.models import Holiday, Leave
+
+    call_command("seed_demo", "--no-photos", stdout=None)
+    madonna = Person.objects.get(full_name="Madonna")
+    tz = ZoneInfo(settings.TIME_ZONE)
+    assert person_clock(madonna, dt.datetime.now(dt.UTC)).boundary == dt.time(14, 0)
+    exits = AttendanceEvent.objects.filter(person=madonna, kind="out")
+    morning = [e for e in exits if e.timestamp.astimezone(tz).time() < dt.time(14)]
+    assert morning and all(
+        e.workday == e.timestamp.astimezone(tz).date() - dt.timedelta(days=1) for e in morning
+    )
+    holiday = Holiday.objects.get()
+    assert not AttendanceEvent.objects.filter(workday=holiday.date).exists()
+    leave = Leave.objects.get()
+    assert leave.person.full_name == "Mindy Kaling" and (leave.end_date - leave.start_date).days == 1
+    rows = attendance_timesheet_rows(start=holiday.date, end=holiday.date)
+    assert {row.day.status for row in rows} == {HOLIDAY}
+    rows = attendance_timesheet_rows(start=leave.start_date, end=leave.end_date, person=leave.person)
+    assert [row.day.status for row in rows] == [ON_LEAVE, ON_LEAVE]
+    from people.models import CorrectionRequest
+
+    assert CorrectionRequest.objects.get().status == "pending"
