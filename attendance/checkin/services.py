@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from attendance.checkin import outcomes, rules
-from attendance.clock import Clock
+from attendance.clock import Clock, person_clock
 from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk, KioskPin
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
@@ -287,7 +287,7 @@ def _confirmed(attempt: CheckinAttempt, person: Person, *, now: dt.datetime) -> 
 def choice_likely(*, attempt: CheckinAttempt) -> str:
     """Return the choice an explicit kiosk preselects for the attempt's person (from their last event)."""
     last = AttendanceEvent.objects.filter(person_id=attempt.person_id).order_by("-timestamp", "-pk").first()
-    clock = Clock.from_settings()
+    clock = person_clock(attempt.person, attempt.created_at)
     return rules.likely_kind(
         last_event=rules.LastEvent(last.kind, last.timestamp, last.workday) if last else None,
         workday=clock.workday(attempt.created_at),
@@ -342,7 +342,7 @@ def _event_decision(attempt: CheckinAttempt, person: Person) -> rules.EventDecis
     cooldown; an automatic decision also waits the kiosk's minimum time between an entry and an exit.
     """
     last = AttendanceEvent.objects.filter(person=person).order_by("-timestamp", "-pk").first()
-    clock = Clock.from_settings()
+    clock = person_clock(person, attempt.created_at)  # their workday boundary, from their schedule
     cooldown = dt.timedelta(seconds=settings.CHECKIN_COOLDOWN_SECONDS)
     if not attempt.requested_kind:
         minimum = Kiosk.objects.values_list("min_minutes_between_in_and_out", flat=True).get(

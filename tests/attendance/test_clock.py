@@ -129,3 +129,32 @@ def test_an_exit_hr_adds_for_a_night_worker_lands_on_the_evening_shift(settings)
         by=UserFactory(),
     )
     assert event.workday == dt.date(2026, 3, 2)
+
+
+@pytest.mark.django_db
+def test_a_night_workers_kiosk_exit_lands_on_the_evening_shift(settings):
+    """At the kiosk, Mon 22:00 in and Tue 06:00 out make one Monday shift (the site's 04:00 would file
+    the exit as Tuesday's entry-less exit)."""
+    from attendance.checkin import services
+    from attendance.models import AttendanceEvent, CheckinAttempt
+    from tests.factories import CheckinAttemptFactory, KioskFactory, PersonFactory
+    from tests.fakes import fake_seen
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    settings.WORKDAY_START = "04:00"
+    worker, kiosk = PersonFactory(), KioskFactory()
+    ScheduleAssignment.objects.create(
+        person=worker, schedule=night_schedule(), start_date=dt.date(2026, 1, 1)
+    )
+    for moment in (
+        dt.datetime(2026, 3, 2, 22, 0, tzinfo=BERLIN),
+        dt.datetime(2026, 3, 3, 6, 0, tzinfo=BERLIN),
+    ):
+        for second in (0, 1):  # two agreeing frames
+            attempt = CheckinAttemptFactory(kiosk=kiosk)
+            CheckinAttempt.objects.filter(pk=attempt.pk).update(
+                created_at=moment + dt.timedelta(seconds=second)
+            )
+            services.checkin_attempt_resolve(attempt_id=attempt.id, recognition=fake_seen(worker), now=moment)
+    events = list(AttendanceEvent.objects.order_by("timestamp").values_list("kind", "workday"))
+    assert events == [("in", dt.date(2026, 3, 2)), ("out", dt.date(2026, 3, 2))]
