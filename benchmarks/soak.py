@@ -136,6 +136,7 @@ class Soak:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop_posting: threading.Event = field(default_factory=threading.Event)
     stop_all: threading.Event = field(default_factory=threading.Event)
+    posting_done: threading.Event = field(default_factory=threading.Event)
     pids: dict[str, int] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
     down_since: dict[str, float] = field(default_factory=dict)
@@ -312,7 +313,7 @@ class Soak:
                 due = [f for f in self.frames if f.kiosk == kiosk and f.attempt_id and not f.final_state
                        and f.next_poll <= now]  # fmt: skip
             if not due:
-                if self.stop_posting.is_set() and not self.pending(kiosk):
+                if self.posting_done.is_set() and not self.pending(kiosk):
                     return
                 time.sleep(0.05)
                 continue
@@ -477,11 +478,12 @@ def main() -> None:
         started_wall = timezone.now()
         started = time.monotonic()
         duration = args.minutes * 60
-        threads = [threading.Thread(target=soak.watch, daemon=True)]
+        posters = [
+            threading.Thread(target=soak.post_frames, args=(kiosk, photos, started), daemon=True)
+            for kiosk in range(args.kiosks)
+        ]
+        threads = [threading.Thread(target=soak.watch, daemon=True), *posters]
         for kiosk in range(args.kiosks):
-            threads.append(
-                threading.Thread(target=soak.post_frames, args=(kiosk, photos, started), daemon=True)
-            )
             threads.append(threading.Thread(target=soak.poll_results, args=(kiosk,), daemon=True))
         for thread in threads:
             thread.start()
@@ -492,6 +494,11 @@ def main() -> None:
                 soak.kill_recognition()
             time.sleep(0.2)
         soak.stop_posting.set()
+        # A POST still in flight adds its frame after this: wait for the posters before draining, or
+        # the pollers (and the drain) could finish first and count that frame as unanswered.
+        for poster in posters:
+            poster.join(30)
+        soak.posting_done.set()
         drain_until = time.monotonic() + DRAIN_SECONDS
         while soak.pending() and time.monotonic() < drain_until:
             time.sleep(0.5)
