@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect, QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from attendance import services
@@ -169,6 +170,14 @@ class AttendanceEventForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["reason"] = ""  # every change states its own reason
+
+    def clean_timestamp(self):
+        timestamp = self.cleaned_data["timestamp"]
+        if timestamp and timestamp > timezone.now() + services.FUTURE_ALLOWANCE:
+            raise forms.ValidationError(
+                "This time is in the future: give the time the entry or exit really happened."
+            )
+        return timestamp
 
 
 @admin.register(AttendanceEvent)

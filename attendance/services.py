@@ -42,6 +42,15 @@ def _log(action: str, event: AttendanceEvent, *, by, reason: str, before: dict |
     )
 
 
+# A hand-made event may be this far ahead of the server's clock (a PC clock slightly fast), no more.
+FUTURE_ALLOWANCE = dt.timedelta(minutes=5)
+
+
+def _refuse_future(timestamp: dt.datetime) -> None:
+    if timestamp > timezone.now() + FUTURE_ALLOWANCE:
+        raise ValueError("The time is in the future: give the time the entry or exit really happened.")
+
+
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -52,8 +61,10 @@ def _require_reason(reason: str) -> str:
 def attendance_event_add(
     *, person: Person, kind: str, timestamp: dt.datetime, reason: str, by
 ) -> AttendanceEvent:
-    """Add an event by hand (HR); the workday follows the person's boundary; logged with the reason."""
+    """Add an event by hand (HR); the workday follows the person's boundary; logged with the reason.
+    Raises ValueError for a missing reason or a time in the future."""
     reason = _require_reason(reason)
+    _refuse_future(timestamp)
     with transaction.atomic():
         Person.objects.select_for_update().filter(pk=person.pk).first()
         event = AttendanceEvent.objects.create(
@@ -73,8 +84,10 @@ def attendance_event_add(
 def attendance_event_change(
     *, event: AttendanceEvent, person: Person, kind: str, timestamp: dt.datetime, reason: str, by
 ) -> AttendanceEvent:
-    """Fix an event's person, kind or time (HR); keeps its values before and after, who and why."""
+    """Fix an event's person, kind or time (HR); keeps its values before and after, who and why.
+    Raises ValueError for a missing reason or a time in the future."""
     reason = _require_reason(reason)
+    _refuse_future(timestamp)
     with transaction.atomic():
         current = AttendanceEvent.objects.select_for_update().get(pk=event.pk)
         before = _event_snapshot(current)

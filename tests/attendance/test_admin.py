@@ -133,3 +133,26 @@ def test_hr_can_open_the_attendance_admin_lists(client, model):
     assert response.status_code == 200
     if model == "attendanceevent":
         assert f"/attendance/people/{event.person_id}/" in response.content.decode()
+
+
+def test_hr_cannot_add_or_move_an_event_into_the_future(client):
+    """An entry or exit HR types in the future is refused with a message, in the admin and the service."""
+    import datetime as _dt
+
+    from django.utils import timezone
+
+    from attendance.services import attendance_event_add
+
+    hr = UserFactory(groups=["HR"], is_staff=True)
+    client.force_login(hr)
+    ana = PersonFactory()
+    tomorrow = timezone.localtime() + _dt.timedelta(days=1)
+    form = {
+        "person": ana.pk, "kind": "out", "timestamp_0": tomorrow.date().isoformat(),
+        "timestamp_1": "17:30:00", "reason": "Forgot to check out",
+    }  # fmt: skip
+    response = client.post("/admin/attendance/attendanceevent/add/", form)
+    assert response.status_code == 200 and not AttendanceEvent.objects.exists()
+    assert "in the future" in response.content.decode()
+    with pytest.raises(ValueError, match="in the future"):
+        attendance_event_add(person=ana, kind="out", timestamp=tomorrow, reason="x", by=hr)
