@@ -96,6 +96,23 @@ def test_today_page_draws_the_arrivals_chart(manager_cookie, live_server):
         assert errors == []
 
 
+def test_today_page_refreshes_its_figures_without_reloading(manager_cookie, live_server, settings):
+    """The figures are fetched again in place: the page itself is never reloaded (no lost focus)."""
+    settings.REPORT_TODAY_REFRESH_SECONDS = 1
+    AttendanceEventFactory(person=PersonFactory(full_name="Ben Affleck"), kind="in")
+
+    with chromium_page(live_server, manager_cookie) as (page, errors):
+        loads = []
+        page.on("load", lambda _page: loads.append(1))
+        page.goto(f"{live_server.url}/reports/today/")
+        page.evaluate("window.stillTheSamePage = true")
+        page.wait_for_selector("[data-refresh-seconds][data-refreshed='2']", timeout=15_000)
+        assert page.evaluate("window.stillTheSamePage") is True
+        assert len(loads) == 1
+        assert page.inner_text(".count.in strong") == "1"
+        assert errors == []
+
+
 def test_timesheet_draws_hours_per_day(manager_cookie, live_server):
     """A person's timesheet shows the totals and draws a bar of hours for each day."""
     person = PersonFactory(full_name="Elton John", employee_id="EJ01")

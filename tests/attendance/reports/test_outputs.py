@@ -308,7 +308,9 @@ def test_today_page_counts_states(berlin, manager_client, db):
     assert sum(bar["arrivals"] for bar in body["arrivals_by_hour"]) == 2
     page = manager_client.get("/reports/today/", {"state": "in"})
     assert [r[1] for r in table_rows(page.content.decode())[1:]] == ["T1"]
-    assert 'http-equiv="refresh"' in page.content.decode()
+    html = page.content.decode()
+    assert 'http-equiv="refresh"' not in html  # never a timed reload (focus, scroll, screen readers)
+    assert 'data-refresh-seconds="60"' in html and "reports/refresh.js" in html
     assert [
         r["employee_id"] for r in csv_rows(manager_client.get("/reports/today.csv", {"state": "not_in"}))
     ] == ["T3"]
