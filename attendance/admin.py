@@ -123,13 +123,13 @@ class KioskAdmin(admin.ModelAdmin):
 @admin.register(CheckinAttempt)
 class CheckinAttemptAdmin(admin.ModelAdmin):
     list_display = [
-        "created_at",
+        "time",
         "kiosk",
         "state",
         "outcome",
         "person",
-        "distance",
-        "confidence",
+        "distance_shown",
+        "confidence_shown",
         "recogniser_version",
         "latency_ms",
         "liveness_reason",
@@ -148,6 +148,20 @@ class CheckinAttemptAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="frame kept")
     def frame_kept(self, obj) -> bool:
         return bool(obj.frame)
+
+    # Numbers as people read them: the local time to the second, the recogniser's figures to 2 decimals
+    # (distance to the person's template; confidence 0-1, how far inside the threshold).
+    @admin.display(description="time", ordering="created_at")
+    def time(self, obj) -> str:
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="distance", ordering="distance")
+    def distance_shown(self, obj) -> str:
+        return "—" if obj.distance is None else f"{obj.distance:.2f}"
+
+    @admin.display(description="confidence", ordering="confidence")
+    def confidence_shown(self, obj) -> str:
+        return "—" if obj.confidence is None else f"{obj.confidence:.2f}"
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -123,6 +123,22 @@ def test_checkin_attempt_admin_is_read_only_and_hides_frames(client):
     )
 
 
+def test_checkin_attempt_list_rounds_the_figures_and_shows_seconds(client):
+    """The attempts list shows 0.53, not 0.5297415256500244, and the time to the second."""
+    from django.utils import timezone
+
+    from attendance.models import CheckinAttempt
+    from tests.factories import CheckinAttemptFactory
+
+    attempt = CheckinAttemptFactory()
+    CheckinAttempt.objects.filter(pk=attempt.pk).update(distance=0.5297415256500244, confidence=0.912345)
+    attempt.refresh_from_db()
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    html = client.get("/admin/attendance/checkinattempt/").content.decode()
+    assert "0.53" in html and "0.91" in html and "0.5297" not in html
+    assert timezone.localtime(attempt.created_at).strftime("%H:%M:%S") in html
+
+
 @pytest.mark.parametrize("model", ["kiosk", "attendanceevent", "attendanceeventlog", "checkinattempt"])
 def test_hr_can_open_the_attendance_admin_lists(client, model):
     """HR staff can open each attendance admin list, and event rows link to the person view."""
