@@ -144,6 +144,29 @@ class KioskUploadApi(KioskApi):
     throttle_classes = [KioskFrameThrottle]
     parser_classes = [MultiPartParser, FormParser]
 
+    def one_frame(self, request) -> tuple[dict, bytes] | Response:
+        """Return (validated fields, frame bytes) of a one-frame upload, or the 400 that says what is wrong.
+
+        An oversized body is refused before it is read; the frame must be a usable camera image.
+        """
+        limit = settings.CHECKIN_FRAME_MAX_BYTES
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > limit + 64 * 1024:
+            return _bad(f"The upload is {length} bytes; a frame may be at most {limit}.")
+        serializer = self.INPUT(data=request.data)
+        if not serializer.is_valid():
+            field, errors = next(iter(serializer.errors.items()))
+            return _bad(f"{field}: {errors[0]}")
+        upload = serializer.validated_data["frame"]
+        if upload.size > limit:
+            return _bad(f"The frame is {upload.size} bytes; at most {limit} are accepted.")
+        data = upload.read()
+        try:
+            frame_check(data)
+        except FrameError as exc:
+            return _bad(str(exc))
+        return serializer.validated_data, data
+
 
 class CheckinCreateApi(KioskUploadApi):
     """Accept one camera frame from a kiosk and queue its recognition."""
@@ -174,28 +197,12 @@ class CheckinCreateApi(KioskUploadApi):
         summary="Post a frame",
     )
     def post(self, request):
-        # Refuse an oversized body before reading it.
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-        if length > settings.CHECKIN_FRAME_MAX_BYTES + 64 * 1024:
-            return _bad(
-                f"The upload is {length} bytes; a frame may be at most {settings.CHECKIN_FRAME_MAX_BYTES}."
-            )
-        serializer = self.INPUT(data=request.data)
-        if not serializer.is_valid():
-            field, errors = next(iter(serializer.errors.items()))
-            return _bad(f"{field}: {errors[0]}")
-        upload = serializer.validated_data["frame"]
-        if upload.size > settings.CHECKIN_FRAME_MAX_BYTES:
-            return _bad(
-                f"The frame is {upload.size} bytes; at most {settings.CHECKIN_FRAME_MAX_BYTES} are accepted."
-            )
-        data = upload.read()
-        try:
-            frame_check(data)
-        except FrameError as exc:
-            return _bad(str(exc))
+        read = self.one_frame(request)
+        if isinstance(read, Response):
+            return read
+        fields, data = read
         attempt = services.checkin_attempt_create(
-            kiosk=request.auth, frame=data, requested_kind=serializer.validated_data["kind"]
+            kiosk=request.auth, frame=data, requested_kind=fields["kind"]
         )
         body = CheckinAttemptOutput(attempt).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
@@ -293,27 +300,17 @@ class CheckinPinApi(KioskUploadApi):
         summary="Punch by PIN",
     )
     def post(self, request):
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-        if length > settings.CHECKIN_FRAME_MAX_BYTES + 64 * 1024:
-            return _bad(
-                f"The upload is {length} bytes; a frame may be at most {settings.CHECKIN_FRAME_MAX_BYTES}."
-            )
-        serializer = self.INPUT(data=request.data)
-        if not serializer.is_valid():
-            field, errors = next(iter(serializer.errors.items()))
-            return _bad(f"{field}: {errors[0]}")
-        data = serializer.validated_data["frame"].read()
-        try:
-            frame_check(data)
-        except FrameError as exc:
-            return _bad(str(exc))
+        read = self.one_frame(request)
+        if isinstance(read, Response):
+            return read
+        fields, data = read
         try:
             attempt = services.checkin_pin_punch(
                 kiosk=request.auth,
-                employee_id=serializer.validated_data["employee_id"],
-                pin=serializer.validated_data["pin"],
+                employee_id=fields["employee_id"],
+                pin=fields["pin"],
                 frame=data,
-                requested_kind=serializer.validated_data["kind"],
+                requested_kind=fields["kind"],
             )
         except services.PinError as exc:
             return Response({"detail": str(exc)}, status=exc.status)
