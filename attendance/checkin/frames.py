@@ -17,6 +17,15 @@ class FrameError(ValueError):
     """The upload is not a usable camera frame; the message says why, in one sentence."""
 
 
+def frame_size(data: bytes) -> tuple[int, int]:
+    """Return (width, height) from the image header, without decoding it; FrameError if unreadable."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise FrameError("The frame is not a readable image.") from exc
+
+
 def frame_check(data: bytes) -> tuple[int, int]:
     """Return (width, height) of a valid frame, or raise FrameError saying what is wrong with it."""
     if not data:

@@ -15,6 +15,11 @@ Outcome = CheckinAttempt.Outcome
 # built with the person's name and time in checkin.services).
 NO_FACE_MESSAGE = "Please look at the camera"
 UNKNOWN_MESSAGE = "Not recognised: please try again or see HR"
+# An unknown face that was far too small or too large in the frame says what to do instead.
+UNKNOWN_HINT_MESSAGES = {
+    "closer": "Not recognised: please step closer to the camera",
+    "back": "Not recognised: please step back a little",
+}
 CONFIRMING_MESSAGE = "Hold still…"
 CHOOSING_MESSAGE = "{name} · {employee_id}"
 PIN_REFUSED_MESSAGE = "Employee id or PIN not accepted: please try again or see HR"

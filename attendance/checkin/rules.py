@@ -135,6 +135,26 @@ def greeting(moment: dt.datetime, *, tz: ZoneInfo) -> str:
 
 # --- Liveness ---
 
+# A face shorter than this share of the frame is too far for a reliable match (at 480 px: 77 px, the
+# detector's and FaceNet's useful floor); taller than this share it runs off the frame's edges.
+FACE_TOO_FAR = 0.16
+FACE_TOO_CLOSE = 0.8
+STEP_CLOSER = "closer"
+STEP_BACK = "back"
+
+
+def distance_hint(*, face_height: float, frame_height: int) -> str:
+    """Return STEP_CLOSER, STEP_BACK or "" for a face `face_height` pixels tall in a frame that tall."""
+    if frame_height <= 0:
+        return ""
+    share = face_height / frame_height
+    if share < FACE_TOO_FAR:
+        return STEP_CLOSER
+    if share > FACE_TOO_CLOSE:
+        return STEP_BACK
+    return ""
+
+
 LIVENESS_OFF = "off"
 LIVENESS_ALWAYS = "always"
 LIVENESS_WHEN_UNSURE = "when_unsure"

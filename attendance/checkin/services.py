@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from attendance.checkin import outcomes, rules
+from attendance.checkin.frames import FrameError, frame_size
 from attendance.clock import Clock, person_clock
 from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk, KioskPin
 from attendance_site.dispatch import enqueue
@@ -187,6 +188,19 @@ def checkin_attempt_process(
     return checkin_attempt_resolve(attempt_id=attempt_id, recognition=recognition, frame=frame)
 
 
+def _unknown_message(recognition: Recognition, frame: bytes | None) -> str:
+    """Say "not recognised", with what to do when the face was far too small or too large in the frame."""
+    box = getattr(recognition, "box", None)
+    if not box or not frame:
+        return outcomes.UNKNOWN_MESSAGE
+    try:
+        _width, height = frame_size(frame)
+    except FrameError:
+        return outcomes.UNKNOWN_MESSAGE
+    hint = rules.distance_hint(face_height=box[3], frame_height=height)
+    return outcomes.UNKNOWN_HINT_MESSAGES.get(hint, outcomes.UNKNOWN_MESSAGE)
+
+
 def checkin_attempt_fail(*, attempt_id: uuid.UUID, error: str) -> CheckinAttempt:
     """Finish a pending attempt whose frame could not be recognised because of a fault."""
     with transaction.atomic():
@@ -222,7 +236,7 @@ def checkin_attempt_resolve(
         if not recognition.face_found:
             _finish(attempt, outcome=Outcome.NO_FACE, message=outcomes.NO_FACE_MESSAGE, now=now)
         elif person is None:
-            _finish(attempt, outcome=Outcome.UNKNOWN, message=outcomes.UNKNOWN_MESSAGE, now=now)
+            _finish(attempt, outcome=Outcome.UNKNOWN, message=_unknown_message(recognition, frame), now=now)
         elif not _agreement(attempt, person.pk):
             _finish(attempt, outcome=Outcome.CONFIRMING, message=outcomes.CONFIRMING_MESSAGE, now=now)
         elif _needs_challenge(attempt, person, recognition):

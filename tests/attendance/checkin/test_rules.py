@@ -219,3 +219,13 @@ def test_likely_choice_on_a_new_workday_is_an_entry():
     """Yesterday's open entry does not make today's first choice an exit."""
     yesterday = LastEvent(IN, T0 - dt.timedelta(days=1), T0.date() - dt.timedelta(days=1))
     assert likely_kind(last_event=yesterday, workday=T0.date()) == IN
+
+
+@pytest.mark.parametrize(
+    ("face_height", "hint"), [(40, "closer"), (76, "closer"), (78, ""), (240, ""), (384, ""), (400, "back")]
+)
+def test_distance_hint_from_the_face_height_in_a_480_pixel_frame(face_height, hint):
+    """Under 16% of the frame's height: step closer; over 80%: step back; in between: nothing."""
+    from attendance.checkin.rules import distance_hint
+
+    assert distance_hint(face_height=face_height, frame_height=480) == hint

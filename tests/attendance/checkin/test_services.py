@@ -275,3 +275,24 @@ def test_two_workers_confirming_one_person_at_once_record_one_event():
         assert errors == []
         assert sorted(outcomes) == [Outcome.ALREADY, Outcome.CHECKED_IN]
         assert AttendanceEvent.objects.filter(person=ana).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("face_height", "message"),
+    [
+        (50, "Not recognised: please step closer to the camera"),
+        (200, "Not recognised: please try again or see HR"),
+        (450, "Not recognised: please step back a little"),
+    ],
+)
+def test_an_unknown_face_far_too_small_or_large_says_what_to_do(face_height, message):
+    """The unknown outcome's sentence says "step closer" / "step back" from the face's share of the frame."""
+    from dataclasses import replace
+
+    kiosk = KioskFactory()
+    attempt = CheckinAttemptFactory(kiosk=kiosk)
+    stranger = replace(FAKE_STRANGER, box=[100.0, 20.0, face_height * 0.8, float(face_height)])
+    done = services.checkin_attempt_resolve(
+        attempt_id=attempt.id, recognition=stranger, frame=plain_jpeg((640, 480))
+    )
+    assert (done.outcome, done.message) == ("unknown", message)
