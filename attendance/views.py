@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from attendance.selectors import person_attendance_days
-from people.models import Person
+from people.models import FaceImage, Person
 
 HISTORY_DAYS = 60
 MAX_HISTORY_DAYS = 731
@@ -25,4 +25,7 @@ def person_attendance(request, person_id: int):
         message = f"days must be a whole number from 1 to {MAX_HISTORY_DAYS}, not {asked!r}."
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
     days = person_attendance_days(person=person, days=int(asked))
-    return render(request, "attendance/person.html", {"person": person, "days": days})
+    accepted = person.face_images.filter(status=FaceImage.Status.ACCEPTED).count()
+    return render(
+        request, "attendance/person.html", {"person": person, "days": days, "accepted_photos": accepted}
+    )

@@ -29,3 +29,24 @@ def test_a_bad_number_of_days_is_a_400_that_says_what_is_allowed(client, days):
     assert response.status_code == 400
     assert "days must be a whole number from 1 to" in response.content.decode()
     assert client.get(f"/attendance/people/{ana.pk}/", {"days": "30"}).status_code == 200
+
+
+def test_person_page_counts_accepted_photos_and_says_still_in_after_a_later_entry(client):
+    """Rejected photos are not counted; a day with out then in again shows "still in", not the old exit."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from people.models import FaceImage
+
+    ana = PersonFactory(full_name="Ana Lima")
+    for status in ("accepted", "accepted", "rejected"):
+        FaceImage.objects.create(person=ana, image=f"faces/{status}.jpg", status=status)
+    morning = timezone.now().replace(hour=9, minute=0, second=0, microsecond=0)
+    for kind, hours in (("in", 0), ("out", 3), ("in", 4)):
+        AttendanceEventFactory(person=ana, kind=kind, timestamp=morning + dt.timedelta(hours=hours))
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    html = client.get(f"/attendance/people/{ana.pk}/").content.decode()
+    assert "2 accepted" in html
+    assert "still in" in html
+    assert "<main" in html  # the site's page, not a bare one
