@@ -74,9 +74,10 @@ class RecogniserVersionAdmin(admin.ModelAdmin):
     def cv_accuracy_pct(self, v):
         return "-" if v.cv_accuracy is None else f"{v.cv_accuracy:.1%}"
 
-    @admin.display(description="Distance threshold", ordering="threshold")
+    @admin.display(description="Threshold", ordering="threshold")
     def threshold_display(self, v):
-        return "-" if v.threshold is None else f"{v.threshold:.3f}"
+        # Format 2: a score margin (explained above the list); format 1: a distance.
+        return "-" if v.threshold is None else f"{v.threshold:.2f}"
 
     @admin.display(description="Target false accepts")
     def target_far_pct(self, v):

@@ -207,7 +207,8 @@ def test_versions_show_training_time_and_cv_accuracy(hr_client):
         status="ready", training_seconds=12.345, cv_accuracy=0.9876, threshold=0.8761, sha256="ab" * 32
     )
     page = hr_client.get(reverse("admin:recognition_recogniserversion_changelist")).content.decode()
-    assert "12.3 s" in page and "98.8%" in page and "0.876" in page
+    assert "12.3 s" in page and "98.8%" in page and "0.88" in page
+    assert 'id="figures-explained"' in page  # what the threshold means, for HR
 
 
 def test_deleting_a_person_in_the_admin_removes_their_files(
