@@ -130,3 +130,28 @@ def test_timesheet_draws_hours_per_day(manager_cookie, live_server):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "reports-timesheet.png"), full_page=True)
         assert errors == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/reports/today/",
+        "/reports/day/?day=2025-03-03",
+        "/reports/timesheet/?person=EJ01&start=2025-03-03&end=2025-03-09",
+        "/reports/departments/?start=2025-03-03&end=2025-03-09",
+    ],
+)
+def test_reports_fit_a_phone_screen(manager_cookie, live_server, path):
+    """At 390 px the page itself never scrolls sideways: wide tables scroll inside their own box."""
+    person = PersonFactory(full_name="Elton John", employee_id="EJ01")
+    workday_events(person, dt.date(2025, 3, 3), ("08:30", "12:00"), ("12:30", "17:00"))
+
+    with chromium_page(live_server, manager_cookie) as (page, errors):
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{live_server.url}{path}")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = path.strip("/").split("/")[1].split("?")[0] or "today"
+        page.screenshot(path=str(ARTIFACTS / f"reports-phone-{name}.png"), full_page=True)
+        assert overflow <= 0, f"{path} is {overflow} px wider than the phone"
+        assert errors == []
