@@ -112,3 +112,18 @@ def test_a_bomb_through_the_admin_page_saves_nothing_and_says_why(hr_client):
     assert response.status_code == 200
     assert "zip bomb" in response.content.decode()
     assert not Person.objects.exists() and not FaceImage.objects.exists()
+
+
+def test_the_page_promises_what_the_import_does_with_a_photo_without_a_face(hr_client):
+    """The page no longer claims "if any is unusable, nothing is saved": a readable photo with no face is
+    saved and left to the enrolment worker, which rejects it on its own, as the page now says."""
+    page = hr_client.get(reverse("admin:people_person_import_zip")).content.decode()
+    assert "nothing is saved" not in page
+    assert "rejected on its own" in page
+    ConsentedPersonFactory(employee_id="E-5")
+    response = hr_client.post(
+        reverse("admin:people_person_import_zip"),
+        {"archive": zip_upload({"E-5/no-face.jpg": plain_jpeg()}), "consent_confirmed": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert FaceImage.objects.filter(person__employee_id="E-5").count() == 1
