@@ -145,9 +145,14 @@ class CheckinAttemptAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in CheckinAttempt._meta.fields if f.name != "frame"] + ["frame_kept"]
 
-    @admin.display(boolean=True, description="frame kept")
-    def frame_kept(self, obj) -> bool:
-        return bool(obj.frame)
+    @admin.display(description="frame kept")
+    def frame_kept(self, obj) -> str:
+        # A kept frame (a PIN punch's evidence) opens in HR's private, audited view; never a media URL.
+        if not obj.frame:
+            return "—"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">view</a>', reverse("checkin-frame", args=[obj.pk])
+        )
 
     # Numbers as people read them: the local time to the second, the recogniser's figures to 2 decimals
     # (distance to the person's template; confidence 0-1, how far inside the threshold).

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponseBadRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from attendance.models import CheckinAttempt
 from attendance.selectors import person_attendance_days
 from people.models import FaceImage, Person
 
@@ -29,3 +31,27 @@ def person_attendance(request, person_id: int):
     return render(
         request, "attendance/person.html", {"person": person, "days": days, "accepted_photos": accepted}
     )
+
+
+@login_required
+@require_GET
+def checkin_frame(request, attempt_id):
+    """Return the frame kept for a check-in attempt (a PIN punch's evidence) to HR, never cached.
+
+    Frames are biometric data: MEDIA_ROOT has no URL, only active staff who may view check-in
+    attempts get them, and every view is in the audit log (attendance_site/audit.py).
+    """
+    user = request.user
+    if not (user.is_staff and user.has_perm("attendance.view_checkinattempt")):
+        raise PermissionDenied
+    attempt = get_object_or_404(CheckinAttempt, pk=attempt_id)
+    if not attempt.frame:
+        return HttpResponse("No frame was kept for this attempt.", status=404, content_type="text/plain")
+    try:
+        with attempt.frame.open("rb") as handle:
+            data = handle.read()
+    except OSError:
+        return HttpResponse("The frame file is missing.", status=404, content_type="text/plain")
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -28,6 +28,7 @@ VIEWED: dict[str, tuple[str, str, str]] = {
     "admin:attendance_attendanceevent_change": ("attendance event", "object_id", "event"),
     "admin:attendance_attendanceevent_changelist": ("attendance event list", "", ""),
     "admin:attendance_checkinattempt_change": ("check-in attempt", "object_id", "attempt"),
+    "checkin-frame": ("check-in frame", "attempt_id", "attempt"),
 }
 EXPORTED_PREFIX = "reports:"
 EXPORT_SUFFIXES = ("-csv", "-xlsx")

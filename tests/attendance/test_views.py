@@ -50,3 +50,25 @@ def test_person_page_counts_accepted_photos_and_says_still_in_after_a_later_entr
     assert "2 accepted" in html
     assert "still in" in html
     assert "<main" in html  # the site's page, not a bare one
+
+
+def test_a_kept_check_in_frame_is_shown_to_hr_only_and_audited(client, settings, tmp_path):
+    """HR opens a PIN punch's kept frame (private, no-store, audited); a manager gets 403."""
+    from django.core.files.base import ContentFile
+
+    from attendance_site.models import AuditEntry
+    from tests.factories import CheckinAttemptFactory
+
+    settings.MEDIA_ROOT = tmp_path
+    attempt = CheckinAttemptFactory(by_pin=True)
+    attempt.frame.save("evidence.jpg", ContentFile(b"\xff\xd8 jpeg bytes"), save=True)
+    url = f"/attendance/attempts/{attempt.pk}/frame/"
+    client.force_login(UserFactory(groups=["Managers"]))
+    assert client.get(url).status_code == 403
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    response = client.get(url)
+    assert response.status_code == 200 and response.content == b"\xff\xd8 jpeg bytes"
+    assert response["Cache-Control"] == "private, no-store"
+    assert AuditEntry.objects.filter(what="check-in frame", object_id=str(attempt.pk)).exists()
+    admin_list = client.get("/admin/attendance/checkinattempt/").content.decode()
+    assert url in admin_list

@@ -49,6 +49,7 @@ RULES: list[tuple[str, set[str]]] = [
     ("checkin-pin", {KIOSK}),
     ("kiosk-register", {HR}),
     ("person-attendance", {HR}),
+    ("checkin-frame", {HR}),  # a kept check-in frame (a PIN punch's evidence): biometric data
     ("people:*", {HR}),  # face photos, thumbnails, webcam enrolment, progress: biometric data
     ("reports:my-timesheet", {EMPLOYEE, HR, MANAGER}),  # one's own timesheet only (or a "not linked" note)
     ("reports:my-request-create", set()),  # POST only, for an account linked to a person
@@ -111,6 +112,7 @@ def world(db):
     face.image.save("face.jpg", ContentFile(plain_jpeg((32, 32))), save=True)
     kiosk = KioskFactory()
     attempt = CheckinAttempt.objects.create(kiosk=kiosk)
+    attempt.frame.save("kept.jpg", ContentFile(b"\xff\xd8 a kept frame"), save=True)
     event = AttendanceEventFactory(person=person, timestamp=timezone.now() - dt.timedelta(hours=1))
     RecogniserVersion.objects.create(trigger="test")
     AuditEntry.objects.create(action=AuditEntry.Action.VIEW, what="face photo")

@@ -43,6 +43,7 @@ URLS = {
     "people:webcam-enrol": "enrolment/people/<int:pk>/webcam/",
     "people:webcam-shot": "enrolment/people/<int:pk>/webcam/shot/",
     "person-attendance": "attendance/people/<int:person_id>/",
+    "checkin-frame": "attendance/attempts/<uuid:attempt_id>/frame/",
     "reports:api-day": "api/v1/reports/day/",
     "reports:api-departments": "api/v1/reports/departments/",
     "reports:api-timesheet": "api/v1/reports/timesheet/",
