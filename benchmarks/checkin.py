@@ -1,11 +1,12 @@
 """Check-in latency: real frames posted through HTTP, recognised by a real worker, POST to result.
 
-    CELERY_BROKER_URL=redis://... python -m benchmarks.checkin [--frames 60] [--concurrency 1,4] [--json PATH]
+    CELERY_BROKER_URL=redis://... python -m benchmarks.checkin [--frames 60] [--concurrency 1,4]
+        [--processes 1] [--json PATH]
 
 Creates its own PostgreSQL database (benchmarks.common.throwaway_database, on BENCH_POSTGRES_URL's
 server; DATABASE_URL is ignored) and a temporary MEDIA_ROOT, and drops both afterwards. Starts its own
 stack on them and the given Redis: a gunicorn web server as in the Procfile and one recognition worker
-(`-c 1`), enrols four of the
+(`-c --processes`, 1 by default: several recognition processes on the same Redis), enrols four of the
 5-celebrity people through the enrolment services (unless a recogniser is already active), registers
 kiosks, then posts 640x480 JPEG frames of enrolled and unknown people. Each kiosk sends its next
 frame when the previous result is in, as the kiosk page does. Prints, for 1 and 4 concurrent kiosks,
@@ -86,7 +87,7 @@ class Kiosk:
         return time.perf_counter() - started, "timeout"
 
 
-def start_stack(port: int, log_dir: Path) -> list[subprocess.Popen]:
+def start_stack(port: int, log_dir: Path, processes: int = 1) -> list[subprocess.Popen]:
     env = {
         **os.environ,
         "KIOSK_FRAME_THROTTLE": "1000/s",
@@ -102,8 +103,8 @@ def start_stack(port: int, log_dir: Path) -> list[subprocess.Popen]:
     )  # fmt: skip
     worker = subprocess.Popen(
         [python, "-m", "celery", "-A", "attendance_site", "worker", "-Q", "recognition,enrolment,training",
-         "-c", "1", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle",
-         "--loglevel", "WARNING"],
+         "-c", str(processes), "-n", f"bench-{uuid.uuid4().hex[:6]}@%h", "--without-gossip",
+         "--without-mingle", "--loglevel", "WARNING"],
         cwd=REPO, env=env, stdout=(log_dir / "worker.log").open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     return [web, worker]
@@ -174,6 +175,9 @@ def main() -> None:
     arguments.add_argument("--concurrency", default="1,4", help="comma-separated numbers of kiosks")
     arguments.add_argument("--photos-each", type=int, default=6, help="enrolment photos per person")
     arguments.add_argument("--port", type=int, default=8765)
+    arguments.add_argument(
+        "--processes", type=int, default=1, help="recognition worker processes (celery -c), each with models"
+    )
     args = arguments.parse_args()
     broker = os.environ.get("CELERY_BROKER_URL", "")
     if not broker.startswith("redis://"):
@@ -200,7 +204,7 @@ def measure(args) -> dict:
     celebrity_dir = celebrity_photos_dir()
     log_dir = Path(settings.VAR_DIR) / "bench-checkin"
     log_dir.mkdir(parents=True, exist_ok=True)
-    processes = start_stack(args.port, log_dir)
+    processes = start_stack(args.port, log_dir, args.processes)
     try:
         enrol(celebrity_dir, args.photos_each)
         photos = [p for name in ENROLLED for p in sorted((celebrity_dir / "val" / name).glob("*.jpg"))[:2]]
@@ -236,6 +240,7 @@ def measure(args) -> dict:
             runs.append(
                 {
                     "kiosks": level,
+                    "recognition_processes": args.processes,
                     "frames": len(ms),
                     "p50_ms": percentile(ms, 0.50),
                     "p95_ms": percentile(ms, 0.95),
