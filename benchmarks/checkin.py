@@ -264,7 +264,7 @@ def measure(args) -> dict:
              f"{r['frames_per_second']:.1f}", ", ".join(f"{k} {v}" for k, v in r["outcomes"].items())]
             for r in runs
         ],
-        title="Check-in latency, POST to result (640x480 JPEG frames, one recognition worker)",
+        title=f"Check-in latency, POST to result (640x480 frames, {args.processes} recognition processes)",
     )  # fmt: skip
     return {"runs": runs, "photos_each": args.photos_each, "frames_per_kiosk": args.frames}
 
