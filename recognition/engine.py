@@ -15,14 +15,13 @@ RECOGNISER_TRAINING_JOBS (`recogniser_options`: training runs and evaluations sh
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
-from recognition.ml import EMBEDDER_VERSION, dataset, evaluation, weights
+from recognition.ml import EMBEDDER_VERSION, dataset, weights
 from recognition.ml.images import ACCEPTED_FORMATS, load_image
 from recognition.ml.pipeline import Engine, EngineConfig, FaceAnalysis, get_engine
 
@@ -72,7 +71,8 @@ def engine_warm_up() -> None:
     engine_get().warm_up()
 
 
-def _max_pixels() -> int:
+def max_pixels_setting() -> int:
+    """The decompression-bomb limit on decoded images (RECOGNITION_MAX_IMAGE_PIXELS)."""
     return int(_setting("RECOGNITION_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS))
 
 
@@ -81,7 +81,7 @@ def image_decode(*, data: bytes, max_pixels: int | None = None) -> np.ndarray:
 
     `max_pixels` defaults to the RECOGNITION_MAX_IMAGE_PIXELS setting (the decompression-bomb limit).
     """
-    return load_image(data, max_pixels=_max_pixels() if max_pixels is None else max_pixels)
+    return load_image(data, max_pixels=max_pixels_setting() if max_pixels is None else max_pixels)
 
 
 def image_analyse(
@@ -139,44 +139,3 @@ def celebrity_photos_dir() -> Path:
     first use. Raises WeightsError, naming the command that downloads the archive, when it is missing.
     """
     return dataset.celebrity_dataset_dir(Path(settings.MODEL_CACHE_DIR), Path(settings.VAR_DIR) / "cache")
-
-
-def engine_evaluate(
-    *,
-    plan: evaluation.EvaluationPlan,
-    target_far: float | None = None,
-    threshold: float | None = None,
-    min_face_size: int | None = None,
-    progress: evaluation.Progress = evaluation.no_progress,
-) -> dict:
-    """Return the evaluation report of the engine and the recogniser on a folder-per-person dataset.
-
-    The recogniser is fitted by the training worker's own function (`training.recogniser_fit`) and
-    asked by the kiosk's (`matching.recogniser_identify`); `target_far` overrides
-    RECOGNISER_TARGET_FAR and `threshold` the calibrated threshold. `min_face_size` overrides the
-    setting for this evaluation (a second engine is built for it). See recognition.ml.evaluation for
-    the plan and the report's keys.
-    """
-    # Imported here: training and matching import this module.
-    from recognition.matching import recogniser_identify
-    from recognition.training import recogniser_fit
-
-    config = engine_config()
-    if min_face_size is not None:
-        config = dataclasses.replace(config, min_face_size=min_face_size)
-    built = get_engine(config)
-
-    def train(embeddings: np.ndarray, person_ids: np.ndarray):
-        return recogniser_fit(
-            embeddings, person_ids, embedder_version=built.embedder_version, target_far=target_far
-        )
-
-    return evaluation.evaluate(
-        built,
-        plan,
-        train=train,
-        identify=recogniser_identify,
-        threshold=threshold,
-        max_pixels=_max_pixels(),
-        progress=progress,
-    )

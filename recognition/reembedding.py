@@ -20,6 +20,7 @@ from attendance_site.queues import Queue
 from recognition import engine
 from recognition.ml.embeddings import embedding_to_bytes
 from recognition.ml.images import ImageError
+from recognition.training_requests import training_request
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,6 @@ def reembed_batch(*, limit: int = BATCH_SIZE) -> dict:
     called only by the re-embedding task.
     """
     from people.models import FaceImage
-    from recognition.training import training_request
 
     version = engine.embedder_version()
     counts = {"reembedded": 0, "rejected": 0}

@@ -6,7 +6,8 @@ No logic lives here: every name is one of these modules', re-exported:
 - recognition.engine: this process's face engine from the settings (decode, analyse, weights, evaluate),
   with the errors and types of the pure library it hands out (recognition.ml);
 - recognition.ml.embeddings: the stored byte form of an embedding;
-- recognition.training: recogniser versions trained from enrolment, coalesced training requests;
+- recognition.training (and training_requests): recogniser versions trained from enrolment,
+  coalesced training requests;
 - recognition.reembedding: after an embedder upgrade, enrolled photos re-embedded, then a retrain;
 - recognition.matching: the active version, recognising kiosk frames and liveness bursts, duplicates;
 - recognition.ml.liveness: the pure liveness check over a burst of faces;
@@ -22,7 +23,6 @@ from recognition.engine import (
     celebrity_photos_dir,
     embedder_version,
     engine_config,
-    engine_evaluate,
     engine_get,
     engine_warm_up,
     image_analyse,
@@ -30,6 +30,7 @@ from recognition.engine import (
     weights_fetch,
     weights_status,
 )
+from recognition.evaluating import engine_evaluate
 from recognition.heartbeats import worker_heartbeat_record, worker_heartbeat_remove, workers_alive
 from recognition.matching import (
     FrameRecognition,

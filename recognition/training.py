@@ -21,17 +21,20 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from attendance_site.dispatch import enqueue
-from attendance_site.queues import Queue
 from recognition import engine, reembedding
 from recognition.ml import recogniser as ml
 from recognition.ml.embeddings import embedding_from_bytes
 from recognition.models import RecogniserVersion, TrainingState
+from recognition.training_requests import (  # noqa: F401 -- training_request is part of this module's API
+    TRAIN_TASK,
+    _enqueue_training,
+    _training_state_locked,
+    training_request,
+)
 
 log = logging.getLogger(__name__)
 
 # The Celery task that runs `training_run` (recognition.tasks); the name is part of the deployment.
-TRAIN_TASK = "recognition.train"
 
 
 def training_data() -> tuple[np.ndarray, np.ndarray]:
@@ -247,32 +250,6 @@ def recogniser_version_people(*, version_id: int) -> set[int]:
     if row is None or row[0] is None:
         return set()
     return set(ml.Recogniser.from_bytes(row[0], sha256=row[1]).person_ids.tolist())
-
-
-def training_request(*, reason: str) -> None:
-    """Mark the enrolment as changed and queue a training run after the debounce delay.
-
-    Call inside the transaction that made the change: the run is queued only once it commits.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        state = _training_state_locked()
-        if state.dirty_since is None:
-            state.dirty_since = now
-        state.last_change_at = now
-        state.last_reason = reason[:200]
-        state.save()
-    transaction.on_commit(_enqueue_training)
-
-
-def _enqueue_training(countdown: float | None = None) -> None:
-    delay = settings.TRAINING_DEBOUNCE_SECONDS if countdown is None else countdown
-    enqueue(TRAIN_TASK, queue=Queue.TRAINING, countdown=delay)
-
-
-def _training_state_locked() -> TrainingState:
-    TrainingState.objects.get_or_create(pk=1)
-    return TrainingState.objects.select_for_update().get(pk=1)
 
 
 @dataclass
