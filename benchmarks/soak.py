@@ -246,19 +246,20 @@ class Soak:
         self.wait(trained, 900, "enrolment of the demo photos and a recogniser of the people ready")
 
     def register_kiosks(self, admin_password: str) -> None:
-        """Register the kiosks through the register page, as HR does in the kiosk's browser."""
-        session = requests.Session()
+        """Register the kiosks through the register page, as HR does in each kiosk's own browser
+        (registering logs HR out of that browser, so each kiosk gets its own login)."""
         login = f"{self.url}/admin/login/"
-        session.get(login, timeout=30)
-        response = session.post(
-            login,
-            data={"username": "soak-admin", "password": admin_password, "next": "/admin/",
-                  "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-            headers={"Referer": login}, timeout=30,
-        )  # fmt: skip
-        response.raise_for_status()
         register = f"{self.url}/kiosk/register/"
         for number in range(self.kiosks):
+            session = requests.Session()
+            session.get(login, timeout=30)
+            response = session.post(
+                login,
+                data={"username": "soak-admin", "password": admin_password, "next": "/admin/",
+                      "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+                headers={"Referer": login}, timeout=30,
+            )  # fmt: skip
+            response.raise_for_status()
             session.get(register, timeout=30)
             page = session.post(
                 register,

@@ -69,9 +69,8 @@ def test_kiosk_checks_in_the_enrolled_person_and_not_a_stranger(
         context.add_init_script(f"localStorage.setItem('attendance.kioskToken', {token!r});")
         page = context.new_page()
         page.goto(f"{web_server}/kiosk/")
-        expect(page.locator("#message")).to_have_text(
-            "Not recognised: please try again or see HR", timeout=60_000
-        )
+        # "Not recognised", with a hint when the face is small in the frame (this photo's is).
+        expect(page.locator("#message")).to_contain_text("Not recognised", timeout=60_000)
         page.screenshot(path=str(tmp_path / "kiosk-stranger.png"))
         time.sleep(2)  # a few more frames of the stranger
         browser.close()

@@ -140,9 +140,8 @@ def test_explicit_check_in_and_out_and_automatic_pass_by(
     stranger = write_y4m(sorted((celebrity_dir / "val" / "madonna").glob("*.jpg"))[0], tmp_path / "m.y4m")
     with sync_playwright() as playwright:
         browser, page = _kiosk_page(playwright, web_server, stranger, gate_token)
-        expect(page.locator("#message")).to_have_text(
-            "Not recognised: please try again or see HR", timeout=60_000
-        )
+        # "Not recognised", with a hint when the face is small in the frame (this photo's is).
+        expect(page.locator("#message")).to_contain_text("Not recognised", timeout=60_000)
         expect(page.locator("#btn-pin")).to_be_visible()
         page.click("#btn-pin")
         expect(page.locator("#pin-pad")).to_be_visible()
@@ -180,9 +179,8 @@ def test_explicit_check_in_and_out_and_automatic_pass_by(
     # a real "Not recognised" the empty scene is staged by answering every later frame "no face".
     with sync_playwright() as playwright:
         browser, page = _kiosk_page(playwright, web_server, stranger, gate_token)
-        expect(page.locator("#message")).to_have_text(
-            "Not recognised: please try again or see HR", timeout=60_000
-        )
+        # "Not recognised", with a hint when the face is small in the frame (this photo's is).
+        expect(page.locator("#message")).to_contain_text("Not recognised", timeout=60_000)
         page.route("**/api/v1/checkins/", _answer_pending)
         page.route("**/api/v1/checkins/*-*/", _answer_no_face)
         expect(page.locator("body")).to_have_attribute("data-state", "idle", timeout=15_000)
