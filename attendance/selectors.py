@@ -21,16 +21,21 @@ class AttendanceDay:
         return next((e for e in self.events if e.kind == AttendanceEvent.Kind.IN), None)
 
     @property
+    def last_move(self) -> AttendanceEvent | None:
+        """The day's last entry or exit (breaks are neither)."""
+        moves = (AttendanceEvent.Kind.IN, AttendanceEvent.Kind.OUT)
+        return next((e for e in reversed(self.events) if e.kind in moves), None)
+
+    @property
     def last_out(self) -> AttendanceEvent | None:
-        """The day's exit, only if it is the day's last entry-or-exit: after a later entry the person
-        is back in, and an earlier exit would read as when they left."""
-        moves = [e for e in self.events if e.kind in (AttendanceEvent.Kind.IN, AttendanceEvent.Kind.OUT)]
-        return moves[-1] if moves and moves[-1].kind == AttendanceEvent.Kind.OUT else None
+        """The day's exit, only if nothing came after it: after a later entry the person is back in."""
+        last = self.last_move
+        return last if last is not None and last.kind == AttendanceEvent.Kind.OUT else None
 
     @property
     def in_now(self) -> bool:
-        moves = [e for e in self.events if e.kind in (AttendanceEvent.Kind.IN, AttendanceEvent.Kind.OUT)]
-        return bool(moves) and moves[-1].kind == AttendanceEvent.Kind.IN
+        last = self.last_move
+        return last is not None and last.kind == AttendanceEvent.Kind.IN
 
 
 def person_attendance_days(*, person: Person, days: int = 60) -> list[AttendanceDay]:

@@ -172,7 +172,12 @@ def supervised_pids(paths: StackPaths) -> list[int]:
     this finds exactly this VAR_DIR's processes, also after supervisord itself was killed. Linux only
     (elsewhere: none found).
     """
-    wanted = f"SUPERVISOR_SERVER_URL=unix://{paths.supervisor_socket}".encode()
+    return processes_with_env("SUPERVISOR_SERVER_URL", f"unix://{paths.supervisor_socket}")
+
+
+def processes_with_env(name: str, value: str) -> list[int]:
+    """Return the pids (this one excepted) whose environment has name=value; none where there is no /proc."""
+    wanted = f"{name}={value}".encode()
     found = []
     for environ in Path("/proc").glob("[0-9]*/environ"):
         try:

@@ -196,10 +196,6 @@ class Recogniser:
             templates=self.templates[keep_people].copy(),
             gallery=self.gallery[rows].copy(),
             gallery_labels=remap[self.gallery_labels][rows].astype(np.int32),
-            extra={
-                **self.extra,
-                "people_removed": self.extra.get("people_removed", 0) + int((~keep_people).sum()),
-            },
         )
 
     def to_bytes(self) -> bytes:

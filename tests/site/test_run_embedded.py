@@ -51,19 +51,6 @@ def embedded_env(var_dir: Path, port: int) -> dict[str, str]:
     return env
 
 
-def processes_with_env(name: str, value: str) -> list[int]:
-    """Return the pids whose environment has name=value (supervisord gives each process its own group)."""
-    wanted = f"{name}={value}".encode()
-    found = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if wanted in environ.read_bytes().split(b"\0"):
-                found.append(int(environ.parent.name))
-        except OSError:  # gone, or not ours to read
-            continue
-    return [pid for pid in found if pid != os.getpid()]
-
-
 class MakeRun:
     """One `make run` in its own session, its console captured in a file."""
 
@@ -100,10 +87,10 @@ class MakeRun:
         os.killpg(self.process.pid, signal.SIGINT)
         self.process.wait(120)
         time.sleep(1)
-        assert processes_with_env("VAR_DIR", str(self.var_dir)) == []
+        assert stack.processes_with_env("VAR_DIR", str(self.var_dir)) == []
 
     def kill_all(self) -> None:
-        for pid in [self.process.pid, *processes_with_env("VAR_DIR", str(self.var_dir))]:
+        for pid in [self.process.pid, *stack.processes_with_env("VAR_DIR", str(self.var_dir))]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
