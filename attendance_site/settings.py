@@ -10,6 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from attendance_site.config import (
@@ -174,6 +175,13 @@ CELERY_BEAT_SCHEDULE = {
     "expire-stale-checkin-attempts": {"task": "attendance.checkin_attempts_expire", "schedule": 30.0},
     # Biometric data is kept no longer than the retention settings below allow.
     "apply-retention": {"task": "people.retention_apply", "schedule": 6 * 3600.0},
+    # Each manager's digest of yesterday, once a day (a second run the same day sends nothing).
+    "manager-digests": {
+        "task": "attendance.manager_digests_send",
+        "schedule": crontab(hour=env.int("DIGEST_HOUR", default=7), minute=0),
+    },
+    # Decision e-mails whose queued task was lost (a broker restart) go out within ten minutes.
+    "request-decision-mails": {"task": "attendance.request_decision_mails_send", "schedule": 600.0},
 }
 # Privacy: stored check-in frames are deleted after this many days; the face photos and embeddings
 # of a person who has been inactive this long are deleted (their attendance events are kept).
@@ -300,6 +308,16 @@ REPORT_WORKING_WEEKDAYS = [
 ]
 # The Today page reloads itself this often, in seconds.
 REPORT_TODAY_REFRESH_SECONDS = env.int("REPORT_TODAY_REFRESH_SECONDS", default=60)
+
+# E-mail: the daily digest to managers and request decisions to employees. The console backend
+# (printed to the worker's log) until EMAIL_URL names an SMTP server, e.g.
+# EMAIL_URL=smtp+tls://user:password@smtp.example.com:587 (django-environ's email_url).
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="attendance@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# Links in e-mails point here (the address people open the site at).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from attendance.clock import Clock, WeekSchedule, default_schedule, week_schedule_of, workday_of
 from attendance.models import AttendanceEvent, ReportAccess
 from attendance.reports.rules import (
+    STATE_BREAK,
     STATE_IN,
     STATE_LABELS,
     STATE_NOT_IN,
@@ -356,7 +357,8 @@ def attendance_today(
     search: str = "",
     now: dt.datetime | None = None,
 ) -> TodayReport:
-    """Return who is in, out or not yet in on the current workday, counts per department and arrivals."""
+    """Return who is in, on break, out or not yet in on the current workday, counts per department and
+    arrivals."""
     clock = Clock.from_settings()
     now = now or timezone.now()
     today = clock.workday(now)
@@ -364,17 +366,17 @@ def attendance_today(
         day=today, scope=scope, department=department, search=search, now=now, current=True
     )
     today_rows = []
-    counts = {STATE_IN: 0, STATE_OUT: 0, STATE_NOT_IN: 0, "late": 0, "people": 0}
+    counts = {STATE_IN: 0, STATE_BREAK: 0, STATE_OUT: 0, STATE_NOT_IN: 0, "late": 0, "people": 0}
     per_department: dict[str, dict] = {}
     arrivals: dict[int, int] = defaultdict(int)
     for row in rows:
         day = row.day
         last = max([*day.entries, *day.exits], default=None)
-        state = today_state(day.entries, day.exits)
+        state = today_state(day.entries, day.exits, on_break=day.on_break)
         today_rows.append(TodayRow(person=row.person, day=day, state=state, last_event=last))
         name = row.person.department.name if row.person.department else ""
         dept = per_department.setdefault(
-            name, {"department": name, "people": 0, STATE_IN: 0, STATE_OUT: 0, STATE_NOT_IN: 0, "late": 0}
+            name, {"department": name, "people": 0, "late": 0} | dict.fromkeys(STATE_LABELS, 0)
         )
         for bucket in (counts, dept):
             bucket["people"] += 1
