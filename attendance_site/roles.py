@@ -73,8 +73,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "attendance.add_payperiod",
         "attendance.change_payperiod",  # approve and lock, reopen (with a reason)
         "attendance.view_payperiod",
-        "attendance.view_payperiodlog",
-        "attendance.view_managerdigest",
     ],
     "Managers": [
         "attendance.view_reports",  # also deciding their departments' requests
