@@ -15,7 +15,7 @@ PASSWORD = "pw-for-tests"
 BAD = ("serious", "critical")
 
 
-def pages_by_role(consent_pk: int) -> dict[str, list[str]]:
+def pages_by_role(consent_pk: int, person_pk: int) -> dict[str, list[str]]:
     return {
         "anonymous": ["/", "/login/", "/no-such-page/", "/kiosk/"],
         "hr": [
@@ -27,9 +27,19 @@ def pages_by_role(consent_pk: int) -> dict[str, list[str]]:
             "/admin/people/consenttext/",
             f"/admin/people/consenttext/{consent_pk}/print/",
             "/kiosk/register/",
-            "/reports/today/",  # refused: the 403 page
+            "/reports/today/",
+            "/reports/requests/",
+            "/reports/pay-periods/",
+            f"/reports/people/{person_pk}/events/?day=2025-03-03",
         ],
-        "manager": ["/", "/reports/today/", "/reports/day/", "/reports/timesheet/", "/reports/departments/"],
+        "manager": [
+            "/",
+            "/reports/today/",
+            "/reports/day/",
+            "/reports/timesheet/",
+            "/reports/departments/",
+            "/reports/pay-periods/",
+        ],
         "admin": ["/", "/admin/", "/admin/attendance_site/roleholder/", "/admin/auth/user/"],
     }
 
@@ -43,7 +53,7 @@ def test_no_serious_or_critical_accessibility_issue_on_any_page(web_server, monk
     User.objects.create_superuser("admin", password=PASSWORD)
     for name, role in (("hr", "HR"), ("manager", "Managers")):
         Group.objects.get(name=role).user_set.add(User.objects.create_user(name, password=PASSWORD))
-    PersonFactory(department=DepartmentFactory(name="Lab"))
+    person = PersonFactory(department=DepartmentFactory(name="Lab"))
     consent, _ = ConsentText.objects.get_or_create(version="2025-1", defaults={"text": "We use your face."})
 
     axe = Axe()
@@ -51,7 +61,7 @@ def test_no_serious_or_critical_accessibility_issue_on_any_page(web_server, monk
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            for role, paths in pages_by_role(consent.pk).items():
+            for role, paths in pages_by_role(consent.pk, person.pk).items():
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 page = context.new_page()
                 if role != "anonymous":
