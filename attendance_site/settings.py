@@ -235,8 +235,8 @@ TRAINING_DEBOUNCE_SECONDS = env.float("TRAINING_DEBOUNCE_SECONDS", default=5.0)
 # A training run is stopped (and the previous version kept) after this long; keep it under the
 # broker's visibility timeout (3600 s) so a run is never redelivered while still running.
 TRAINING_TIME_LIMIT_SECONDS = env.int("TRAINING_TIME_LIMIT_SECONDS", default=1800)
-# Processes a training run may use (its cross-validation folds in parallel); 1 spares the cores
-# that recognition needs when training and recognition share a machine.
+# Threads a training run's matrix products may use (numpy's BLAS); 1 spares the cores that
+# recognition needs when training and recognition share a machine.
 RECOGNISER_TRAINING_JOBS = env.int("RECOGNISER_TRAINING_JOBS", default=1)
 
 # --- Check-in kiosk (attendance) ---

@@ -272,13 +272,13 @@ def train(
     target_far: float = DEFAULT_TARGET_FAR,
     max_threshold: float = DEFAULT_MAX_THRESHOLD,
     embedder_version: str = "",
-    **_ignored,
 ) -> Recogniser:
     """Return a recogniser trained on `embeddings` (N, 128 unit vectors) labelled with `person_ids` (N,).
 
     Every person needs at least 2 photos (one is left out in turn to measure the gallery); raises
-    ValueError otherwise, or when there is nothing to train on. Keyword arguments of the format 1
-    trainer (n_jobs, cv_folds, random_state) are accepted and ignored: nothing here is random.
+    ValueError otherwise, or when there is nothing to train on. Nothing here is random. The threads
+    its matrix products use are the caller's choice (recognition.training.recogniser_fit limits them
+    to RECOGNISER_TRAINING_JOBS).
     """
     started = time.perf_counter()
     x = normalise(np.ascontiguousarray(embeddings, dtype=np.float32))
