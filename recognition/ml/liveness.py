@@ -66,8 +66,8 @@ class LivenessConfig:
         Frames a third of a second apart of one person sit far closer than two different people.
         Embedder v2 on lfw-dev (benchmarks.distances): two different people's photos 1st percentile
         1.11 (under 1.0: 0.14% of pairs), one person's photos taken on different days 99th percentile
-        1.04; synthetic head turns (benchmarks.liveness) at most 1.00 (0.39-0.75 but for one ~300-px
-        source photo), a swapped face 1.33-1.60. 1.0 keeps swaps out without failing real turns.
+        1.04; synthetic head turns (benchmarks.liveness) 0.39-0.82 (1.00-1.01 from one ~300-px source
+        photo, upscaled), a swapped face 1.15-1.60. 1.0 keeps swaps out without failing turns.
     min_frames: frames with a face needed; min_face_fraction: share of the frames that must show one.
     reference_frames: the first frames with a face, captured looking ahead before any instruction:
         their mean yaw is the reference (one frame alone carries the landmarks' jitter).
