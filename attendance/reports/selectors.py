@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from attendance.clock import Clock, WeekSchedule, default_schedule, week_schedule_of, workday_of
@@ -87,6 +87,8 @@ class PersonDay:
     person: Person
     day: DaySummary
     shift_start: dt.time
+    # Events of this workday recorded by a PIN at a kiosk instead of a recognised face.
+    pin_punches: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,25 @@ def events_by_person_day(
     for person_id, workday, kind, moment in rows.iterator(chunk_size=5000):
         grouped[person_id][workday].append((kind, moment))
     return grouped
+
+
+def pin_punches_by_person_day(
+    *, people: QuerySet[Person], start: dt.date, end: dt.date
+) -> dict[tuple[int, dt.date], int]:
+    """Return {(person id, workday): events recorded by PIN} over a range, in one query.
+
+    A PIN punch has no face behind it (its kiosk frame is kept as evidence), so reports mark it for
+    managers to review.
+    """
+    rows = (
+        AttendanceEvent.objects.filter(
+            workday__range=(start, end), person__in=people.values("pk"), source=AttendanceEvent.Source.PIN
+        )
+        .values("person_id", "workday")
+        .annotate(punches=Count("id"))
+        .values_list("person_id", "workday", "punches")
+    )
+    return {(person_id, workday): punches for person_id, workday, punches in rows}
 
 
 @dataclass
@@ -238,9 +259,12 @@ def _summarise(workday: dt.date, events, plan: DayPlan, clock: Clock, now: dt.da
     )
 
 
-def _person_day(person: Person, day: DaySummary, plan: DayPlan) -> PersonDay:
+def _person_day(person: Person, day: DaySummary, plan: DayPlan, pin_punches: int = 0) -> PersonDay:
     return PersonDay(
-        person=person, day=day, shift_start=plan.shift.start if plan.shift else person.shift_start
+        person=person,
+        day=day,
+        shift_start=plan.shift.start if plan.shift else person.shift_start,
+        pin_punches=pin_punches,
     )
 
 
@@ -253,7 +277,7 @@ def attendance_day_rows(
     now: dt.datetime | None = None,
     current: bool = False,
 ) -> list[PersonDay]:
-    """Return a row per person for one workday, in name order; seven queries whatever the headcount.
+    """Return a row per person for one workday, in name order; eight queries whatever the headcount.
 
     With `current`, each person's row is their own current workday, which for a night worker
     (boundary 14:00) is still yesterday's in the morning; `day` is then the site's current workday.
@@ -267,6 +291,7 @@ def attendance_day_rows(
     listed = list(people)
     calendars, holidays = calendars_for(listed, start=first, end=day)
     events = events_by_person_day(people=people, start=first, end=day)
+    pins = pin_punches_by_person_day(people=people, start=first, end=day)
     rows = []
     for p in listed:
         calendar = calendars[p.pk]
@@ -274,7 +299,8 @@ def attendance_day_rows(
         if current:
             mine = min(workday_of(now, boundary=calendar.schedule_on(day).boundary, tz=clock.tz), day)
         plan = calendar.plan(mine, holidays)
-        rows.append(_person_day(p, _summarise(mine, events[p.pk][mine], plan, clock, now), plan))
+        summary = _summarise(mine, events[p.pk][mine], plan, clock, now)
+        rows.append(_person_day(p, summary, plan, pins.get((p.pk, mine), 0)))
     return rows
 
 
@@ -302,6 +328,7 @@ def attendance_timesheet_rows(
     listed = list(people)
     calendars, holidays = calendars_for(listed, start=start, end=end)
     events = events_by_person_day(people=people, start=start, end=end)
+    pins = pin_punches_by_person_day(people=people, start=start, end=end)
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     rows = []
     for p in listed:
@@ -309,7 +336,8 @@ def attendance_timesheet_rows(
         calendar = calendars[p.pk]
         for day in days:
             plan = calendar.plan(day, holidays)
-            rows.append(_person_day(p, _summarise(day, mine.get(day, ()), plan, clock, now), plan))
+            summary = _summarise(day, mine.get(day, ()), plan, clock, now)
+            rows.append(_person_day(p, summary, plan, pins.get((p.pk, day), 0)))
     return rows
 
 

@@ -115,7 +115,7 @@ API_FIELDS = {
     "DayReport": words("day count page num_pages page_size results"),
     "DayRow": words(
         "workday employee_id full_name department shift_start first_entry last_exit hours_worked late "
-        "late_minutes missing_exit status expected_hours overtime_hours early_leave_minutes"
+        "late_minutes missing_exit status expected_hours overtime_hours early_leave_minutes pin_punches"
     ),
     "DepartmentSummary": words("start end departments count page num_pages page_size results"),
     "SummaryDepartment": words(
@@ -129,7 +129,7 @@ API_FIELDS = {
     "Timesheet": words("start end totals count page num_pages page_size results"),
     "TimesheetRow": words(
         "workday employee_id full_name department hours_worked late late_minutes missing_exit status "
-        "expected_hours overtime_hours early_leave_minutes entries exits"
+        "expected_hours overtime_hours early_leave_minutes pin_punches entries exits"
     ),
     "TodayReport": words(
         "workday generated_at counts arrivals_by_hour count page num_pages page_size results"
@@ -145,11 +145,11 @@ API_FIELDS = {
 
 DAY_COLUMNS = words(
     "workday employee_id full_name department shift_start first_entry last_exit hours_worked late "
-    "late_minutes missing_exit status expected_hours overtime_hours early_leave_minutes"
+    "late_minutes missing_exit status expected_hours overtime_hours early_leave_minutes pin_punches"
 )
 TIMESHEET_COLUMNS = words(
     "workday employee_id full_name department entries exits hours_worked late late_minutes "
-    "missing_exit status expected_hours overtime_hours early_leave_minutes"
+    "missing_exit status expected_hours overtime_hours early_leave_minutes pin_punches"
 )
 TODAY_COLUMNS = words(
     "workday employee_id full_name department shift_start state first_entry last_event late late_minutes"
