@@ -268,10 +268,20 @@ KIOSK_PIN_LOCK_MINUTES = env.int("KIOSK_PIN_LOCK_MINUTES", default=15)
 LIVENESS_CHALLENGE_SECONDS = env.float("LIVENESS_CHALLENGE_SECONDS", default=20.0)
 LIVENESS_MAX_PENDING_SECONDS = env.float("LIVENESS_MAX_PENDING_SECONDS", default=15.0)
 LIVENESS_MAX_FRAMES = env.int("LIVENESS_MAX_FRAMES", default=16)
+# An answer is bound to its challenge (a one-use nonce) and must not come sooner after the challenge was
+# asked than its frames could be captured by a person following it: frames - 1 times this many seconds
+# (the kiosk captures one every 0.3 s; a script posting a recorded burst at once is refused).
+LIVENESS_MIN_FRAME_INTERVAL_SECONDS = env.float("LIVENESS_MIN_FRAME_INTERVAL_SECONDS", default=0.2)
 # The check (recognition.services.LivenessConfig): minimum head turn per asked direction (degrees
 # of landmark yaw from the first frame), and the largest embedding distance from the first frame.
 LIVENESS_MIN_TURN_DEGREES = env.float("LIVENESS_MIN_TURN_DEGREES", default=12.0)
 LIVENESS_MAX_IDENTITY_DISTANCE = env.float("LIVENESS_MAX_IDENTITY_DISTANCE", default=1.0)
+# Before each asked direction is reached, some frame must sit at least this fraction of the minimum
+# turn on the way (a head passes through the angles in between; a set of photos jumps); 0 turns it off.
+LIVENESS_INTERMEDIATE_FRACTION = env.float("LIVENESS_INTERMEDIATE_FRACTION", default=0.25)
+# Passive anti-spoofing (kiosks whose "liveness" is passive or both): a recognised face whose MiniFASNet
+# real score is below this is refused (recognition/ml/antispoof.py says how 0.1 was chosen).
+LIVENESS_PASSIVE_THRESHOLD = env.float("LIVENESS_PASSIVE_THRESHOLD", default=0.1)
 # "when_unsure" kiosks challenge when the distance exceeds this fraction of the recogniser's threshold
 # or the classifier's confidence is below LIVENESS_UNSURE_MIN_CONFIDENCE.
 LIVENESS_UNSURE_DISTANCE_FRACTION = env.float("LIVENESS_UNSURE_DISTANCE_FRACTION", default=0.75)
