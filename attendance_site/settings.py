@@ -351,9 +351,7 @@ X_FRAME_OPTIONS = "DENY"
 # admin and a few small pages use style attributes, which carry no script. The kiosk posts frames
 # with fetch to this origin; its camera stream needs no source (it is a MediaStream, not a URL).
 CONTENT_SECURITY_POLICY = {
-    # Swagger UI (drf-spectacular's SpectacularSwaggerView) starts itself with an inline script;
-    # SpectacularSwaggerSplitView in attendance/urls.py would not, and this exemption could go.
-    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    # No page is exempt: /api/docs/ (SpectacularSwaggerSplitView) loads its start-up script from itself.
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
