@@ -472,13 +472,25 @@ def test_admin_sets_a_kiosks_liveness_checks(admin_client):
     assert listing.status_code == 200
 
 
-def test_the_site_refuses_a_set_of_photos_that_skips_the_angles_in_between():
-    """LIVENESS_INTERMEDIATE_FRACTION (0.25) is on: frontal, turned and mirrored photos in the asked
-    order are refused as a jump (they passed while the part-way rule was off: issue 13, finding 1)."""
+def three_photos(attempt):
+    """Return landmarks of a frontal photo, a photo turned the first asked way, then its mirror image."""
+    sign = 1 if attempt.challenge[0] == "left" else -1
+    return track([0] * 4 + [16 * sign] * 4 + [0, 0] + [-16 * sign] * 2, person=attempt.person_id)
+
+
+def test_the_part_way_setting_refuses_a_set_of_photos_that_skips_the_angles_in_between(settings):
+    """With LIVENESS_INTERMEDIATE_FRACTION at 0.25, frontal, turned and mirrored photos in the asked
+    order are refused as a jump; at 0 (the default, see the setting) the same frames pass."""
+    settings.LIVENESS_INTERMEDIATE_FRACTION = 0.25
     kiosk, ana = KioskFactory(liveness_mode="always"), PersonFactory()
     attempt = confirmed(kiosk, ana)
-    sign = 1 if attempt.challenge[0] == "left" else -1
-    photos = track([0, 0, 0, 0, 16 * sign] * 1 + [16 * sign] * 3 + [0, 0] + [-16 * sign] * 2, person=ana.pk)
-    done = answer(attempt, photos)
+    done = answer(attempt, three_photos(attempt))
     assert (done.outcome, done.liveness_reason) == (Outcome.LIVENESS_FAILED, "jump"), done.liveness_figures
     assert not AttendanceEvent.objects.exists()
+    settings.LIVENESS_INTERMEDIATE_FRACTION = 0.0
+    again = confirmed(KioskFactory(liveness_mode="always"), PersonFactory())
+    sign = 1 if again.challenge[0] == "left" else -1
+    photos = track(
+        [0, 0, 0, 0, 16 * sign] * 1 + [16 * sign] * 3 + [0, 0] + [-16 * sign] * 2, person=again.person_id
+    )
+    assert answer(again, photos).outcome == Outcome.CHECKED_IN
