@@ -157,12 +157,13 @@ LEAD_FRAMES = 2
 # The kiosk before issue 13's second round paused its capture while the person read each instruction
 # (600 ms), then took four frames: a head was often already turned in the first frame of a step.
 STEP_PROFILE = (0.4, 0.8, 1.0, 0.6)  # share of the full turn in the frames of one asked direction
-# Today's kiosk (static/kiosk/kiosk.js) captures without a gap: a frame every 300 ms, two looking
-# ahead, then six per asked direction from the moment its instruction shows. A head recorded that way
-# is modelled as moving smoothly: REACTION_S after the instruction it starts from where it was and
+# Today's kiosk (static/kiosk/kiosk.js) captures without a gap: a frame every 150 ms, four looking
+# ahead, then twelve per asked direction from the moment its instruction shows. A head recorded that
+# way is modelled as moving smoothly: REACTION_S after the instruction it starts from where it was and
 # eases (half a cosine) to the full turn towards the asked side in TURN_S, then holds it.
-FRAME_S = 0.3
-CONTINUOUS_STEP_FRAMES = 6
+FRAME_S = 0.15
+CONTINUOUS_LEAD_FRAMES = 4
+CONTINUOUS_STEP_FRAMES = 12
 REACTION_S = 0.4
 TURN_S = 0.9
 CAPTURES = ("continuous", "paused")
@@ -276,7 +277,7 @@ def profile(directions: Sequence[str], *, capture: str = "continuous") -> list[f
     """
     if capture not in CAPTURES:
         raise ValueError(f"capture must be one of {CAPTURES}, not {capture!r}")
-    amounts = [0.0] * LEAD_FRAMES
+    amounts = [0.0] * (LEAD_FRAMES if capture == "paused" else CONTINUOUS_LEAD_FRAMES)
     if capture == "paused":
         for direction in directions:
             amounts += [YAW_SIGN[direction] * share for share in STEP_PROFILE]
@@ -308,7 +309,7 @@ def sequence(
 ) -> list[bytes]:
     """Return the JPEG burst of one kind ("genuine" or an ATTACKS name) for the asked directions.
 
-    Frames as the kiosk page captures them (`capture`, see profile: 14 continuous, or 10 paused):
+    Frames as the kiosk page captures them (`capture`, see profile: 28 continuous, or 10 paused):
     genuine is a non-rigid warp that slides the nose and mouth relative to the eyes, as a turning head
     does; still, shifted, rotated and tilted move a flat photo; swapped becomes another person's turn
     half way; wrong_order turns the other way round (a replayed video); mirror_swap and three_photos
@@ -329,7 +330,11 @@ def sequence(
     elif kind == "swapped":
         if other is None:
             raise ValueError("a swapped sequence needs another person's face")
-        half = LEAD_FRAMES + (len(STEP_PROFILE) if capture == "paused" else CONTINUOUS_STEP_FRAMES)
+        half = (
+            LEAD_FRAMES + len(STEP_PROFILE)
+            if capture == "paused"
+            else CONTINUOUS_LEAD_FRAMES + CONTINUOUS_STEP_FRAMES
+        )
         frames = [yaw_warp(face if i < half else other, a) for i, a in enumerate(amounts)]
     elif kind == "wrong_order":
         frames = [yaw_warp(face, a) for a in profile(list(reversed(directions)), capture=capture)]

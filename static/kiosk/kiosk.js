@@ -26,11 +26,12 @@
   const POST_TIMEOUT_MS = 5000;
   const BUSY_PAUSE_MS = 3000;
   // Liveness challenge: frames looking ahead, then for each asked turn frames from the moment its
-  // instruction shows (about 600 ms to read it, then the turn), without a gap: the server checks that
-  // the head passes through the angles in between, so the capture never pauses.
-  const CHALLENGE_FRAME_MS = 300; // about three frames a second
-  const CHALLENGE_LEAD_FRAMES = 2;
-  const CHALLENGE_STEP_FRAMES = 6;
+  // instruction shows (about 600 ms to read it, then the turn), without a gap and fast enough to see
+  // the head part way: the server checks that it passes through the angles in between (a head turning
+  // in under a second was often seen only before and after at 300 ms between frames).
+  const CHALLENGE_FRAME_MS = 150; // about seven frames a second
+  const CHALLENGE_LEAD_FRAMES = 4;
+  const CHALLENGE_STEP_FRAMES = 12; // 1.8 s per asked turn: 4 + 2 x 12 = 28 frames
   const ARROWS = { left: "\u2190 ", right: "\u2192 " }; // the preview is mirrored: your left is on the left
 
   const body = document.body;
