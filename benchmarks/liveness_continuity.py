@@ -14,9 +14,10 @@ Two kiosk captures (recognition.ml.synthetic.profile):
   paused      the earlier kiosk: two frames looking ahead, then per asked direction nothing while the
               instruction is read (600 ms), then four frames (10 frames); the genuine head's turn
               jumps across the pause
-  continuous  today's kiosk: a frame every 300 ms through the whole challenge (2 + 6 per direction,
-              14 frames); the genuine head is modelled as starting 0.4 s after each instruction and
-              easing (half a cosine) to the full turn in 0.9 s, then holding it
+  continuous  today's kiosk: a frame every 150 ms through the whole challenge (4 + 12 per direction,
+              28 frames); the genuine head is modelled as starting 0.4 s after each instruction and
+              easing (half a cosine) to the full turn in 0.9 s, then holding it (recognition.ml.
+              synthetic.FRAME_S etc.: at 300 ms, 2 + 6 per direction, strict passed 10 of 20 genuine)
 
 Active checks (recognition.ml.liveness):
 
