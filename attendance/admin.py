@@ -74,6 +74,7 @@ class KioskAdmin(admin.ModelAdmin):
         "name",
         "location",
         "is_active",
+        "liveness_checks",
         "liveness_mode",
         "decision",
         "min_minutes_between_in_and_out",
@@ -81,12 +82,13 @@ class KioskAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
     ]
-    list_filter = ["is_active", "liveness_mode", "decision"]
+    list_filter = ["is_active", "liveness_checks", "liveness_mode", "decision"]
     search_fields = ["name", "location"]
     fields = [
         "name",
         "location",
         "is_active",
+        "liveness_checks",
         "liveness_mode",
         "decision",
         "min_minutes_between_in_and_out",

@@ -16,6 +16,12 @@ class Kiosk(models.Model):
         ALWAYS = "always", "Challenge every time"
         WHEN_UNSURE = "when_unsure", "Challenge when the recognition is not confident"
 
+    class LivenessChecks(models.TextChoices):
+        NONE = "none", "None"
+        ACTIVE = "active", "Active: the head-turn challenge (when set above)"
+        PASSIVE = "passive", "Passive: an anti-spoofing score on every recognised face"
+        BOTH = "both", "Both"
+
     class Decision(models.TextChoices):
         AUTOMATIC = "automatic", "Automatic (entry, then exit)"
         EXPLICIT = "explicit", "Explicit (the person chooses)"
@@ -32,6 +38,16 @@ class Kiosk(models.Model):
         choices=Liveness.choices,
         default=Liveness.OFF,
         help_text="Ask the person to turn their head before an event is recorded (against photo attacks).",
+    )
+    liveness_checks = models.CharField(
+        "liveness",
+        max_length=8,
+        choices=LivenessChecks.choices,
+        default=LivenessChecks.ACTIVE,
+        help_text="Which liveness checks run. Active: the head-turn challenge, asked as 'liveness "
+        "challenge' says. Passive: each recognised face is scored by an anti-spoofing network (against "
+        "prints and screens) and refused below LIVENESS_PASSIVE_THRESHOLD. Both: passive on every frame, "
+        "and the challenge. None: neither, whatever 'liveness challenge' says.",
     )
     decision = models.CharField(
         "how it decides",
@@ -107,6 +123,10 @@ class CheckinAttempt(models.Model):
     challenge = models.JSONField(null=True, blank=True)
     challenge_expires_at = models.DateTimeField(null=True, blank=True)
     challenge_answered_at = models.DateTimeField(null=True, blank=True)
+    # The challenge is bound to its answer: a one-use nonce sent with it and required back, and the
+    # moment it was asked (an answer sooner than a person can follow it is refused).
+    challenge_nonce = models.CharField(max_length=64, blank=True, editable=False)
+    challenge_issued_at = models.DateTimeField(null=True, blank=True)
     liveness_reason = models.CharField(max_length=20, blank=True, db_index=True)
     liveness_figures = models.JSONField(null=True, blank=True)
     # Explicit kiosks: when the person's choice (requested_kind) was confirmed; a choice is made once.

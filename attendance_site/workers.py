@@ -63,6 +63,13 @@ def on_child_start() -> None:
     except Exception as exc:  # the worker must stay up: tasks report the same error to users
         log.error("face engine not warmed up: %s", exc)
         return
+    if Queue.RECOGNITION.value in consumed_queues():
+        # Kiosks set to passive (or both) liveness score each recognised face: load the anti-spoofing
+        # networks now (about 5 s), not on a kiosk's first frame (which then expired under load).
+        try:
+            services.passive_warm_up()
+        except Exception as exc:  # those kiosks' frames report the same error
+            log.error("anti-spoofing model not warmed up: %s", exc)
     if _warm_child_pid is not None:
         _warm_child_pid.value = os.getpid()
 

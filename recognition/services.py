@@ -11,6 +11,7 @@ No logic lives here: every name is one of these modules', re-exported:
 - recognition.reembedding: after an embedder upgrade, enrolled photos re-embedded, then a retrain;
 - recognition.matching: the active version, recognising kiosk frames and liveness bursts, duplicates;
 - recognition.ml.liveness: the pure liveness check over a burst of faces;
+- recognition.antispoofing: the passive anti-spoofing score of a kiosk frame's face, or of a burst;
 - recognition.heartbeats: which workers are alive and warm.
 
 Importing this module never imports TensorFlow (the web process and /healthz import it).
@@ -18,6 +19,7 @@ Importing this module never imports TensorFlow (the web process and /healthz imp
 
 from __future__ import annotations
 
+from recognition.antispoofing import frame_passive_score, frames_passive_score, passive_warm_up
 from recognition.engine import (
     ACCEPTED_IMAGE_FORMATS,
     celebrity_photos_dir,
@@ -105,6 +107,9 @@ __all__ = [
     "LivenessConfig",
     "LivenessVerdict",
     "liveness_check",
+    "frame_passive_score",
+    "frames_passive_score",
+    "passive_warm_up",
     # workers and health
     "worker_heartbeat_record",
     "worker_heartbeat_remove",

@@ -27,6 +27,7 @@ CHALLENGE = inline_serializer(
         "expires_at": serializers.DateTimeField(),
         "answer_url": serializers.CharField(),
         "max_frames": serializers.IntegerField(),
+        "nonce": serializers.CharField(help_text="Send it back with the frames (field 'nonce'); used once."),
     },
     allow_null=True,
 )
@@ -128,6 +129,7 @@ class CheckinAttemptOutput(serializers.ModelSerializer):
             "expires_at": obj.challenge_expires_at.isoformat(),
             "answer_url": reverse("checkin-challenge-answer", args=[obj.id]),
             "max_frames": settings.LIVENESS_MAX_FRAMES,
+            "nonce": obj.challenge_nonce,
         }
 
 
@@ -234,6 +236,9 @@ class CheckinChallengeAnswerApi(KioskUploadApi):
             allow_empty=False,
             help_text="The frames in capture order (JPEG, PNG or WebP), the first one looking ahead.",
         )
+        nonce = serializers.CharField(
+            max_length=64, help_text="The challenge's nonce, as the attempt's 'challenge' gave it."
+        )
 
     INPUT = ChallengeAnswerInputSerializer
 
@@ -271,7 +276,10 @@ class CheckinChallengeAnswerApi(KioskUploadApi):
             frames.append(data)
         try:
             attempt = services.checkin_challenge_answer(
-                attempt_id=attempt_id, kiosk=request.auth, frames=frames
+                attempt_id=attempt_id,
+                kiosk=request.auth,
+                frames=frames,
+                nonce=serializer.validated_data["nonce"],
             )
         except CheckinAttempt.DoesNotExist:
             return Response({"detail": "No such attempt for this kiosk."}, status=status.HTTP_404_NOT_FOUND)

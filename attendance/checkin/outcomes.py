@@ -26,6 +26,7 @@ PIN_REFUSED_MESSAGE = "Employee id or PIN not accepted: please try again or see 
 PIN_LOCKED_MESSAGE = "Too many wrong PINs: the PIN is locked until {time}. Please see HR."
 LIVENESS_FAILED_MESSAGE = "Could not confirm: please try again and turn your head as shown"
 LIVENESS_TOO_LATE_MESSAGE = "Too late: please try again"
+LIVENESS_PASSIVE_MESSAGE = "Not confirmed: this looks like a photo or a screen. Please show your own face"
 CHECKING_MESSAGE = "Checking…"
 QUEUE_UNAVAILABLE_MESSAGE = "The recognition queue is unavailable."
 EXPIRED_MESSAGE = "Expired before a worker took it."
@@ -121,6 +122,7 @@ KIOSK_TEXTS: dict[str, str] = {
     "checking": CHECKING_MESSAGE,
     "checking_detail": "Thank you, look at the camera again",
     "too_slow": "Too slow: please try again",
+    "not_confirmed": LIVENESS_FAILED_MESSAGE,
     "pin": "Type your employee id and PIN",
     "pin_detail": "Your photo is kept with a PIN punch for HR to review",
     "who": "{name} · {employee_id} · {time}",

@@ -207,3 +207,22 @@ def challenge_steps(rng) -> list[str]:
 def challenge_instructions(steps: Sequence[str]) -> list[str]:
     """Return the sentence the kiosk shows for each step."""
     return [INSTRUCTIONS[step] for step in steps]
+
+
+def answer_too_fast(
+    *, issued_at: dt.datetime, answered_at: dt.datetime, frames: int, min_frame_interval: dt.timedelta
+) -> str | None:
+    """Return why a challenge answer came too soon to be a person following it, or None if plausible.
+
+    A kiosk captures its frames one after another after the challenge is shown, so `frames` frames
+    take at least (frames - 1) intervals; a burst recorded in advance and posted as soon as the
+    challenge appears arrives sooner.
+    """
+    needed = min_frame_interval * max(frames - 1, 0)
+    took = answered_at - issued_at
+    if took >= needed:
+        return None
+    return (
+        f"the {frames} frames came {took.total_seconds():.1f} s after the challenge was asked; capturing "
+        f"them while following it takes at least {needed.total_seconds():.1f} s"
+    )

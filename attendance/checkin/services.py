@@ -182,10 +182,40 @@ def checkin_attempt_process(
         if recognise is None:
             from recognition.services import frame_recognise as recognise
         recognition = recognise(data=frame)
+        passive_score = None
+        if _kiosk_checks_passive(attempt.kiosk_id) and recognition.person_id is not None and recognition.box:
+            from recognition.services import frame_passive_score
+
+            passive_score = frame_passive_score(data=frame, box=recognition.box)
     except Exception as exc:
         log.exception("recognising attempt %s failed", attempt_id)
         return checkin_attempt_fail(attempt_id=attempt_id, error=str(exc))
-    return checkin_attempt_resolve(attempt_id=attempt_id, recognition=recognition, frame=frame)
+    return checkin_attempt_resolve(
+        attempt_id=attempt_id, recognition=recognition, frame=frame, passive_score=passive_score
+    )
+
+
+def _kiosk_checks_passive(kiosk_id) -> bool:
+    """Return whether the kiosk's liveness setting asks for the passive anti-spoofing score."""
+    checks = Kiosk.objects.values_list("liveness_checks", flat=True).get(pk=kiosk_id)
+    return checks in (Kiosk.LivenessChecks.PASSIVE, Kiosk.LivenessChecks.BOTH)
+
+
+def _passive_refused(attempt: CheckinAttempt, score: float | None, *, now: dt.datetime) -> bool:
+    """Note a passive score on the attempt; refuse it (liveness failed, reason "passive") below the
+    threshold. Return whether it was refused."""
+    if score is None:
+        return False
+    threshold = settings.LIVENESS_PASSIVE_THRESHOLD
+    figures = dict(attempt.liveness_figures or {})
+    figures.update(passive_score=round(float(score), 4), passive_threshold=threshold)
+    attempt.liveness_figures = figures
+    if score >= threshold:
+        return False
+    attempt.liveness_reason = "passive"
+    figures["detail"] = f"anti-spoofing score {score:.3f} below {threshold:g}: a photo or a screen?"
+    _finish(attempt, outcome=Outcome.LIVENESS_FAILED, message=outcomes.LIVENESS_PASSIVE_MESSAGE, now=now)
+    return True
 
 
 def _unknown_message(recognition: Recognition, frame: bytes | None) -> str:
@@ -212,9 +242,17 @@ def checkin_attempt_fail(*, attempt_id: uuid.UUID, error: str) -> CheckinAttempt
 
 
 def checkin_attempt_resolve(
-    *, attempt_id: uuid.UUID, recognition: Recognition, frame: bytes | None = None, now=None
+    *,
+    attempt_id: uuid.UUID,
+    recognition: Recognition,
+    frame: bytes | None = None,
+    now=None,
+    passive_score: float | None = None,
 ) -> CheckinAttempt:
     """Apply the attendance rules to a recognised frame and store the attempt's outcome.
+
+    `passive_score`: the recognised face's anti-spoofing score, at a kiosk that asks for it; below
+    LIVENESS_PASSIVE_THRESHOLD the attempt is refused (liveness failed) before anything else.
 
     Locks the kiosk row (so that the K-of-M agreement sees this kiosk's frames one at a time) and,
     when a person is confirmed, the person row (so that two workers confirming the same person at
@@ -237,6 +275,8 @@ def checkin_attempt_resolve(
             _finish(attempt, outcome=Outcome.NO_FACE, message=outcomes.NO_FACE_MESSAGE, now=now)
         elif person is None:
             _finish(attempt, outcome=Outcome.UNKNOWN, message=_unknown_message(recognition, frame), now=now)
+        elif _passive_refused(attempt, passive_score, now=now):
+            pass  # who it looked like stays on the attempt for HR's review of refused check-ins
         elif not _agreement(attempt, person.pk):
             _finish(attempt, outcome=Outcome.CONFIRMING, message=outcomes.CONFIRMING_MESSAGE, now=now)
         elif _needs_challenge(attempt, person, recognition):
@@ -516,8 +556,8 @@ def _needs_challenge(attempt: CheckinAttempt, person: Person, recognition: Recog
     Only when an event would be recorded: "already checked in" needs no proof. Should be called
     inside a transaction holding the kiosk's row lock (the kiosk's mode is read from the database).
     """
-    mode = Kiosk.objects.values_list("liveness_mode", flat=True).get(pk=attempt.kiosk_id)
-    if mode == Kiosk.Liveness.OFF:
+    mode, checks = Kiosk.objects.values_list("liveness_mode", "liveness_checks").get(pk=attempt.kiosk_id)
+    if mode == Kiosk.Liveness.OFF or checks not in (Kiosk.LivenessChecks.ACTIVE, Kiosk.LivenessChecks.BOTH):
         return False
     from recognition.services import recogniser_threshold
 
@@ -539,6 +579,8 @@ def _challenge(attempt: CheckinAttempt, *, now: dt.datetime) -> None:
     """Answer the attempt with a new random challenge instead of recording its event."""
     steps = rules.challenge_steps(_challenge_rng)
     attempt.challenge = steps
+    attempt.challenge_nonce = secrets.token_urlsafe(24)
+    attempt.challenge_issued_at = now
     attempt.challenge_expires_at = now + dt.timedelta(seconds=settings.LIVENESS_CHALLENGE_SECONDS)
     _finish(
         attempt,
@@ -549,16 +591,21 @@ def _challenge(attempt: CheckinAttempt, *, now: dt.datetime) -> None:
 
 
 def checkin_challenge_answer(
-    *, attempt_id: uuid.UUID, kiosk: Kiosk, frames: list[bytes], now: dt.datetime | None = None
+    *, attempt_id: uuid.UUID, kiosk: Kiosk, frames: list[bytes], nonce: str, now: dt.datetime | None = None
 ) -> CheckinAttempt:
     """Take a kiosk's burst of frames answering an attempt's challenge, and queue its check.
 
-    The frames must already be validated. A challenge is answered once: the attempt goes back to
-    pending and the worker decides. Raises CheckinAttempt.DoesNotExist for another kiosk's attempt,
-    ChallengeError (409) for an attempt without an open challenge or one already answered, and
-    ChallengeError (410) for a late answer, which is stored as a failed liveness check.
+    The frames must already be validated. The answer is bound to the challenge: it carries the
+    challenge's nonce (used once), and it must come no sooner after the challenge was asked than a
+    person following it could have captured the frames (rules.answer_too_fast) and no later than
+    the challenge's expiry. A challenge is answered once: the attempt goes back to pending and the
+    worker decides. Raises CheckinAttempt.DoesNotExist for another kiosk's attempt, ChallengeError
+    (409) for an attempt without an open challenge, one already answered or a wrong nonce (the
+    challenge stays open), ChallengeError (409) for an answer too fast and (410) for one too late,
+    both stored as a failed liveness check.
     """
     now = now or timezone.now()
+    refusal: ChallengeError | None = None
     with transaction.atomic():
         attempt = CheckinAttempt.objects.select_for_update().get(pk=attempt_id, kiosk=kiosk)
         if not attempt.challenge or attempt.outcome not in (Outcome.CHALLENGE, ""):
@@ -567,13 +614,40 @@ def checkin_challenge_answer(
             raise ChallengeError("This attempt has no open liveness challenge.", status=409)
         if attempt.challenge_answered_at is not None:
             raise ChallengeError("This challenge was already answered.", status=409)
+        if not attempt.challenge_nonce or not secrets.compare_digest(
+            attempt.challenge_nonce.encode(), (nonce or "").encode()
+        ):
+            raise ChallengeError(
+                "This answer does not carry the nonce of the challenge asked: send the challenge's "
+                "'nonce' with its frames.",
+                status=409,
+            )
         attempt.challenge_answered_at = now
-        expired = now > attempt.challenge_expires_at
-        if expired:
+        attempt.challenge_nonce = ""  # used once
+        issued = attempt.challenge_issued_at or attempt.challenge_expires_at - dt.timedelta(
+            seconds=settings.LIVENESS_CHALLENGE_SECONDS
+        )
+        too_fast = rules.answer_too_fast(
+            issued_at=issued,
+            answered_at=now,
+            frames=len(frames),
+            min_frame_interval=dt.timedelta(seconds=settings.LIVENESS_MIN_FRAME_INTERVAL_SECONDS),
+        )
+        if too_fast is not None:
+            attempt.liveness_reason = "too_fast"
+            attempt.liveness_figures = {"detail": too_fast}
+            _finish(
+                attempt, outcome=Outcome.LIVENESS_FAILED, message=outcomes.LIVENESS_FAILED_MESSAGE, now=now
+            )
+            refusal = ChallengeError(f"Refused: {too_fast}.", status=409)
+        elif now > attempt.challenge_expires_at:
             attempt.liveness_reason = "expired"
+            late = (now - attempt.challenge_expires_at).total_seconds()
+            attempt.liveness_figures = {"detail": f"answered {late:.1f} s after the challenge expired"}
             _finish(
                 attempt, outcome=Outcome.LIVENESS_FAILED, message=outcomes.LIVENESS_TOO_LATE_MESSAGE, now=now
             )
+            refusal = ChallengeError("The challenge expired before it was answered.", status=410)
         else:
             attempt.state = State.PENDING
             attempt.outcome = ""
@@ -588,8 +662,8 @@ def checkin_challenge_answer(
             )
         attempt.save()
         kiosk_seen(kiosk=kiosk, now=now)
-    if expired:
-        raise ChallengeError("The challenge expired before it was answered.", status=410)
+    if refusal is not None:
+        raise refusal
     return attempt
 
 
@@ -600,6 +674,7 @@ def liveness_config():
     return LivenessConfig(
         min_turn_deg=settings.LIVENESS_MIN_TURN_DEGREES,
         max_identity_distance=settings.LIVENESS_MAX_IDENTITY_DISTANCE,
+        intermediate_fraction=settings.LIVENESS_INTERMEDIATE_FRACTION or None,
     )
 
 
@@ -621,14 +696,24 @@ def checkin_liveness_process(
     try:
         faces = (analyse or recognition_frames_analyse)(frames)
         verdict = liveness_check(faces, attempt.challenge, liveness_config(), person_id=attempt.person_id)
+        passive_score = None
+        if verdict.passed and _kiosk_checks_passive(attempt.kiosk_id):
+            from recognition.services import frames_passive_score
+
+            passive_score = frames_passive_score(frames=frames, faces=faces)
     except Exception as exc:
         log.exception("checking the liveness of attempt %s failed", attempt_id)
         return checkin_attempt_fail(attempt_id=attempt_id, error=str(exc))
-    return checkin_liveness_resolve(attempt_id=attempt_id, verdict=verdict)
+    return checkin_liveness_resolve(attempt_id=attempt_id, verdict=verdict, passive_score=passive_score)
 
 
-def checkin_liveness_resolve(*, attempt_id: uuid.UUID, verdict, now=None) -> CheckinAttempt:
+def checkin_liveness_resolve(
+    *, attempt_id: uuid.UUID, verdict, now=None, passive_score: float | None = None
+) -> CheckinAttempt:
     """Store a liveness verdict; when it passed, record the event through the usual rules and locks.
+
+    `passive_score`: the burst's anti-spoofing score (kiosks set to "both"); below the threshold the
+    challenge fails with reason "passive" even though the head turned.
 
     Locks the kiosk row, then the attempt, then (when recording) the person, like checkin_attempt_resolve.
     """
@@ -648,6 +733,8 @@ def checkin_liveness_resolve(*, attempt_id: uuid.UUID, verdict, now=None) -> Che
             _finish(
                 attempt, outcome=Outcome.LIVENESS_FAILED, message=outcomes.LIVENESS_FAILED_MESSAGE, now=now
             )
+        elif _passive_refused(attempt, passive_score, now=now):
+            pass
         elif person is None or not person.is_active:
             _finish(attempt, outcome=Outcome.UNKNOWN, message=outcomes.UNKNOWN_MESSAGE, now=now)
         else:

@@ -85,12 +85,13 @@ class LivenessConfig:
     max_reference_spread_deg: the reference frames (looking ahead, before any instruction) must agree
         within this many degrees: a photo and its mirror as the reference average to "ahead" while
         being 30 deg or more apart.
-    intermediate_fraction: when set, before each asked direction is reached some frame must sit part
-        way, at least this fraction of min_turn_deg towards it (but short of it): a head passes
-        through the angles in between, a set of photos (one ahead, one turned, its mirror) jumps
-        over them. Off by default: the kiosk captures nothing while the person reads the next
-        instruction, so a real head is often already turned in the first frame of a step; turn it on
-        (0.25) once the kiosk captures through the whole challenge.
+    intermediate_fraction: when set, on the way to each asked direction's peak some frame must sit
+        part way: between this fraction and 1 - this fraction of the swing from where the head
+        turned from (the reference, then the previous direction's peak). A head passes through the
+        angles in between; a set of photos (one ahead, one turned, its mirror) jumps from one end to
+        the other. Needs a kiosk that captures through the whole challenge, instruction pauses
+        included (static/kiosk/kiosk.js does since issue 13's second round); the site sets 0.25
+        (LIVENESS_INTERMEDIATE_FRACTION), the library default stays off for callers of the old kind.
     """
 
     min_turn_deg: float = 12.0
@@ -149,6 +150,21 @@ def _repeated_frame(faces: Sequence[FrameFace]) -> tuple[int, int] | None:
             return seen[key], index
         seen[key] = index
     return None
+
+
+def _part_way(signed: np.ndarray, came_from: int | None, peak: int, fraction: float) -> bool:
+    """Return whether a frame between `came_from` and `peak` sits part way between their angles.
+
+    Part way: at least `fraction` of the swing from the angle at `came_from` to the peak's, and at
+    most 1 - fraction of it. A head passes through such angles even when the kiosk samples it only
+    every 300 ms (a 20 deg turn in 0.9 s moves about 10 deg between frames at its fastest); photos
+    swapped for one another jump from one end to the other.
+    """
+    origin = 0.0 if came_from is None else float(signed[came_from])
+    swing = float(signed[peak]) - origin
+    between = signed[:peak] if came_from is None else signed[came_from + 1 : peak]
+    share = (between - origin) / swing if swing > 0 else np.zeros(0)
+    return bool(((share >= fraction) & (share <= 1.0 - fraction)).any())
 
 
 def _fail(reason: str, detail: str, figures: dict) -> LivenessVerdict:
@@ -257,16 +273,21 @@ def liveness_check(
     start = 0
     reached = []
     skipped = []
+    came_from = None  # where the head turned from: the reference (None), then the previous direction's peak
     for direction in directions:
-        signed = YAW_SIGN[direction] * relative[start:]
-        hits = np.nonzero(signed >= config.min_turn_deg)[0]
+        signed = YAW_SIGN[direction] * relative
+        hits = np.nonzero(signed[start:] >= config.min_turn_deg)[0]
         if len(hits) == 0:
             break
-        on_the_way = signed[: int(hits[0])]
+        hit = start + int(hits[0])
+        peak = hit
+        while peak + 1 < len(signed) and signed[peak + 1] >= config.min_turn_deg:
+            peak += 1
+        peak = hit + int(np.argmax(signed[hit : peak + 1]))
         part_way = config.intermediate_fraction
-        if part_way is not None and not (on_the_way >= part_way * config.min_turn_deg).any():
+        if part_way is not None and not _part_way(signed, came_from, peak, part_way):
             skipped.append(direction)
-        start += int(hits[0])
+        start, came_from = hit, peak
         reached.append(direction)
     figures["reached"] = reached
     figures["skipped_to"] = skipped

@@ -154,7 +154,19 @@ def webcam_frame(rgb: np.ndarray, *, scale: float | None = None) -> np.ndarray:
 
 FACE_WIDTH_PX = 170  # face box width in the synthetic webcam frame
 LEAD_FRAMES = 2
+# The kiosk before issue 13's second round paused its capture while the person read each instruction
+# (600 ms), then took four frames: a head was often already turned in the first frame of a step.
 STEP_PROFILE = (0.4, 0.8, 1.0, 0.6)  # share of the full turn in the frames of one asked direction
+# Today's kiosk (static/kiosk/kiosk.js) captures without a gap: a frame every 150 ms, four looking
+# ahead, then twelve per asked direction from the moment its instruction shows. A head recorded that
+# way is modelled as moving smoothly: REACTION_S after the instruction it starts from where it was and
+# eases (half a cosine) to the full turn towards the asked side in TURN_S, then holds it.
+FRAME_S = 0.15
+CONTINUOUS_LEAD_FRAMES = 4
+CONTINUOUS_STEP_FRAMES = 12
+REACTION_S = 0.4
+TURN_S = 0.9
+CAPTURES = ("continuous", "paused")
 MAX_NOSE_SHIFT = 0.5  # of the eye distance: a 15-25 degree landmark yaw, a "slight" turn
 FOCAL_PX = 600.0  # a 640 px wide webcam with a 56 degree field of view
 ATTACKS = ("still", "shifted", "rotated", "tilted", "swapped", "wrong_order", "mirror_swap", "three_photos")
@@ -257,11 +269,26 @@ def tilted(face: FramedFace, amount: float) -> np.ndarray:
     return _sample(face.frame, cx + u, cy + v)
 
 
-def profile(directions: Sequence[str]) -> list[float]:
-    """Return the turn amount per frame (+ = the image's right = the person's left) for asked directions."""
-    amounts = [0.0] * LEAD_FRAMES
+def profile(directions: Sequence[str], *, capture: str = "continuous") -> list[float]:
+    """Return the turn amount per frame (+ = the image's right = the person's left) for asked directions.
+
+    capture "continuous": the head's pose sampled every FRAME_S through the whole challenge, the
+    instruction pauses included (today's kiosk); "paused": the earlier kiosk's frames (STEP_PROFILE).
+    """
+    if capture not in CAPTURES:
+        raise ValueError(f"capture must be one of {CAPTURES}, not {capture!r}")
+    amounts = [0.0] * (LEAD_FRAMES if capture == "paused" else CONTINUOUS_LEAD_FRAMES)
+    if capture == "paused":
+        for direction in directions:
+            amounts += [YAW_SIGN[direction] * share for share in STEP_PROFILE]
+        return amounts
+    pose = 0.0
     for direction in directions:
-        amounts += [YAW_SIGN[direction] * share for share in STEP_PROFILE]
+        target = YAW_SIGN[direction] * 1.0
+        for frame in range(1, CONTINUOUS_STEP_FRAMES + 1):
+            progress = min(max((frame * FRAME_S - REACTION_S) / TURN_S, 0.0), 1.0)
+            amounts.append(pose + (target - pose) * (1.0 - math.cos(math.pi * progress)) / 2.0)
+        pose = target
     return amounts
 
 
@@ -272,18 +299,24 @@ def noisy_jpeg(rgb: np.ndarray, rng: np.random.Generator, quality: int = 85) -> 
 
 
 def sequence(
-    kind: str, face: FramedFace, directions: Sequence[str], *, other: FramedFace | None = None, seed: int = 0
+    kind: str,
+    face: FramedFace,
+    directions: Sequence[str],
+    *,
+    other: FramedFace | None = None,
+    seed: int = 0,
+    capture: str = "continuous",
 ) -> list[bytes]:
     """Return the JPEG burst of one kind ("genuine" or an ATTACKS name) for the asked directions.
 
-    Ten frames as the kiosk page captures them (two looking ahead, then four per asked direction):
+    Frames as the kiosk page captures them (`capture`, see profile: 28 continuous, or 10 paused):
     genuine is a non-rigid warp that slides the nose and mouth relative to the eyes, as a turning head
     does; still, shifted, rotated and tilted move a flat photo; swapped becomes another person's turn
     half way; wrong_order turns the other way round (a replayed video); mirror_swap and three_photos
     answer with a turned photo and its mirror image (eight frames).
     """
     rng = np.random.default_rng(seed)
-    amounts = profile(directions)
+    amounts = profile(directions, capture=capture)
     if kind == "genuine":
         frames = [yaw_warp(face, a) for a in amounts]
     elif kind == "still":
@@ -297,10 +330,14 @@ def sequence(
     elif kind == "swapped":
         if other is None:
             raise ValueError("a swapped sequence needs another person's face")
-        half = LEAD_FRAMES + len(STEP_PROFILE)
+        half = (
+            LEAD_FRAMES + len(STEP_PROFILE)
+            if capture == "paused"
+            else CONTINUOUS_LEAD_FRAMES + CONTINUOUS_STEP_FRAMES
+        )
         frames = [yaw_warp(face if i < half else other, a) for i, a in enumerate(amounts)]
     elif kind == "wrong_order":
-        frames = [yaw_warp(face, a) for a in profile(list(reversed(directions)))]
+        frames = [yaw_warp(face, a) for a in profile(list(reversed(directions)), capture=capture)]
     elif kind in ("mirror_swap", "three_photos"):
         # One photo of the person turned towards the first asked direction, and its mirror image for
         # the other (issue 13, finding 1): [P, Pm, P, P, P, Pm, Pm, Pm] as the attacker sent it, or

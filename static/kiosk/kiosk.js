@@ -25,11 +25,13 @@
   const MOTION_THRESHOLD = 6; // mean absolute luma change (0-255) on a 32x24 thumbnail
   const POST_TIMEOUT_MS = 5000;
   const BUSY_PAUSE_MS = 3000;
-  // Liveness challenge: frames looking ahead, then for each asked turn a moment to read it and a burst.
-  const CHALLENGE_FRAME_MS = 300; // about three frames a second
-  const CHALLENGE_LEAD_FRAMES = 2;
-  const CHALLENGE_READ_MS = 600;
-  const CHALLENGE_STEP_FRAMES = 4;
+  // Liveness challenge: frames looking ahead, then for each asked turn frames from the moment its
+  // instruction shows (about 600 ms to read it, then the turn), without a gap and fast enough to see
+  // the head part way: the server checks that it passes through the angles in between (a head turning
+  // in under a second was often seen only before and after at 300 ms between frames).
+  const CHALLENGE_FRAME_MS = 150; // about seven frames a second
+  const CHALLENGE_LEAD_FRAMES = 4;
+  const CHALLENGE_STEP_FRAMES = 12; // 1.8 s per asked turn: 4 + 2 x 12 = 28 frames
   const ARROWS = { left: "\u2190 ", right: "\u2192 " }; // the preview is mirrored: your left is on the left
 
   const body = document.body;
@@ -353,10 +355,9 @@
         const arrow = ARROWS[challenge.steps[s]] || "";
         const step = TEXTS.challenge_step.replace("{n}", s + 1).replace("{total}", steps);
         show(arrow + challenge.instructions[s], step, CHALLENGE.tone, CHALLENGE.screen);
-        await sleep(CHALLENGE_READ_MS);
         for (let i = 0; i < CHALLENGE_STEP_FRAMES; i++) {
-          if (!(await capture())) return abandonChallenge();
           await sleep(CHALLENGE_FRAME_MS);
+          if (!(await capture())) return abandonChallenge();
         }
       }
       show(TEXTS.checking, TEXTS.checking_detail, "", "checking");
@@ -364,14 +365,16 @@
       frames.slice(0, challenge.max_frames || frames.length).forEach((blob, i) => {
         form.append("frames", blob, "frame" + i + ".jpg");
       });
+      form.append("nonce", challenge.nonce || "");
       kiosk.challenge.active = false;
       await postAndWait(challenge.answer_url, form, {
         postTimeoutMs: POST_TIMEOUT_MS * 3,
         resultTimeoutMs: cfg.livenessTimeoutMs,
         onConflict: async (response) => {
-          // Answered too late, or twice: shown like a failed check, with the server's reason.
+          // Answered too late, too fast or twice: shown like a failed check, with the server's reason.
           const row = OUTCOMES.liveness_failed;
-          show(TEXTS.too_slow, await reason(response), row.tone, row.screen);
+          const heading = response.status === 410 ? TEXTS.too_slow : TEXTS.not_confirmed;
+          show(heading, await reason(response), row.tone, row.screen);
           kiosk.holdUntil = now() + row.hold_ms;
         },
       });

@@ -27,8 +27,9 @@ def test_a_revoked_kiosk_cannot_be_ticked_active_again(client):
     client.force_login(UserFactory(groups=["HR"], is_staff=True))
     kiosk = KioskFactory(is_active=False, name="Front door")
     form = {
-        "name": "Front door", "location": "", "is_active": "on", "liveness_mode": "off",
-        "decision": "automatic", "min_minutes_between_in_and_out": 30, "choice_confirm_seconds": 4,
+        "name": "Front door", "location": "", "is_active": "on", "liveness_checks": "active",
+        "liveness_mode": "off", "decision": "automatic", "min_minutes_between_in_and_out": 30,
+        "choice_confirm_seconds": 4,
     }  # fmt: skip
     response = client.post(f"/admin/attendance/kiosk/{kiosk.pk}/change/", form)
     assert response.status_code == 302, response.content[:2000]

@@ -64,3 +64,28 @@ def test_registering_a_kiosk_saves_its_token_under_the_policy(web_server, monkey
         assert page.evaluate("localStorage.getItem('attendance.kioskToken')")
         assert page.evaluate("window.__csp") == []
         browser.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_docs_render_the_operations_under_the_policy(web_server, monkeypatch):
+    """/api/docs/ is no longer exempt from the policy: Swagger UI starts and lists the check-in
+    operations, with no violation (issue 13)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.factories import UserFactory
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    UserFactory(username="csp-docs", is_staff=True, is_superuser=True)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context()
+        context.add_init_script(COLLECT_VIOLATIONS)
+        page = context.new_page()
+        page.goto(f"{web_server}/login/?next=/api/docs/")
+        page.fill("input[name=username]", "csp-docs")
+        page.fill("input[name=password]", "pw-for-tests")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/api/docs/")
+        page.wait_for_selector("text=Answer a liveness challenge", timeout=30_000)
+        assert page.evaluate("window.__csp") == []
+        browser.close()

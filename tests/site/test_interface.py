@@ -109,7 +109,7 @@ API_FIELDS = {
         "challenge employee_id choice event_local_time"
     ),
     "KioskChoice": words("kinds likely confirm_after_ms expires_at confirm_url"),
-    "LivenessChallenge": words("steps instructions expires_at answer_url max_frames"),
+    "LivenessChallenge": words("steps instructions expires_at answer_url max_frames nonce"),
     "Error": words("detail"),
     "ReportError": words("detail errors"),
     "DayReport": words("day count page num_pages page_size results"),

@@ -179,6 +179,26 @@ def test_api_docs_page_is_served_without_a_cdn(client):
     assert "cdn." not in html and "unpkg" not in html
 
 
+def test_api_docs_page_runs_under_the_csp_with_no_inline_script(client):
+    """/api/docs/ carries the site's CSP (it was exempt: issue 13) and holds no inline script: its
+    start-up script comes from the same URL (?script=), as JavaScript that points at the schema."""
+    import re
+
+    client.force_login(UserFactory(groups=["HR"]))
+    response = client.get("/api/docs/")
+    policy = response.headers["Content-Security-Policy"]
+    script_src = policy.split("script-src")[1].split(";")[0]
+    assert "'self'" in script_src and "unsafe-inline" not in script_src
+    html = response.content.decode()
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
+    assert scripts and all('src="' in attrs and not body.strip() for attrs, body in scripts), scripts
+    start = next(attrs for attrs, _ in scripts if "script=" in attrs)
+    url = re.search(r'src="([^"]+)"', start).group(1).replace("&amp;", "&")
+    script = client.get(url)
+    assert script.status_code == 200 and script.headers["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode() and "SwaggerUIBundle" in script.content.decode()
+
+
 def test_a_pending_attempt_past_its_wait_reads_as_expired_with_no_worker_or_scheduler(client, settings):
     """With no worker and no scheduler to expire it, the kiosk's own poll sees the attempt expire."""
     settings.CHECKIN_MAX_PENDING_SECONDS = 5

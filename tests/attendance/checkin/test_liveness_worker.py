@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import F
 
 from attendance.models import AttendanceEvent, CheckinAttempt
 from recognition.ml import synthetic
@@ -41,9 +44,15 @@ def challenge_for(client, kiosk, frame: bytes) -> dict:
 
 
 def post_answer(client, kiosk, challenge: dict, frames: list[bytes]) -> dict:
+    """Answer with the challenge's nonce, as if the kiosk had spent the seconds a person takes capturing
+    them (the challenge's start is moved back: an answer sooner is refused as too fast)."""
     auth = {"HTTP_AUTHORIZATION": f"Kiosk {kiosk.token}"}
+    attempt_id = challenge["answer_url"].rstrip("/").split("/")[-2]
+    CheckinAttempt.objects.filter(pk=attempt_id).update(
+        challenge_issued_at=F("challenge_issued_at") - dt.timedelta(seconds=5)
+    )
     files = [SimpleUploadedFile(f"f{i}.jpg", data, "image/jpeg") for i, data in enumerate(frames)]
-    response = client.post(challenge["answer_url"], {"frames": files}, **auth)
+    response = client.post(challenge["answer_url"], {"frames": files, "nonce": challenge["nonce"]}, **auth)
     assert response.status_code == 202, response.json()
     return result(client, kiosk, response.json()["id"])
 

@@ -119,5 +119,27 @@ def test_with_intermediate_angles_required_a_set_of_photos_fails_and_a_turn_pass
     strict = LivenessConfig(intermediate_fraction=0.25)
     photos = liveness_check(track([0, 0, 16, 16, 16, 0, -16, -16]), ["left", "right"], strict)
     assert (photos.passed, photos.reason) == (False, "jump")
-    assert photos.figures["skipped_to"] == ["left", "right"]
+    assert photos.figures["skipped_to"] == ["left"]  # the frontal photo is "part way" back to the right
     assert liveness_check(track(LEFT_THEN_RIGHT), ["left", "right"], strict).passed
+
+
+def test_a_continuous_turn_sampled_every_300_ms_passes_the_part_way_rule():
+    """A head easing to 22 deg in 0.9 s, seen every 300 ms from the instruction on, skips the 3-12 deg
+    band but passes part way (13 deg of 22; -3.7 deg on the swing from +22 to -22)."""
+    strict = LivenessConfig(intermediate_fraction=0.25)
+    turn = [0, 0, 0, 2.6, 13, 21.3, 22, 22, 22, 17, -3.7, -20.7, -22, -22]
+    verdict = liveness_check(track(turn), ["left", "right"], strict)
+    assert verdict.passed, verdict
+    assert verdict.figures["skipped_to"] == []
+
+
+@pytest.mark.parametrize(
+    "yaws",
+    [[0, 0, 0, 0, 16, 16, 16, 16, 0, 0, -16, -16], [0, 0, 0, 20, 20, 20, 10, -20, -20, -20]],
+    ids=["three-photos", "straight-to-the-first-side"],
+)
+def test_a_turn_that_jumps_to_its_first_side_fails_the_part_way_rule(yaws):
+    """However many frames the kiosk sends, a first turn from ahead straight to the full angle is a jump."""
+    strict = LivenessConfig(intermediate_fraction=0.25)
+    verdict = liveness_check(track(yaws), ["left", "right"], strict)
+    assert (verdict.passed, verdict.reason, verdict.figures["skipped_to"]) == (False, "jump", ["left"])

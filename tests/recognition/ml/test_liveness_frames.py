@@ -49,8 +49,10 @@ def test_turning_sequences_pass(engine, framed):
     [
         ("still", {"no_turn"}),
         ("shifted", {"moved_sideways", "no_turn"}),
-        ("rotated", {"rotated_in_plane", "no_turn"}),
-        ("tilted", {"no_turn", "wrong_direction", "flat_picture"}),
+        # In 28 frames (150 ms apart) a rotated photo's landmark yaw can cross 12 deg one way once.
+        ("rotated", {"rotated_in_plane", "no_turn", "wrong_direction"}),
+        # Seen in 28 frames, a tilting print's box also drifts sideways in some bursts.
+        ("tilted", {"no_turn", "wrong_direction", "flat_picture", "moved_sideways"}),
         ("swapped", {"identity_changed"}),
         # With embedder v2 and full-resolution detection of the ~300-pixel source photos, Madonna's
         # wrong-order burst is stopped one check earlier, its frames 1.004 apart (limit 1.0).
