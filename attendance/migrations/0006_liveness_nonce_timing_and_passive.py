@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attendance', '0004_kiosk_decision_and_breaks'),
+        ('attendance', '0005_pay_periods_and_manager_digests'),
     ]
 
     operations = [
