@@ -77,6 +77,7 @@ TASKS = {
     "attendance.checkin_liveness_process": "recognition",
     "attendance_site.ping": "default",
     "people.face_image_process": "enrolment",
+    "people.zip_import_check": "enrolment",
     "people.retention_apply": "default",
     "recognition.reembed": "enrolment",
     "recognition.train": "training",
