@@ -494,6 +494,8 @@ class ZipImportAdmin(admin.ModelAdmin):
 @admin.register(FaceImage)
 class FaceImageAdmin(admin.ModelAdmin):
     list_display = ["thumbnail", "person", "status", "rejection_reason", "source", "created_at"]
+    # The thumbnail is a link to the photo already: a link around it would nest links (axe: link-name).
+    list_display_links = ["person"]
     list_filter = ["status", "source"]
     search_fields = ["person__full_name", "person__employee_id"]
     list_select_related = ["person"]
