@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from attendance import services
 from attendance.checkin import services as checkin_services
+from attendance.clock import person_clock
 from attendance.models import (
     AttendanceEvent,
     AttendanceEventLog,
@@ -198,6 +199,20 @@ class AttendanceEventForm(forms.ModelForm):
             )
         return timestamp
 
+    def clean(self):
+        data = super().clean()
+        person, timestamp = data.get("person"), data.get("timestamp")
+        days = [self.instance.workday] if self.instance.pk else []
+        if person is not None and timestamp is not None:
+            days.append(person_clock(person, timestamp).workday(timestamp))
+        for day in days:
+            if services.pay_period_locked_on(day) is not None:
+                raise forms.ValidationError(
+                    f"{day:%a %d %b %Y} is in a pay period that is approved and locked: reopen it "
+                    "(Pay periods, on the site, with a reason) before changing attendance in it."
+                )
+        return data
+
 
 @admin.register(AttendanceEvent)
 class AttendanceEventAdmin(admin.ModelAdmin):
@@ -266,10 +281,18 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         obj.workday = saved.workday
 
     def delete_view(self, request, object_id, extra_context=None):
-        if request.method == "POST" and not request.POST.get("reason", "").strip():
-            # Show the confirmation again instead of deleting: a reason is required.
+        event = AttendanceEvent.objects.filter(pk=object_id).only("workday").first()
+        locked = event is not None and services.pay_period_locked_on(event.workday) is not None
+        problem = ""
+        if locked:
+            problem = "This event's day is in a pay period that is approved and locked: reopen it first."
+        elif request.method == "POST" and not request.POST.get("reason", "").strip():
+            problem = "Say why this event is deleted."
+        if request.method == "POST" and problem:
+            # Show the confirmation again instead of deleting: a reason is required, a lock must go.
             request.POST = QueryDict()
-            extra_context = {**(extra_context or {}), "reason_error": "Say why this event is deleted."}
+        if problem:
+            extra_context = {**(extra_context or {}), "reason_error": problem}
         return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj):

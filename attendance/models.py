@@ -160,7 +160,10 @@ class AttendanceEvent(models.Model):
     class Meta:
         ordering = ["timestamp"]
         indexes = [models.Index(fields=["person", "workday"])]
-        permissions = [("view_reports", "Can view attendance reports")]
+        permissions = [
+            ("view_reports", "Can view attendance reports"),
+            ("correct_events", "Can correct attendance events on the site (in the departments reported on)"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person} {self.kind} {self.timestamp:%Y-%m-%d %H:%M}"
@@ -233,3 +236,79 @@ class ReportAccess(models.Model):
 
     def __str__(self) -> str:
         return f"Report access of {self.user}"
+
+
+class PayPeriod(models.Model):
+    """A stretch of workdays paid together (a month, say): approved and locked before payroll.
+
+    While locked, no hand-made change (HR, managers, approved requests, the admin) may add, move or
+    delete an event on a workday inside it; reopening it takes a reason, kept in PayPeriodLog.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        LOCKED = "locked", "Approved and locked"
+
+    start = models.DateField()
+    end = models.DateField(help_text="The period's last workday, included.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    locked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="pay_period_ends_after_start"
+            ),
+            models.UniqueConstraint(fields=["start"], name="pay_period_unique_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pay period {self.start:%d %b %Y} to {self.end:%d %b %Y}"
+
+    @property
+    def locked(self) -> bool:
+        return self.status == self.Status.LOCKED
+
+
+class PayPeriodLog(models.Model):
+    """Who approved and locked, or reopened, a pay period, when, and why."""
+
+    class Action(models.TextChoices):
+        LOCK = "lock", "Approved and locked"
+        REOPEN = "reopen", "Reopened"
+
+    period = models.ForeignKey(PayPeriod, on_delete=models.CASCADE, related_name="log")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "pay period change"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.period} by {self.by}"
+
+
+class ManagerDigest(models.Model):
+    """A daily digest e-mail sent to a manager for one workday: one row per manager and day, so that
+    running the task twice sends it once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+    recipient = models.EmailField()
+    summary = models.JSONField(default=dict, help_text="The figures the e-mail gave.")
+
+    class Meta:
+        ordering = ["-day", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="one_digest_per_manager_and_day")]
+
+    def __str__(self) -> str:
+        return f"Digest of {self.day} to {self.recipient}"

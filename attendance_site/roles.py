@@ -68,9 +68,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "attendance.delete_attendanceevent",
         "attendance.view_attendanceevent",
         "attendance.view_attendanceeventlog",  # attendance: who fixed events, when and why
+        # The site: reports, deciding requests (/reports/requests/), correcting events, pay periods.
+        "attendance.view_reports",
+        "attendance.correct_events",
+        "attendance.add_payperiod",
+        "attendance.change_payperiod",  # approve and lock, reopen (with a reason)
+        "attendance.view_payperiod",
     ],
     "Managers": [
-        "attendance.view_reports",
+        "attendance.view_reports",  # also deciding their departments' requests
+        "attendance.correct_events",  # their departments' events, on the site
+        "attendance.view_payperiod",
         "people.view_department",
     ],
 }
@@ -79,14 +87,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 # What each role can do, in the words the "People and roles" admin page shows.
 ROLE_DESCRIPTIONS: dict[str, str] = {
     "HR": "Enrols people and their face photos, sets work schedules, holidays and leave, registers "
-    "kiosks, corrects attendance events, retrains the recogniser (in the admin).",
-    "Managers": "Reads the attendance reports and exports them (on the site; departments may be "
-    "limited under Report access). No admin, no face photos.",
+    "kiosks, corrects attendance events, retrains the recogniser (in the admin); on the site reads "
+    "every report, decides employees' requests, corrects events, approves and locks pay periods.",
+    "Managers": "Reads the attendance reports and exports them, decides their people's requests and "
+    "corrects their events (on the site; departments may be limited under Report access), gets a "
+    "daily digest e-mail. No admin, no face photos.",
 }
 # The same, in a few words, for the column of the users list.
 ROLE_SUMMARIES: dict[str, str] = {
-    "HR": "enrolment, kiosks, corrections",
-    "Managers": "reports",
+    "HR": "enrolment, kiosks, corrections, requests, pay periods",
+    "Managers": "reports, requests, corrections",
 }
 
 # Roles whose work is in the admin: their members get the staff flag. Managers work on the site

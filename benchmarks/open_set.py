@@ -16,7 +16,7 @@ the embedder version.
   distance to the candidate's nearest enrolled photo must be under a threshold; its curve sweeps it.
 - Kiosk bursts: per check-in, M frames of one person (staff: their probe photos in turn, starting at
   each; strangers: their photos in turn, a one-photo stranger's photo M times, the worst case) go
-  through attendance.rules.agreement_reached (K of M); the outcome is correct, wrong person, stranger
+  through attendance.checkin.rules.agreement_reached (K of M); the outcome is correct, wrong person, stranger
   admitted or no decision; also for the old decision at its threshold for 1% of strangers per frame.
 Touches no database.
 """
@@ -124,7 +124,7 @@ def bursts(answers_by_person: dict, *, k: int, m: int, stranger: bool) -> dict:
     """Return outcome counts of check-ins made of M-frame bursts through the kiosk's K-of-M rule."""
     import datetime as dt
 
-    from attendance.rules import agreement_reached
+    from attendance.checkin.rules import agreement_reached
 
     counts = {"check_ins": 0, "correct": 0, "wrong_person": 0, "stranger_admitted": 0, "no_decision": 0}
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

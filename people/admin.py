@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from attendance_site.privacy import person_biometrics_delete, person_erase
-from people.forms import PersonAdminForm, ZipEnrolForm
+from people.forms import LeaveAdminForm, PersonAdminForm, ZipEnrolForm, locked_pay_period_between
 from people.models import (
     ConsentText,
     Department,
@@ -219,6 +219,7 @@ class HolidayAdmin(admin.ModelAdmin):
 
 @admin.register(Leave)
 class LeaveAdmin(admin.ModelAdmin):
+    form = LeaveAdminForm
     list_display = ["person", "kind", "start_date", "end_date", "half_day", "entered_by"]
     list_filter = ["kind", "person__department"]
     date_hierarchy = "start_date"
@@ -231,6 +232,12 @@ class LeaveAdmin(admin.ModelAdmin):
         if not change:
             obj.entered_by = request.user
         super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Leave on days of a locked pay period stays until the period is reopened.
+        if obj is not None and locked_pay_period_between(obj.start_date, obj.end_date) is not None:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(Person)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from people.models import Person
+from people.models import Leave, Person
 from people.selectors import consent_text_current
 from people.services import face_upload_read, zip_read
 
@@ -207,3 +207,36 @@ class ZipEnrolForm(forms.Form):
                 create_departments=bool(cleaned.get("create_departments")),
             )
         return cleaned
+
+
+def locked_pay_period_between(start, end):
+    """Return a locked pay period (attendance.PayPeriod) touching start..end, or None.
+
+    Looked up by name: people does not import attendance.
+    """
+    from django.apps import apps
+
+    PayPeriod = apps.get_model("attendance", "PayPeriod")
+    return PayPeriod.objects.filter(status="locked", start__lte=end, end__gte=start).first()
+
+
+class LeaveAdminForm(forms.ModelForm):
+    """HR's leave: refused on days of a locked pay period (before or after the change)."""
+
+    class Meta:
+        model = Leave
+        fields = ["person", "kind", "start_date", "end_date", "half_day", "note"]
+
+    def clean(self):
+        data = super().clean()
+        ranges = [(self.instance.start_date, self.instance.end_date)] if self.instance.pk else []
+        if data.get("start_date") and data.get("end_date"):
+            ranges.append((data["start_date"], data["end_date"]))
+        for start, end in ranges:
+            period = locked_pay_period_between(start, end)
+            if period is not None:
+                raise forms.ValidationError(
+                    f"This leave touches the {period}, which is approved and locked: reopen it (Pay "
+                    "periods, on the site, with a reason) before changing leave in it."
+                )
+        return data

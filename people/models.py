@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class WorkSchedule(models.Model):
@@ -351,14 +352,18 @@ class Leave(models.Model):
 
 
 class CorrectionRequest(models.Model):
-    """An employee's request to fix their attendance (a missed entry or exit), decided by a manager or HR.
+    """An employee's request to fix their attendance, decided by a manager or HR: a missed entry or exit,
+    a wrong time on an existing event, or leave.
 
-    Approving adds the event through attendance.services (audited, with the request's reason).
+    Approving changes events through attendance.services (audited, with the request's reason), or, for
+    leave, adds the Leave row.
     """
 
     class Kind(models.TextChoices):
         MISSED_ENTRY = "in", "Missed entry"
         MISSED_EXIT = "out", "Missed exit"
+        WRONG_TIME = "time", "Wrong time"
+        LEAVE = "leave", "Leave"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -366,8 +371,10 @@ class CorrectionRequest(models.Model):
         REJECTED = "rejected", "Rejected"
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="correction_requests")
-    kind = models.CharField(max_length=3, choices=Kind.choices)
-    moment = models.DateTimeField(help_text="When the entry or exit happened.")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    moment = models.DateTimeField(
+        null=True, blank=True, help_text="When the entry or exit happened (the right time, for a wrong time)."
+    )
     reason = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -375,12 +382,39 @@ class CorrectionRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    # The attendance event an approval added (attendance.AttendanceEvent; an id, so people does not
-    # depend on attendance).
+    decision_note = models.CharField(
+        max_length=300, blank=True, help_text="What the decider told the employee."
+    )
+    # When the employee was told of the decision by e-mail (sent once).
+    decision_mailed_at = models.DateTimeField(null=True, blank=True)
+    # The attendance event the request is about (a wrong time) or that its approval added (a missed
+    # entry or exit): attendance.AttendanceEvent, an id, so that people does not depend on attendance.
     event_id = models.BigIntegerField(null=True, blank=True)
+    # A wrong time: the event's time when the request was made, as the employee saw it.
+    previous_moment = models.DateTimeField(null=True, blank=True)
+    # Leave: its kind, first and last day, half a day or not; approving adds `leave`.
+    leave_kind = models.CharField(max_length=10, choices=Leave.Kind.choices, blank=True)
+    leave_start = models.DateField(null=True, blank=True)
+    leave_end = models.DateField(null=True, blank=True)
+    half_day = models.BooleanField(default=False)
+    leave = models.ForeignKey(Leave, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} of {self.person} at {self.moment:%Y-%m-%d %H:%M} ({self.status})"
+        return f"{self.what} of {self.person} ({self.status})"
+
+    @property
+    def what(self) -> str:
+        """Describe the request in a few words, for pages and e-mails."""
+        local = timezone.localtime
+        if self.kind == self.Kind.LEAVE:
+            days = f"{self.leave_start:%a %d %b %Y}"
+            if self.leave_end and self.leave_end != self.leave_start:
+                days += f" to {self.leave_end:%a %d %b %Y}"
+            return f"{self.get_leave_kind_display()}{' (half day)' if self.half_day else ''}, {days}"
+        if self.kind == self.Kind.WRONG_TIME and self.previous_moment and self.moment:
+            before, after = local(self.previous_moment), local(self.moment)
+            return f"Wrong time: {before:%a %d %b %H:%M} should be {after:%a %d %b %H:%M}"
+        return f"{self.get_kind_display()} at {local(self.moment):%a %d %b %Y %H:%M}" if self.moment else ""

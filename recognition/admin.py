@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from recognition.models import RecogniserVersion
+from recognition.reembedding import reembedding_status
 from recognition.training import training_request
 
 
@@ -90,6 +91,12 @@ class RecogniserVersionAdmin(admin.ModelAdmin):
     @admin.display(description="sha256")
     def sha256_short(self, v):
         return v.sha256[:12]
+
+    def changelist_view(self, request, extra_context=None):
+        # After an embedder upgrade: how far re-embedding the enrolled photos has come (training of the
+        # new version follows it; the page refreshes itself until it is done).
+        extra_context = {**(extra_context or {}), "reembedding": reembedding_status()}
+        return super().changelist_view(request, extra_context=extra_context)
 
     def get_urls(self):
         retrain = self.admin_site.admin_view(require_POST(self.retrain_view))

@@ -30,7 +30,12 @@ class RecogniserVersion(models.Model):
     photos_count = models.PositiveIntegerField(default=0)
     training_seconds = models.FloatField(null=True, blank=True)
     cv_accuracy = models.FloatField(null=True, blank=True)
-    threshold = models.FloatField(null=True, blank=True, help_text="Open-set distance threshold.")
+    threshold = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Open-set score threshold: a face is accepted when its distance to the nearest person "
+        "minus its mean distance to the next ones is below it (format 1 versions: a distance threshold).",
+    )
     target_far = models.FloatField(null=True, blank=True)
     genuine_accept_rate = models.FloatField(
         null=True,

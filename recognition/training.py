@@ -77,12 +77,19 @@ def recogniser_fit(
 
     The one place training options are chosen (`engine.recogniser_options`): training runs and
     `evaluate_recognition` both call it, so an evaluation measures the recogniser the kiosk runs.
-    `target_far` overrides RECOGNISER_TARGET_FAR (evaluations only).
+    `target_far` overrides RECOGNISER_TARGET_FAR (evaluations only); RECOGNISER_TRAINING_JOBS limits
+    the threads the fit uses.
     """
+    from threadpoolctl import threadpool_limits
+
     options = engine.recogniser_options()
     if target_far is not None:
         options["target_far"] = target_far
-    return ml.train(embeddings, person_ids, embedder_version=embedder_version, **options)
+    # RECOGNISER_TRAINING_JOBS: the BLAS threads the fit's matrix products may use (1 spares the cores
+    # a recognition worker on the same machine needs; more makes a large gallery's training faster).
+    threads = max(1, int(options.pop("n_jobs", 1) or 1))
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return ml.train(embeddings, person_ids, embedder_version=embedder_version, **options)
 
 
 def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:

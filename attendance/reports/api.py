@@ -46,6 +46,7 @@ def params(*names: str) -> list[OpenApiParameter]:
         "person": (OpenApiTypes.STR, "Employee ID: one person's timesheet."),
         "q": (OpenApiTypes.STR, "Search in names and employee IDs."),
         "state": (OpenApiTypes.STR, "in, out, not_in or late."),
+        "punch": (OpenApiTypes.STR, "pin: only days with an event recorded by PIN instead of a face."),
         "sort": (OpenApiTypes.STR, "Column to sort by, '-' first for descending."),
         "page": (OpenApiTypes.INT, "Page number, from 1."),
         "page_size": (OpenApiTypes.INT, f"Rows per page (default {settings.REPORT_PAGE_SIZE})."),

@@ -67,10 +67,24 @@ class DateInput(forms.DateInput):
 DATE_ERRORS = {"invalid": "Enter a valid date as YYYY-MM-DD."}
 
 
+PUNCH_PIN = "pin"
+
+
+def punch_field() -> forms.ChoiceField:
+    """Which punches a day or timesheet lists: any, or only days with an event recorded by PIN."""
+    return forms.ChoiceField(
+        required=False,
+        label="Punches",
+        choices=[("", "Any"), (PUNCH_PIN, "PIN punches only")],
+        error_messages={"invalid_choice": "Unknown punch filter: %(value)s (use pin, or leave it out)."},
+    )
+
+
 class DayReportForm(ReportForm):
     day = forms.DateField(input_formats=["%Y-%m-%d"], widget=DateInput(), error_messages=DATE_ERRORS)
+    punch = punch_field()
 
-    field_order = ["day", "department", "q"]
+    field_order = ["day", "department", "q", "punch"]
 
     def defaults(self):
         return {"day": current_workday().isoformat()}
@@ -121,6 +135,7 @@ class TimesheetForm(RangeForm):
         empty_label="Everyone",
         error_messages={"invalid_choice": "Unknown person."},
     )
+    punch = punch_field()
 
     def __init__(self, data=None, *, scope: ReportScope, sort_keys: Iterable[str]):
         super().__init__(data, scope=scope, sort_keys=sort_keys)

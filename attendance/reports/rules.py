@@ -48,7 +48,13 @@ ATTENDED = {PRESENT, IN_NOW, INCOMPLETE}
 STATE_IN = "in"
 STATE_OUT = "out"
 STATE_NOT_IN = "not_in"
-STATE_LABELS = {STATE_IN: "Present now", STATE_OUT: "Checked out", STATE_NOT_IN: "Not yet in"}
+STATE_BREAK = "break"  # in, but a break started and has not ended
+STATE_LABELS = {
+    STATE_IN: "Present now",
+    STATE_BREAK: "On break",
+    STATE_OUT: "Checked out",
+    STATE_NOT_IN: "Not yet in",
+}
 
 HOUR = Decimal(3600)
 CENT = Decimal("0.01")
@@ -142,6 +148,8 @@ class DaySummary:
     holiday: str = ""
     leave: str = ""
     half_day_leave: bool = False
+    # In now, inside a break that has not ended (the current workday only).
+    on_break: bool = False
 
     @property
     def expected_hours(self) -> Decimal:
@@ -295,6 +303,7 @@ def summarise_day(
         status=status,
         breaks=breaks,
         early_leave_minutes=early,
+        on_break=in_now and break_at is not None,
         **calendar,
     )
 
@@ -408,12 +417,15 @@ def period_totals(days: Iterable[DaySummary], *, working_days: set[dt.date]) -> 
     return totals
 
 
-def today_state(entries: Sequence[dt.datetime], exits: Sequence[dt.datetime]) -> str:
-    """Return where a person is on the current workday from its entries and exits, each in time order."""
+def today_state(
+    entries: Sequence[dt.datetime], exits: Sequence[dt.datetime], *, on_break: bool = False
+) -> str:
+    """Return where a person is on the current workday from its entries and exits, each in time order;
+    someone in whose break has started and not ended is on break, not "present now"."""
     if not entries and not exits:
         return STATE_NOT_IN
     if entries and (not exits or entries[-1] > exits[-1]):
-        return STATE_IN
+        return STATE_BREAK if on_break else STATE_IN
     return STATE_OUT
 
 

@@ -12,12 +12,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from attendance.clock import Clock, WeekSchedule, default_schedule, week_schedule_of, workday_of
 from attendance.models import AttendanceEvent, ReportAccess
 from attendance.reports.rules import (
+    STATE_BREAK,
     STATE_IN,
     STATE_LABELS,
     STATE_NOT_IN,
@@ -86,6 +87,8 @@ class PersonDay:
     person: Person
     day: DaySummary
     shift_start: dt.time
+    # Events of this workday recorded by a PIN at a kiosk instead of a recognised face.
+    pin_punches: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,25 @@ def events_by_person_day(
     for person_id, workday, kind, moment in rows.iterator(chunk_size=5000):
         grouped[person_id][workday].append((kind, moment))
     return grouped
+
+
+def pin_punches_by_person_day(
+    *, people: QuerySet[Person], start: dt.date, end: dt.date
+) -> dict[tuple[int, dt.date], int]:
+    """Return {(person id, workday): events recorded by PIN} over a range, in one query.
+
+    A PIN punch has no face behind it (its kiosk frame is kept as evidence), so reports mark it for
+    managers to review.
+    """
+    rows = (
+        AttendanceEvent.objects.filter(
+            workday__range=(start, end), person__in=people.values("pk"), source=AttendanceEvent.Source.PIN
+        )
+        .values("person_id", "workday")
+        .annotate(punches=Count("id"))
+        .values_list("person_id", "workday", "punches")
+    )
+    return {(person_id, workday): punches for person_id, workday, punches in rows}
 
 
 @dataclass
@@ -237,9 +259,12 @@ def _summarise(workday: dt.date, events, plan: DayPlan, clock: Clock, now: dt.da
     )
 
 
-def _person_day(person: Person, day: DaySummary, plan: DayPlan) -> PersonDay:
+def _person_day(person: Person, day: DaySummary, plan: DayPlan, pin_punches: int = 0) -> PersonDay:
     return PersonDay(
-        person=person, day=day, shift_start=plan.shift.start if plan.shift else person.shift_start
+        person=person,
+        day=day,
+        shift_start=plan.shift.start if plan.shift else person.shift_start,
+        pin_punches=pin_punches,
     )
 
 
@@ -252,7 +277,7 @@ def attendance_day_rows(
     now: dt.datetime | None = None,
     current: bool = False,
 ) -> list[PersonDay]:
-    """Return a row per person for one workday, in name order; seven queries whatever the headcount.
+    """Return a row per person for one workday, in name order; eight queries whatever the headcount.
 
     With `current`, each person's row is their own current workday, which for a night worker
     (boundary 14:00) is still yesterday's in the morning; `day` is then the site's current workday.
@@ -266,6 +291,7 @@ def attendance_day_rows(
     listed = list(people)
     calendars, holidays = calendars_for(listed, start=first, end=day)
     events = events_by_person_day(people=people, start=first, end=day)
+    pins = pin_punches_by_person_day(people=people, start=first, end=day)
     rows = []
     for p in listed:
         calendar = calendars[p.pk]
@@ -273,7 +299,8 @@ def attendance_day_rows(
         if current:
             mine = min(workday_of(now, boundary=calendar.schedule_on(day).boundary, tz=clock.tz), day)
         plan = calendar.plan(mine, holidays)
-        rows.append(_person_day(p, _summarise(mine, events[p.pk][mine], plan, clock, now), plan))
+        summary = _summarise(mine, events[p.pk][mine], plan, clock, now)
+        rows.append(_person_day(p, summary, plan, pins.get((p.pk, mine), 0)))
     return rows
 
 
@@ -301,6 +328,7 @@ def attendance_timesheet_rows(
     listed = list(people)
     calendars, holidays = calendars_for(listed, start=start, end=end)
     events = events_by_person_day(people=people, start=start, end=end)
+    pins = pin_punches_by_person_day(people=people, start=start, end=end)
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     rows = []
     for p in listed:
@@ -308,7 +336,8 @@ def attendance_timesheet_rows(
         calendar = calendars[p.pk]
         for day in days:
             plan = calendar.plan(day, holidays)
-            rows.append(_person_day(p, _summarise(day, mine.get(day, ()), plan, clock, now), plan))
+            summary = _summarise(day, mine.get(day, ()), plan, clock, now)
+            rows.append(_person_day(p, summary, plan, pins.get((p.pk, day), 0)))
     return rows
 
 
@@ -356,7 +385,8 @@ def attendance_today(
     search: str = "",
     now: dt.datetime | None = None,
 ) -> TodayReport:
-    """Return who is in, out or not yet in on the current workday, counts per department and arrivals."""
+    """Return who is in, on break, out or not yet in on the current workday, counts per department and
+    arrivals."""
     clock = Clock.from_settings()
     now = now or timezone.now()
     today = clock.workday(now)
@@ -364,17 +394,17 @@ def attendance_today(
         day=today, scope=scope, department=department, search=search, now=now, current=True
     )
     today_rows = []
-    counts = {STATE_IN: 0, STATE_OUT: 0, STATE_NOT_IN: 0, "late": 0, "people": 0}
+    counts = {STATE_IN: 0, STATE_BREAK: 0, STATE_OUT: 0, STATE_NOT_IN: 0, "late": 0, "people": 0}
     per_department: dict[str, dict] = {}
     arrivals: dict[int, int] = defaultdict(int)
     for row in rows:
         day = row.day
         last = max([*day.entries, *day.exits], default=None)
-        state = today_state(day.entries, day.exits)
+        state = today_state(day.entries, day.exits, on_break=day.on_break)
         today_rows.append(TodayRow(person=row.person, day=day, state=state, last_event=last))
         name = row.person.department.name if row.person.department else ""
         dept = per_department.setdefault(
-            name, {"department": name, "people": 0, STATE_IN: 0, STATE_OUT: 0, STATE_NOT_IN: 0, "late": 0}
+            name, {"department": name, "people": 0, "late": 0} | dict.fromkeys(STATE_LABELS, 0)
         )
         for bucket in (counts, dept):
             bucket["people"] += 1

@@ -41,6 +41,9 @@ class DayRowSerializer(PersonDayRowSerializer):
     early_leave_minutes = serializers.IntegerField(
         help_text="Minutes the last exit came before the shift end."
     )
+    pin_punches = serializers.IntegerField(
+        help_text="Events of the day recorded by PIN at a kiosk (no face recognised): for review."
+    )
 
 
 class TimesheetRowSerializer(DayRowSerializer):

@@ -19,7 +19,14 @@ from django.conf import settings
 from rest_framework import serializers
 
 from attendance.reports import serializers as out
-from attendance.reports.forms import DayReportForm, ReportForm, SummaryForm, TimesheetForm, TodayForm
+from attendance.reports.forms import (
+    PUNCH_PIN,
+    DayReportForm,
+    ReportForm,
+    SummaryForm,
+    TimesheetForm,
+    TodayForm,
+)
 from attendance.reports.rules import STATE_LABELS, today_rows_in_state
 from attendance.reports.selectors import (
     DepartmentTotals,
@@ -136,6 +143,7 @@ DAY_COLUMNS = [
     "expected_hours",
     "overtime_hours",
     "early_leave_minutes",
+    "pin_punches",
 ]
 TIMESHEET_COLUMNS = [
     "workday",
@@ -152,6 +160,7 @@ TIMESHEET_COLUMNS = [
     "expected_hours",
     "overtime_hours",
     "early_leave_minutes",
+    "pin_punches",
 ]
 TODAY_COLUMNS = [
     "workday",
@@ -214,6 +223,7 @@ def day_record(row: PersonDay) -> dict:
         "expected_hours": day.expected_hours,
         "overtime_hours": day.overtime_hours,
         "early_leave_minutes": day.early_leave_minutes,
+        "pin_punches": row.pin_punches,
     }
 
 
@@ -284,6 +294,13 @@ PERSON_DAY_SORTS: dict[str, Callable[[PersonDay], object]] = {
 
 # The columns every report's table starts with.
 PERSON_HEADER = [("name", "Name"), ("employee_id", "Employee ID"), ("department", "Department")]
+
+
+def _punches(rows: list[PersonDay], data: dict) -> list[PersonDay]:
+    """Keep only the days with a PIN punch when the report's `punch` filter asks for them."""
+    if data.get("punch") == PUNCH_PIN:
+        return [row for row in rows if row.pin_punches]
+    return rows
 
 
 def _chart(labels: list, values: list, label: str) -> dict:
@@ -361,7 +378,12 @@ def _day_page(result: ReportResult, data: dict) -> dict:
     """The day, and the links to the day before and after with the same filters."""
     day = data["day"]
     department = data["department"]
-    kept = {"department": department.pk if department else "", "q": data["q"], "sort": data["sort"]}
+    kept = {
+        "department": department.pk if department else "",
+        "q": data["q"],
+        "punch": data["punch"],
+        "sort": data["sort"],
+    }
     kept = {key: value for key, value in kept.items() if value}
     before, after = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
     return {
@@ -378,8 +400,11 @@ DAY = ReportSpec(
     summary="Per person for one workday: first entry, last exit, hours, lateness, status",
     form=DayReportForm,
     read=lambda data, scope: ReportResult(
-        rows=attendance_day_rows(
-            day=data["day"], scope=scope, department=data["department"], search=data["q"]
+        rows=_punches(
+            attendance_day_rows(
+                day=data["day"], scope=scope, department=data["department"], search=data["q"]
+            ),
+            data,
         )
     ),
     sorts={**PERSON_DAY_SORTS, "shift_start": lambda r: r.shift_start},
@@ -402,7 +427,7 @@ DAY = ReportSpec(
     api_row=out.DayRowSerializer,
     api_fields={"day": serializers.DateField()},
     api_body=lambda result, data: {"day": data["day"]},
-    api_params=("day", "department", "q", "sort", "page", "page_size"),
+    api_params=("day", "department", "q", "punch", "sort", "page", "page_size"),
 )
 
 
@@ -420,6 +445,7 @@ def _timesheet_read(data: dict, scope: ReportScope) -> ReportResult:
         search=data["q"],
         person=data["person"],
     )
+    rows = _punches(rows, data)
     return ReportResult(rows=rows, extra=timesheet_totals(rows, start=data["start"], end=data["end"]))
 
 
@@ -479,7 +505,7 @@ TIMESHEET = ReportSpec(
         "end": data["end"],
         "totals": out.TotalsSerializer(out.totals_record(result.extra)).data,
     },
-    api_params=("start", "end", "person", "department", "q", "sort", "page", "page_size"),
+    api_params=("start", "end", "person", "department", "q", "punch", "sort", "page", "page_size"),
 )
 
 

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from attendance.reports import api, views
+from attendance.reports import api, corrections, views
 from attendance.reports.specs import REPORTS
 
 app_name = "reports"
@@ -22,8 +22,18 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="reports:home"), name="logout"),
     path("me/timesheet/", views.my_timesheet, name="my-timesheet"),
     path("me/requests/", views.my_request_create, name="my-request-create"),
+    path(
+        "me/requests/wrong-time/",
+        views.my_request_create,
+        {"kind": "wrong-time"},
+        name="my-wrong-time-create",
+    ),
+    path("me/requests/leave/", views.my_request_create, {"kind": "leave"}, name="my-leave-create"),
     path("reports/requests/", views.correction_requests, name="requests"),
     path("reports/requests/<int:pk>/decide/", views.correction_request_decision, name="request-decide"),
+    path("reports/people/<int:pk>/events/", corrections.person_events, name="person-events"),
+    path("reports/pay-periods/", corrections.pay_periods, name="pay-periods"),
+    path("reports/pay-periods/<int:pk>/", corrections.pay_period_action, name="pay-period-action"),
 ]
 
 # Each report is a page, the same rows as CSV and XLSX with the page's filters, and a JSON API.

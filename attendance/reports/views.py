@@ -19,8 +19,10 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from attendance.models import AttendanceEvent
 from attendance.reports import exports
 from attendance.reports.forms import RangeForm
 from attendance.reports.selectors import (
@@ -30,8 +32,13 @@ from attendance.reports.selectors import (
     timesheet_totals,
 )
 from attendance.reports.specs import ReportSpec
-from attendance.services import correction_request_create, correction_request_decide
-from people.models import CorrectionRequest
+from attendance.services import (
+    correction_request_create,
+    correction_request_decide,
+    leave_request_create,
+    wrong_time_request_create,
+)
+from people.models import CorrectionRequest, Leave
 
 REPORT_PERMISSION = "attendance.view_reports"
 LOGIN_URL = "reports:login"
@@ -101,6 +108,8 @@ def my_timesheet(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "totals": timesheet_totals(rows, start=start, end=end),
         "request_form": CorrectionRequestForm(),
+        "wrong_time_form": WrongTimeRequestForm(person=person, start=start, end=end),
+        "leave_form": LeaveRequestForm(),
         "requests": person.correction_requests.all()[:20],
     }
     return render(request, "reports/my_timesheet.html", context)
@@ -113,22 +122,86 @@ class CorrectionRequestForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class WrongTimeRequestForm(forms.Form):
+    """One of the employee's own events (of the days shown) and the time it should have."""
+
+    event = forms.ModelChoiceField(queryset=AttendanceEvent.objects.none(), label="Which event")
+    right_time = forms.DateTimeField(
+        label="The right time",
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, data=None, *, person, start: dt.date | None = None, end: dt.date | None = None):
+        super().__init__(data, prefix="wt")
+        events = AttendanceEvent.objects.filter(person=person).order_by("-timestamp")
+        if start and end:
+            events = events.filter(workday__range=(start, end))
+        self.fields["event"].queryset = events
+        self.fields["event"].label_from_instance = lambda e: (
+            f"{e.get_kind_display()} {timezone.localtime(e.timestamp):%a %d %b %Y %H:%M}"
+        )
+
+
+class LeaveRequestForm(forms.Form):
+    leave_kind = forms.ChoiceField(choices=Leave.Kind.choices, label="Kind of leave")
+    start = forms.DateField(
+        input_formats=["%Y-%m-%d"], label="First day", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        input_formats=["%Y-%m-%d"], label="Last day", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    half_day = forms.BooleanField(required=False, label="Half a day only")
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, data=None):
+        super().__init__(data, prefix="leave")
+
+
+def _form_problems(form: forms.Form) -> str:
+    return " ".join(message for errors in form.errors.values() for message in errors)
+
+
 @require_POST
 @login_required(login_url=LOGIN_URL)
-def my_request_create(request: HttpRequest) -> HttpResponse:
-    """An employee asks for a missed entry or exit to be added; their manager or HR decides."""
+def my_request_create(request: HttpRequest, kind: str = "missed") -> HttpResponse:
+    """An employee asks for a fix: a missed entry or exit, a wrong time, or leave; their manager or HR
+    decides. `kind` picks the form ("missed", "wrong-time", "leave")."""
     person = getattr(request.user, "person", None)
     if person is None:
         raise Http404("Your account is not linked to an employee record.")
-    form = CorrectionRequestForm(request.POST)
+    tz = ZoneInfo(settings.TIME_ZONE)
+    if kind == "wrong-time":
+        form = WrongTimeRequestForm(request.POST, person=person)
+    elif kind == "leave":
+        form = LeaveRequestForm(request.POST)
+    else:
+        form = CorrectionRequestForm(request.POST)
     if not form.is_valid():
-        problems = " ".join(message for errors in form.errors.values() for message in errors)
-        messages.error(request, f"The request was not sent: {problems}")
+        messages.error(request, f"The request was not sent: {_form_problems(form)}")
         return redirect("reports:my-timesheet")
     data = form.cleaned_data
-    moment = dt.datetime.combine(data["date"], data["time"], tzinfo=ZoneInfo(settings.TIME_ZONE))
     try:
-        correction_request_create(person=person, kind=data["kind"], moment=moment, reason=data["reason"])
+        if kind == "wrong-time":
+            wrong_time_request_create(
+                person=person,
+                event=data["event"],
+                moment=data["right_time"].astimezone(tz),
+                reason=data["reason"],
+            )
+        elif kind == "leave":
+            leave_request_create(
+                person=person,
+                leave_kind=data["leave_kind"],
+                start=data["start"],
+                end=data["end"],
+                half_day=data["half_day"],
+                reason=data["reason"],
+            )
+        else:
+            moment = dt.datetime.combine(data["date"], data["time"], tzinfo=tz)
+            correction_request_create(person=person, kind=data["kind"], moment=moment, reason=data["reason"])
     except ValueError as error:
         messages.error(request, f"The request was not sent: {error}")
     else:
@@ -138,7 +211,7 @@ def my_request_create(request: HttpRequest) -> HttpResponse:
 
 @reports_view
 def correction_requests(request: HttpRequest) -> HttpResponse:
-    """The pending correction requests of the people this user may report on."""
+    """The pending requests of the people this user may report on (managers, HR)."""
     scope = report_scope_for(user=request.user)
     pending = (
         CorrectionRequest.objects.filter(
@@ -157,8 +230,9 @@ def correction_request_decision(request: HttpRequest, pk: int) -> HttpResponse:
     scope = report_scope_for(user=request.user)
     item = get_object_or_404(CorrectionRequest, pk=pk, person__in=scope.people().values("pk"))
     approve = request.POST.get("decision") == "approve"
+    note = request.POST.get("note", "")
     try:
-        item = correction_request_decide(request=item, approve=approve, by=request.user)
+        item = correction_request_decide(request=item, approve=approve, by=request.user, note=note)
     except ValueError as error:
         messages.error(request, str(error))
     else:

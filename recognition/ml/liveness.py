@@ -63,8 +63,11 @@ class LivenessConfig:
     max_identity_distance: the largest embedding distance allowed between consecutive frames, and
         between the first frame and every frame facing about the same way (the pose itself moves FaceNet
         embeddings, so a turned frame is compared with its neighbours, not with the frontal one).
-        Frames a third of a second apart of one person sit far closer than two different people
-        (5th percentile 1.30 on this pipeline); 1.0 leaves a wide margin on both sides.
+        Frames a third of a second apart of one person sit far closer than two different people.
+        Embedder v2 on lfw-dev (benchmarks.distances): two different people's photos 1st percentile
+        1.11 (under 1.0: 0.14% of pairs), one person's photos taken on different days 99th percentile
+        1.04; synthetic head turns (benchmarks.liveness) 0.39-0.82 (1.00-1.01 from one ~300-px source
+        photo, upscaled), a swapped face 1.15-1.60. 1.0 keeps swaps out without failing turns.
     min_frames: frames with a face needed; min_face_fraction: share of the frames that must show one.
     reference_frames: the first frames with a face, captured looking ahead before any instruction:
         their mean yaw is the reference (one frame alone carries the landmarks' jitter).

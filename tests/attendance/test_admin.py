@@ -172,3 +172,28 @@ def test_hr_cannot_add_or_move_an_event_into_the_future(client):
     assert "in the future" in response.content.decode()
     with pytest.raises(ValueError, match="in the future"):
         attendance_event_add(person=ana, kind="out", timestamp=tomorrow, reason="x", by=hr)
+
+
+def test_the_admin_refuses_changes_inside_a_locked_pay_period(client):
+    """With June 2025 approved and locked, HR's change, add and delete of a 2 June event in the admin
+    are refused with a message (no 500), and the event keeps its time; nothing is logged."""
+    from attendance.models import PayPeriod
+
+    hr = UserFactory(groups=["HR"], is_staff=True)
+    client.force_login(hr)
+    event = AttendanceEventFactory(kind="in", timestamp=dt.datetime(2025, 6, 2, 9, 40, tzinfo=dt.UTC))
+    PayPeriod.objects.create(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 30), status="locked")
+    form = {
+        "person": event.person_id, "kind": "in", "timestamp_0": "2025-06-02", "timestamp_1": "08:55:00",
+        "reason": "Camera was down",
+    }  # fmt: skip
+    changed = client.post(f"/admin/attendance/attendanceevent/{event.pk}/change/", form)
+    assert changed.status_code == 200 and "approved and locked" in changed.content.decode()
+    added = client.post("/admin/attendance/attendanceevent/add/", form)
+    assert added.status_code == 200 and "approved and locked" in added.content.decode()
+    url = f"/admin/attendance/attendanceevent/{event.pk}/delete/"
+    deleted = client.post(url, {"post": "yes", "reason": "Duplicate"})
+    assert deleted.status_code == 200 and "approved and locked" in deleted.content.decode()
+    event.refresh_from_db()
+    assert event.timestamp == dt.datetime(2025, 6, 2, 9, 40, tzinfo=dt.UTC)
+    assert AttendanceEvent.objects.count() == 1 and not AttendanceEventLog.objects.exists()

@@ -105,7 +105,7 @@ def pages_by_role(urls: list[tuple[str, str]]) -> dict[str, list[tuple[str, str]
         for role in (ANONYMOUS, EMPLOYEE, HR, MANAGER)
     }
     by_role[ANONYMOUS].append(("404", "/no-such-page/"))
-    by_role[HR].append(("403", "/reports/today/"))  # HR reads no reports: the 403 page
+    by_role[EMPLOYEE].append(("403", "/reports/today/"))  # an employee reads no reports: the 403 page
     by_role[ADMIN] = [("reports:home", "/"), ("admin:index", "/admin/")] + [
         (key, path) for key, path in pages if key.startswith(SUPERUSER_APPS) or key == "admin:app_list[auth]"
     ]

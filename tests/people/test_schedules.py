@@ -95,3 +95,29 @@ def test_hr_enters_leave_in_the_admin_and_is_recorded_as_entering_it(client):
         dt.date(2026, 3, 6),
         False,
     )
+
+
+@pytest.mark.django_db
+def test_hr_cannot_add_or_delete_leave_inside_a_locked_pay_period(client):
+    """With March 2025 locked, HR's new leave on 3 March is refused with a message and an existing
+    leave in March cannot be deleted; leave in April is added."""
+    import datetime as dt
+
+    from attendance.models import PayPeriod
+    from people.models import Leave
+    from tests.factories import PersonFactory, UserFactory
+
+    client.force_login(UserFactory(groups=["HR"], is_staff=True))
+    ada = PersonFactory()
+    PayPeriod.objects.create(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31), status="locked")
+    form = {"person": ada.pk, "kind": "vacation", "start_date": "2025-03-03", "end_date": "2025-03-03"}
+    refused = client.post("/admin/people/leave/add/", form)
+    assert refused.status_code == 200 and "approved and locked" in refused.content.decode()
+    assert not Leave.objects.exists()
+    added = client.post(
+        "/admin/people/leave/add/", form | {"start_date": "2025-04-01", "end_date": "2025-04-01"}
+    )
+    assert added.status_code == 302 and Leave.objects.count() == 1
+    march = Leave.objects.create(person=ada, start_date=dt.date(2025, 3, 5), end_date=dt.date(2025, 3, 5))
+    assert client.post(f"/admin/people/leave/{march.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Leave.objects.filter(pk=march.pk).exists()

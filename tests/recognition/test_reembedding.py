@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from people.models import FaceImage
 from recognition import engine, matching, reembedding, training
@@ -10,6 +11,7 @@ from recognition.ml import EMBEDDER_VERSION, EMBEDDER_VERSION_V1
 from recognition.ml.synthetic import fake_face, unit_vector
 from recognition.models import RecogniserVersion
 from recognition.services import embedding_from_bytes
+from tests.factories import UserFactory
 from tests.people.factories import enrolled_people
 from tests.support.images import plain_jpeg
 
@@ -92,3 +94,26 @@ def test_a_photo_without_a_face_for_the_new_embedder_is_rejected_with_a_reason(f
     photo = FaceImage.objects.get(pk=groups[0][0].pk)
     assert photo.status == FaceImage.Status.REJECTED and photo.embedding is None
     assert "no face could be found" in photo.rejection_reason
+
+
+def test_versions_page_shows_reembedding_progress(client, fake_engine, old_installation):
+    """HR sees on the recogniser versions page how far re-embedding has come (and the page refreshes
+    itself meanwhile); once every photo is re-embedded the notice goes."""
+    client.force_login(UserFactory(is_staff=True, groups=["HR"]))
+    url = reverse("admin:recognition_recogniserversion_changelist")
+    page = client.get(url).content.decode()
+    assert 'id="reembedding-progress"' in page
+    assert "0 done, 12 to go" in page and EMBEDDER_VERSION in page
+    assert 'http-equiv="refresh"' in page
+
+    groups, _ = old_installation
+    for photos in groups:
+        for photo in photos:
+            fake_engine.answers.append(
+                [fake_face(unit_vector(photo.pk, noise=0.3, base=2000 + photo.person_id))]
+            )
+    reembedding.reembed_batch(limit=5)
+    assert "5 done, 7 to go" in client.get(url).content.decode()
+    reembedding.reembed_batch(limit=50)
+    page = client.get(url).content.decode()
+    assert 'id="reembedding-progress"' not in page and 'http-equiv="refresh"' not in page

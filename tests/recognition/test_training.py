@@ -1,5 +1,6 @@
 """recognition.training: versions trained from enrolled photos, activation, coalesced requests."""
 
+import numpy as np
 import pytest
 
 from attendance_site.celery import app
@@ -159,3 +160,26 @@ def test_status_reports_pending_changes_and_the_active_version(django_capture_on
     assert status["pending_changes"] and not status["running"]
     assert status["active"]["id"] == version.pk and status["active"]["people_count"] == 2
     assert status["latest"] == {"id": version.pk, "status": "ready", "error": ""}
+
+
+def test_training_runs_on_the_configured_blas_threads(settings, monkeypatch):
+    """RECOGNISER_TRAINING_JOBS is the number of BLAS threads a training run's fit may use."""
+    from threadpoolctl import threadpool_info
+
+    from recognition.ml import recogniser as ml
+
+    seen = []
+    real_train = ml.train
+
+    def recording_train(*args, **kwargs):
+        seen.append({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(ml, "train", recording_train)
+    x = np.eye(4, 128, dtype=np.float32).repeat(2, axis=0)
+    ids = np.repeat(np.arange(4), 2)
+    settings.RECOGNISER_TRAINING_JOBS = 1
+    training.recogniser_fit(x, ids, embedder_version="v")
+    settings.RECOGNISER_TRAINING_JOBS = 2
+    training.recogniser_fit(x, ids, embedder_version="v")
+    assert seen == [{1}, {2}]

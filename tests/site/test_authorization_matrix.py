@@ -53,7 +53,12 @@ RULES: list[tuple[str, set[str]]] = [
     ("people:*", {HR}),  # face photos, thumbnails, webcam enrolment, progress: biometric data
     ("reports:my-timesheet", {EMPLOYEE, HR, MANAGER}),  # one's own timesheet only (or a "not linked" note)
     ("reports:my-request-create", set()),  # POST only, for an account linked to a person
-    ("reports:*", {MANAGER}),
+    ("reports:my-wrong-time-create", set()),
+    ("reports:my-leave-create", set()),
+    # The manager here may report on no department (an empty ReportAccess): nobody to correct.
+    ("reports:person-events", {HR}),
+    ("reports:pay-period-action", {HR}),  # approve and lock, reopen: HR (Managers only read the list)
+    ("reports:*", {MANAGER, HR}),  # HR reads the reports and decides requests on the site too
     ("admin:login", EVERYONE),
     ("admin:logout", EVERYONE),
     ("admin:jsi18n", {HR}),

@@ -53,6 +53,11 @@ URLS = {
     "reports:my-request-create": "me/requests/",
     "reports:requests": "reports/requests/",
     "reports:request-decide": "reports/requests/<int:pk>/decide/",
+    "reports:my-wrong-time-create": "me/requests/wrong-time/",
+    "reports:my-leave-create": "me/requests/leave/",
+    "reports:person-events": "reports/people/<int:pk>/events/",
+    "reports:pay-periods": "reports/pay-periods/",
+    "reports:pay-period-action": "reports/pay-periods/<int:pk>/",
     "reports:day-csv": "reports/day.csv",
     "reports:day-xlsx": "reports/day.xlsx",
     "reports:departments": "reports/departments/",
@@ -75,6 +80,9 @@ TASKS = {
     "attendance.checkin_attempt_process": "recognition",
     "attendance.checkin_attempts_expire": "default",
     "attendance.checkin_liveness_process": "recognition",
+    "attendance.manager_digests_send": "default",
+    "attendance.request_decision_mail": "default",
+    "attendance.request_decision_mails_send": "default",
     "attendance_site.ping": "default",
     "people.face_image_process": "enrolment",
     "people.zip_import_check": "enrolment",
@@ -108,7 +116,7 @@ API_FIELDS = {
     "DayReport": words("day count page num_pages page_size results"),
     "DayRow": words(
         "workday employee_id full_name department shift_start first_entry last_exit hours_worked late "
-        "late_minutes missing_exit status expected_hours overtime_hours early_leave_minutes"
+        "late_minutes missing_exit status expected_hours overtime_hours early_leave_minutes pin_punches"
     ),
     "DepartmentSummary": words("start end departments count page num_pages page_size results"),
     "SummaryDepartment": words(
@@ -122,7 +130,7 @@ API_FIELDS = {
     "Timesheet": words("start end totals count page num_pages page_size results"),
     "TimesheetRow": words(
         "workday employee_id full_name department hours_worked late late_minutes missing_exit status "
-        "expected_hours overtime_hours early_leave_minutes entries exits"
+        "expected_hours overtime_hours early_leave_minutes pin_punches entries exits"
     ),
     "TodayReport": words(
         "workday generated_at counts arrivals_by_hour count page num_pages page_size results"
@@ -138,11 +146,11 @@ API_FIELDS = {
 
 DAY_COLUMNS = words(
     "workday employee_id full_name department shift_start first_entry last_exit hours_worked late "
-    "late_minutes missing_exit status expected_hours overtime_hours early_leave_minutes"
+    "late_minutes missing_exit status expected_hours overtime_hours early_leave_minutes pin_punches"
 )
 TIMESHEET_COLUMNS = words(
     "workday employee_id full_name department entries exits hours_worked late late_minutes "
-    "missing_exit status expected_hours overtime_hours early_leave_minutes"
+    "missing_exit status expected_hours overtime_hours early_leave_minutes pin_punches"
 )
 TODAY_COLUMNS = words(
     "workday employee_id full_name department shift_start state first_entry last_event late late_minutes"

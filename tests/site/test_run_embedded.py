@@ -1,6 +1,7 @@
 """`make run` on the embedded default: SQLite and the wheel's Valkey, supervised, with a quiet console."""
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -245,3 +246,36 @@ def test_processes_a_killed_supervisord_left_are_stopped_and_stale_files_removed
         for process in (orphan, stranger):
             process.kill()
             process.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_short_soak_of_the_embedded_default_answers_every_frame_without_crash_or_duplicate(tmp_path):
+    """The soak benchmark, short: two kiosks post real frames for 45 s while the recognition worker is
+    killed once (`python -m benchmarks.soak --minutes 30 --kills 2` is the long one). The stack never
+    goes down, every accepted frame gets a final answer, the worker comes back and recognises again,
+    no event is recorded twice, Ctrl-C leaves no process behind."""
+    figures_path = tmp_path / "soak.json"
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    env["MODELS_DIR"] = str(settings.MODELS_DIR)
+    command = [sys.executable, "-m", "benchmarks.soak", "--minutes", "0.75", "--kills", "1"]
+    result = subprocess.run(
+        [*command, "--json", str(figures_path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=800,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    figures = json.loads(figures_path.read_text())["figures"]
+    assert figures["kills"] == 1 and figures["restarts"].get("recognition", 0) >= 1, figures
+    assert figures["crashes"] == 0, figures
+    assert figures["frames_accepted"] == figures["frames_posted"] >= 80, figures
+    assert figures["frames_unanswered"] == 0, figures
+    assert figures["pending_in_database"] == 0 and figures["missing_in_database"] == 0, figures
+    assert figures["duplicated_events"] == 0, figures["duplicates"]
+    # Real recognition happened, also after the kill (not only expiries).
+    assert figures["events"] >= 1, figures["outcomes"]
+    assert figures["recovery_seconds_after_kill"][0] is not None, figures
+    assert figures["stop"]["exit_code"] == 0 and figures["stop"]["processes_left"] == 0, figures["stop"]

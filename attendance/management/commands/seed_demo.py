@@ -2,8 +2,10 @@
 
 Madonna works nights (22:00-06:00, her workday boundary 14:00, so her 06:00 exits stay on the evening
 the shift started), a weekday a week ago is a company holiday, and Mindy Kaling took two days of
-vacation three workdays ago, so the reports show a day off, a holiday and leave; Ben Affleck's
-request for a missed exit waits at /reports/requests/.
+vacation three workdays ago, so the reports show a day off, a holiday and leave. Requests wait at
+/reports/requests/: Ben Affleck's missed exit, Elton John's wrong entry time, Jerry Seinfeld's
+vacation next week. The month before those requests is a pay period approved and locked (at
+/reports/pay-periods/), the month of them an open one.
 
     python manage.py seed_demo            # people, photos queued for enrolment, 30 days of events
     python manage.py seed_demo --no-photos
@@ -28,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from attendance.clock import person_schedule, workday_of
-from attendance.models import AttendanceEvent
+from attendance.models import AttendanceEvent, PayPeriod
 from people.models import (
     CorrectionRequest,
     Department,
@@ -84,6 +86,7 @@ class Command(BaseCommand):
             people = self.people()
             self.calendar(people)
             count = self.attendance(people, days=days, rng=random.Random(seed))
+            self.requests_and_periods(people)
         self.stdout.write(f"Demo attendance: {count} events over {days} days for {len(people)} people.")
         if not no_photos:
             self.photos(people)
@@ -135,14 +138,48 @@ class Command(BaseCommand):
             end_date=first + dt.timedelta(days=1),
             note=REASON,
         )
+
+    def requests_and_periods(self, people: list[Person]) -> None:
+        """Three pending requests (a missed exit, a wrong time, leave) two weekdays back, a locked pay
+        period for the month before theirs and an open one for theirs."""
+        from attendance.services import pay_period_create, pay_period_lock
+
+        tz = ZoneInfo(settings.TIME_ZONE)
+        today = timezone.localdate()
         CorrectionRequest.objects.filter(person__in=people).delete()
         asked = weekday_before(today, 2)
         CorrectionRequest.objects.create(
             person=people[0],
             kind=CorrectionRequest.Kind.MISSED_EXIT,
-            moment=dt.datetime.combine(asked, dt.time(17, 5), tzinfo=ZoneInfo(settings.TIME_ZONE)),
+            moment=dt.datetime.combine(asked, dt.time(17, 5), tzinfo=tz),
             reason="Forgot to check out (demo request, waiting for a manager)",
         )
+        entry = AttendanceEvent.objects.filter(person=people[1], kind="in", workday__lte=asked).last()
+        if entry is not None:
+            CorrectionRequest.objects.create(
+                person=people[1],
+                kind=CorrectionRequest.Kind.WRONG_TIME,
+                event_id=entry.pk,
+                previous_moment=entry.timestamp,
+                moment=entry.timestamp - dt.timedelta(minutes=25),
+                reason="The kiosk was busy; I was in 25 minutes earlier (demo request)",
+            )
+        next_monday = today + dt.timedelta(days=7 - today.weekday())
+        CorrectionRequest.objects.create(
+            person=people[2],
+            kind=CorrectionRequest.Kind.LEAVE,
+            leave_kind=Leave.Kind.VACATION,
+            leave_start=next_monday,
+            leave_end=next_monday + dt.timedelta(days=2),
+            reason="Family visit (demo request)",
+        )
+        month = asked.replace(day=1)
+        locked_end = month - dt.timedelta(days=1)
+        month_end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        PayPeriod.objects.filter(start__lte=month_end, end__gte=locked_end.replace(day=1)).delete()
+        locked = pay_period_create(start=locked_end.replace(day=1), end=locked_end)
+        pay_period_lock(period=locked, by=None, today=today)
+        pay_period_create(start=month, end=month_end)
 
     def attendance(self, people: list[Person], *, days: int, rng: random.Random) -> int:
         """Replace the demo people's events with `days` workdays of plausible ones, up to now.

@@ -236,3 +236,27 @@ def test_today_shows_a_night_worker_their_own_workday(settings):
     )
     assert (rows["D1"].state, rows["D1"].day.workday) == ("not_in", dt.date(2026, 3, 3))
     assert day_person.employee_id == "D1"
+
+
+@pytest.mark.django_db
+def test_today_shows_a_person_on_a_break_as_on_break(berlin):
+    """Ada came in at 09:00 on Mon 3 March 2025 and started a break at 10:00; at 10:15 the Today page
+    counts her "on break", not "present now"; Ben, in since 09:05 without a break, is present now.
+    After her break ends at 10:30 she is present again."""
+    from attendance.reports.selectors import attendance_today
+    from tests.factories import AttendanceEventFactory, PersonFactory
+    from tests.support.reports import local, workday_events
+
+    ada, ben = PersonFactory(full_name="Ada Archer"), PersonFactory(full_name="Ben Baker")
+    workday_events(ada, MONDAY, ("09:00", None))
+    workday_events(ben, MONDAY, ("09:05", None))
+    AttendanceEventFactory(person=ada, kind="break_start", timestamp=local(MONDAY, "10:00"))
+    report = attendance_today(now=local(MONDAY, "10:15"))
+    assert {row.person.full_name: row.state_label for row in report.rows} == {
+        "Ada Archer": "On break",
+        "Ben Baker": "Present now",
+    }
+    assert (report.counts["in"], report.counts["break"]) == (1, 1)
+    AttendanceEventFactory(person=ada, kind="break_end", timestamp=local(MONDAY, "10:30"))
+    report = attendance_today(now=local(MONDAY, "10:45"))
+    assert (report.counts["in"], report.counts["break"]) == (2, 0)

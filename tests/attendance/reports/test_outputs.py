@@ -359,3 +359,37 @@ def test_an_early_exit_shows_on_the_day_page(berlin, manager_client):
     row = table_rows(manager_client.get("/reports/day/", {"day": DAY}).content.decode())[1]
     assert row[8] == "Present left 25 min early"
     assert csv_rows(manager_client.get("/reports/day.csv", {"day": DAY}))[0]["early_leave_minutes"] == "25"
+
+
+def test_pin_punches_are_marked_and_filtered_in_day_and_timesheet(scenario, manager_client):
+    """Ben's 17:00 exit was punched with a PIN: his day row counts 1 PIN punch in every output, says
+    "PIN" on the page, and `punch=pin` lists his day alone (day report, timesheet, API, CSV)."""
+    from attendance.models import AttendanceEvent
+
+    ben_exit = AttendanceEvent.objects.get(person=scenario.people["ben"], kind=AttendanceEvent.Kind.OUT)
+    ben_exit.source = AttendanceEvent.Source.PIN
+    ben_exit.save(update_fields=["source"])
+
+    everyone = {
+        r["employee_id"]: r["pin_punches"]
+        for r in csv_rows(manager_client.get("/reports/day.csv", {"day": DAY}))
+    }
+    assert everyone == {"A001": "0", "B002": "1", "C003": "0", "D004": "0", "E005": "0", "F006": "0"}
+    page = manager_client.get("/reports/day/", {"day": DAY})
+    statuses = {row[1]: row[8] for row in table_rows(page.content.decode())[1:]}
+    assert statuses["B002"] == "Present PIN" and statuses["A001"] == "Present"
+
+    only_pin = manager_client.get("/reports/day/", {"day": DAY, "punch": "pin"})
+    assert [row[1] for row in table_rows(only_pin.content.decode())[1:]] == ["B002"]
+    assert 'id="next-day" href="?day=2025-03-04&amp;punch=pin"' in only_pin.content.decode()
+    api = manager_client.get("/api/v1/reports/day/", {"day": DAY, "punch": "pin"}).json()
+    assert [(r["employee_id"], r["pin_punches"]) for r in api["results"]] == [("B002", 1)]
+    sheet = manager_client.get(
+        "/reports/timesheet.csv", {"start": "2025-03-01", "end": "2025-03-05", "punch": "pin"}
+    )
+    assert [(r["employee_id"], r["workday"], r["pin_punches"]) for r in csv_rows(sheet)] == [
+        ("B002", DAY, "1")
+    ]
+
+    wrong = manager_client.get("/api/v1/reports/day/", {"day": DAY, "punch": "face"})
+    assert wrong.status_code == 400 and "Unknown punch filter: face" in wrong.json()["detail"]

@@ -86,6 +86,12 @@ def test_seed_demo_shows_a_night_worker_a_holiday_and_leave():
     assert {row.day.status for row in rows} == {HOLIDAY}
     rows = attendance_timesheet_rows(start=leave.start_date, end=leave.end_date, person=leave.person)
     assert [row.day.status for row in rows] == [ON_LEAVE, ON_LEAVE]
+    from attendance.models import PayPeriod
     from people.models import CorrectionRequest
 
-    assert CorrectionRequest.objects.get().status == "pending"
+    requests = CorrectionRequest.objects.all()
+    assert sorted(r.kind for r in requests) == ["leave", "out", "time"]
+    assert {r.status for r in requests} == {"pending"}
+    locked, open_ = PayPeriod.objects.order_by("start")
+    assert locked.locked and not open_.locked and locked.end < current_workday()
+    assert locked.log.get().action == "lock"

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('people', '0011_correction_request'),
+        ('people', '0012_correction_request_kinds_wrong_time_and_leave'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
