@@ -73,6 +73,7 @@ NOT_PAGES = {
     "people:webcam-shot": "POST only (a webcam shot)",
     "reports:my-request-create": "POST only (an employee's correction request)",
     "reports:request-decide": "POST only (a manager's decision)",
+    "reports:pay-period-action": "POST only (approve and lock, reopen)",
     "reports:logout": "POST only, then a redirect",
     "admin:logout": "POST only, then a redirect",
     "reports:index": "a redirect to the Today report",
