@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "people.change_leave",
         "people.delete_leave",
         "people.view_leave",
+        "people.view_zipimport",  # the all-or-nothing zip imports: progress and outcome
         "recognition.view_recogniserversion",
         "recognition.add_recogniserversion",
         "attendance.add_kiosk",

@@ -126,7 +126,7 @@ def _heartbeat_loop(hostname: str, queues: list[str]) -> None:
 def resume_enrolment(app=None) -> None:
     """On an enrolment worker, queue again the photos a killed worker left half done, and the
     re-embedding of enrolled photos after an embedder upgrade (recognition.reembedding)."""
-    from people.services import enrolment_resume
+    from people.services import enrolment_resume, zip_imports_resume
     from recognition.services import reembedding_resume
 
     if Queue.ENROLMENT.value not in consumed_queues(app):
@@ -138,6 +138,11 @@ def resume_enrolment(app=None) -> None:
         return
     if resumed:
         log.info("queued %d unfinished enrolment photos again", len(resumed))
+    try:
+        if imports := zip_imports_resume(older_than=dt.timedelta(seconds=60)):
+            log.info("queued the check of %d unfinished zip imports again", len(imports))
+    except Exception as exc:
+        log.warning("could not resume unfinished zip imports: %s", exc)
     try:
         if reembedding_resume():
             log.info("queued the re-embedding of photos made by an older embedder")

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import linebreaks_filter
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,13 +25,16 @@ from people.models import (
     ScheduleAssignment,
     ScheduleDay,
     WorkSchedule,
+    ZipImport,
+    ZipImportPhoto,
 )
-from people.rules import EnrolmentState
+from people.rules import PEOPLE_CSV_COLUMNS, EnrolmentState
 from people.selectors import (
     consent_text_current,
     people_in_state,
     people_with_photo_counts,
     person_enrolment_state,
+    zip_imports_with_counts,
 )
 from people.services import (
     face_image_add,
@@ -41,6 +44,7 @@ from people.services import (
     person_duplicate_dismiss,
     person_saved,
     zip_enrol,
+    zip_import_stage,
 )
 
 
@@ -402,25 +406,46 @@ class PersonAdmin(admin.ModelAdmin):
         return urls + super().get_urls()
 
     def zip_view(self, request):
-        """Bulk enrolment: a zip with one folder of photos per person, all saved or none."""
+        """Bulk enrolment from a zip: all or nothing after the worker's check, or keep the good photos."""
         if not (self.has_add_permission(request) and request.user.has_perm("people.add_faceimage")):
             raise PermissionDenied
         form = ZipEnrolForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            options = {
+                "contents": data["contents"],
+                "uploaded_by": request.user,
+                "create_missing": data["create_missing"],
+                "create_departments": data["create_departments"],
+            }
             try:
                 with transaction.atomic():
-                    result = zip_enrol(
-                        by_folder=form.cleaned_data["by_folder"],
-                        uploaded_by=request.user,
-                        create_missing=form.cleaned_data["create_missing"],
-                    )
+                    if data["mode"] == ZipEnrolForm.ALL_OR_NOTHING:
+                        batch = zip_import_stage(**options, file_name=data["archive"].name)
+                    else:
+                        result = zip_enrol(**options)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
+                if data["mode"] == ZipEnrolForm.ALL_OR_NOTHING:
+                    messages.info(
+                        request,
+                        f"{data['contents'].photo_count} photo(s) are being checked; nothing is saved "
+                        "unless every one shows a usable face.",
+                    )
+                    return redirect("admin:people_zipimport_change", batch.pk)
+                created = len(result.people_created)
+                named = (
+                    f": {result.named_from_csv} named from people.csv, "
+                    f"{created - result.named_from_csv} after their folder"
+                    if created
+                    else ""
+                )
                 messages.success(
                     request,
-                    f"{result.photos_added} photo(s) added for {len(form.cleaned_data['by_folder'])} people "
-                    f"({len(result.people_created)} created); they are being checked in the background.",
+                    f"{result.photos_added} photo(s) added for {len(data['contents'].by_folder)} people "
+                    f"({created} created{named}); they are being checked in the background, and any "
+                    "without a usable face is rejected on its own.",
                 )
                 return redirect("admin:people_person_changelist")
         context = {
@@ -429,13 +454,55 @@ class PersonAdmin(admin.ModelAdmin):
             "form": form,
             "opts": self.model._meta,
             "max_mb": settings.ENROLMENT_MAX_ZIP_BYTES // 1_000_000,
+            "csv_columns": PEOPLE_CSV_COLUMNS,
         }
         return TemplateResponse(request, "admin/people/person/zip_import.html", context)
+
+
+@admin.register(ZipImport)
+class ZipImportAdmin(admin.ModelAdmin):
+    """The all-or-nothing zip imports: their progress while the worker checks, then what happened."""
+
+    list_display = ["__str__", "file_name", "created_by", "created_at", "status", "photo_summary"]
+    list_filter = ["status"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return zip_imports_with_counts(super().get_queryset(request))
+
+    @admin.display(description="Photos")
+    def photo_summary(self, batch):
+        return f"{batch.checked_count} of {batch.photo_count} checked, {batch.unusable_count} unusable"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Show one import: a progress bar while checking (the page refreshes it), then the outcome."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        batch = get_object_or_404(zip_imports_with_counts(ZipImport.objects.all()), pk=object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Zip import {batch.pk}",
+            "opts": self.model._meta,
+            "batch": batch,
+            "unusable": batch.photos.filter(status=ZipImportPhoto.Status.UNUSABLE).order_by("pk"),
+            "created": Person.objects.filter(employee_id__in=batch.people_created).order_by("employee_id"),
+        }
+        return TemplateResponse(request, "admin/people/zipimport/status.html", context)
 
 
 @admin.register(FaceImage)
 class FaceImageAdmin(admin.ModelAdmin):
     list_display = ["thumbnail", "person", "status", "rejection_reason", "source", "created_at"]
+    # The thumbnail is a link to the photo already: a link around it would nest links (axe: link-name).
+    list_display_links = ["person"]
     list_filter = ["status", "source"]
     search_fields = ["person__full_name", "person__employee_id"]
     list_select_related = ["person"]

@@ -135,15 +135,43 @@ class PersonAdminForm(forms.ModelForm):
 
 
 class ZipEnrolForm(forms.Form):
+    ALL_OR_NOTHING = "all"
+    KEEP_GOOD = "keep"
+
     archive = forms.FileField(
         label="Zip of photos",
-        help_text="One folder per person, named with their employee id, holding their photos.",
+        help_text="One folder per person, named with their employee id, holding their photos; "
+        "optionally people.csv at the top (see above).",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    mode = forms.ChoiceField(
+        label="If a photo has no usable face",
+        choices=[
+            (
+                ALL_OR_NOTHING,
+                "Refuse the whole zip: the worker checks every photo first, and nothing is saved "
+                "unless all of them show a usable face",
+            ),
+            (
+                KEEP_GOOD,
+                "Keep the good photos: everything is saved now, and each photo without a usable face "
+                "is rejected on its own, with the reason on the person's page",
+            ),
+        ],
+        initial=ALL_OR_NOTHING,
+        widget=forms.RadioSelect,
     )
     create_missing = forms.BooleanField(
         required=False,
         label="Create people for unknown folders",
-        help_text="The folder name becomes the employee id and the name (edit the name later).",
+        help_text="The folder name becomes the employee id; the name, department and e-mail come from "
+        "people.csv, or the name from the folder when people.csv has no row for them (edit it later).",
+    )
+    create_departments = forms.BooleanField(
+        required=False,
+        label="Create missing departments",
+        help_text="A department named in people.csv that does not exist yet is created; "
+        "unticked, such a row is refused.",
     )
     consent_confirmed = forms.BooleanField(required=False)
 
@@ -157,13 +185,27 @@ class ZipEnrolForm(forms.Form):
             f"I confirm the people created from this zip have agreed to the consent text (version {version})"
         )
 
+    def full_clean(self):
+        """Validate; when the form is refused, say that the zip must be chosen again."""
+        super().full_clean()
+        if self._errors and self.is_bound and self.files and self.files.get("archive"):
+            # A browser never keeps a chosen file across a page load: say so instead of losing it silently.
+            name = getattr(self.files["archive"], "name", "the zip")
+            self._errors.setdefault("archive", self.error_class()).append(
+                f"Nothing was saved, so {name} was not kept: fix what is marked, then choose it again."
+            )
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("create_missing") and not cleaned.get("consent_confirmed"):
             self.add_error("consent_confirmed", "Confirm consent to create people from the zip.")
         archive = cleaned.get("archive")
         if archive is not None and not self.errors:
-            cleaned["by_folder"] = zip_read(archive, create_missing=bool(cleaned.get("create_missing")))
+            cleaned["contents"] = zip_read(
+                archive,
+                create_missing=bool(cleaned.get("create_missing")),
+                create_departments=bool(cleaned.get("create_departments")),
+            )
         return cleaned
 
 

@@ -198,6 +198,78 @@ class FaceImage(models.Model):
         return f"Photo {self.pk} of {self.person}"
 
 
+def zip_import_photo_path(instance: ZipImportPhoto, filename: str) -> str:
+    """Stage a zip's photos under unguessable names in private storage until the import ends."""
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"zip-imports/{instance.zip_import_id}/{uuid.uuid4().hex}.{suffix[:5]}"
+
+
+class ZipImport(models.Model):
+    """A zip imported with "refuse the whole zip if any photo is unusable".
+
+    Its photos are staged (ZipImportPhoto) and checked by the enrolment worker before anything is
+    saved for the people; only when every photo has a usable face are the people and photos created,
+    in one transaction. Either way the staged files are deleted when the import ends.
+    """
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", "Checking the photos"
+        SAVED = "saved", "Saved"
+        REFUSED = "refused", "Refused: nothing saved"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CHECKING, db_index=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    create_missing = models.BooleanField(default=False)
+    create_departments = models.BooleanField(default=False)
+    # The consent text version the form showed when HR confirmed consent for the people it creates.
+    consent_text_version = models.CharField(max_length=50, blank=True)
+    # The rows of the zip's people.csv: {employee_id: {"full_name", "department", "email", "row"}}.
+    people = models.JSONField(default=dict, blank=True)
+    # What happened, in words HR can act on (why it was refused, or what was saved).
+    outcome = models.TextField(blank=True)
+    people_created = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "zip import"
+
+    def __str__(self) -> str:
+        return f"Zip import {self.pk} ({self.get_status_display().lower()})"
+
+
+class ZipImportPhoto(models.Model):
+    """One photo of a staged zip import and what the enrolment worker found in it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be checked"
+        USABLE = "usable", "Usable"
+        UNUSABLE = "unusable", "Unusable"
+
+    zip_import = models.ForeignKey(ZipImport, on_delete=models.CASCADE, related_name="photos")
+    folder = models.CharField(max_length=50)
+    name = models.CharField(max_length=500, help_text="The file's path inside the zip.")
+    # Emptied when the import ends: the file is moved to the person's photos or deleted.
+    image = models.FileField(upload_to=zip_import_photo_path, max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(blank=True)
+    # The worker's findings (box, landmarks, quality, embedding), reused when the photo is saved.
+    analysis = models.JSONField(null=True, blank=True)
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
+    embedder_version = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["zip_import", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ScheduleAssignment(models.Model):
     """A person works to a schedule from a date on, until their next assignment starts."""
 

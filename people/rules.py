@@ -164,3 +164,95 @@ def pose_shortfall(*, asked: str, pose: Pose, straight: Pose | None) -> str | No
                 f"Tilt your chin a little further {asked}."
             )
     return None
+
+
+# --- people.csv in an enrolment zip ---------------------------------------------------------------
+
+PEOPLE_CSV_NAME = "people.csv"
+PEOPLE_CSV_COLUMNS = ("employee_id", "full_name", "first_name", "last_name", "department", "email")
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One row of a zip's people.csv: who a folder's person is, for people the import creates."""
+
+    row: int
+    employee_id: str
+    full_name: str
+    department: str = ""
+    email: str = ""
+
+
+def people_csv_parse(
+    text: str, *, max_id: int = 50, max_name: int = 200, max_department: int = 100
+) -> tuple[dict[str, PersonRow], list[str]]:
+    """Parse people.csv: return ({employee_id: row}, errors), one clear error per bad row.
+
+    The header names the columns: employee_id, then full_name or first_name and last_name, and
+    optionally department and email (any order; comma, semicolon or tab separated).
+    """
+    import csv
+    import io
+    import re
+
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        return {}, [f"{PEOPLE_CSV_NAME} is empty: give a header row and one row per person."]
+    try:
+        dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    header = [re.sub(r"[\s-]+", "_", cell.strip().lower()) for cell in next(reader)]
+    unknown = [name for name in header if name not in PEOPLE_CSV_COLUMNS]
+    problems = []
+    if unknown:
+        problems.append(f"unknown column(s) {', '.join(repr(n) for n in unknown)}")
+    if "employee_id" not in header:
+        problems.append("no employee_id column")
+    if "full_name" not in header and not {"first_name", "last_name"} & set(header):
+        problems.append("no full_name (or first_name and last_name) column")
+    if problems:
+        return {}, [
+            f"{PEOPLE_CSV_NAME}: {'; '.join(problems)}. The header row must name the columns "
+            f"{', '.join(PEOPLE_CSV_COLUMNS)} (full_name, or first_name and last_name)."
+        ]
+    rows: dict[str, PersonRow] = {}
+    errors: list[str] = []
+    email_pattern = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    for cells in reader:
+        number = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(header):
+            errors.append(f"{PEOPLE_CSV_NAME} row {number}: {len(cells)} cells for {len(header)} columns.")
+            continue
+        values = dict(zip(header, (cell.strip() for cell in cells), strict=False))
+        where = f"{PEOPLE_CSV_NAME} row {number}"
+        employee_id = values.get("employee_id", "")
+        name = values.get("full_name") or " ".join(
+            part for part in (values.get("first_name", ""), values.get("last_name", "")) if part
+        )
+        department, email = values.get("department", ""), values.get("email", "")
+        if not employee_id:
+            errors.append(f"{where}: no employee_id.")
+            continue
+        if employee_id in rows:
+            errors.append(f"{where}: employee id {employee_id} again (first on row {rows[employee_id].row}).")
+            continue
+        row_errors = []
+        if len(employee_id) > max_id:
+            row_errors.append(f"the employee id is {len(employee_id)} characters; at most {max_id}")
+        if not name:
+            row_errors.append("no name (fill full_name, or first_name and last_name)")
+        elif len(name) > max_name:
+            row_errors.append(f"the name is {len(name)} characters; at most {max_name}")
+        if len(department) > max_department:
+            row_errors.append(f"the department is {len(department)} characters; at most {max_department}")
+        if email and not email_pattern.match(email):
+            row_errors.append(f"{email!r} is not an e-mail address")
+        if row_errors:
+            errors.append(f"{where} ({employee_id}): {'; '.join(row_errors)}.")
+            continue
+        rows[employee_id] = PersonRow(number, employee_id, name, department, email)
+    return rows, errors

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
-from people.models import ConsentText, FaceImage, Person
+from people.models import ConsentText, FaceImage, Person, ZipImport, ZipImportPhoto
 from people.rules import EnrolmentState, enrolment_state
 
 WAITING = (FaceImage.Status.PENDING, FaceImage.Status.PROCESSING)
@@ -92,3 +92,13 @@ def person_progress(*, person: Person, photo_ids: list[int] | None = None) -> di
         else None,
         "training": training_status(),
     }
+
+
+def zip_imports_with_counts(queryset: QuerySet[ZipImport]) -> QuerySet[ZipImport]:
+    """Return zip imports annotated with photo_count, checked_count and unusable_count."""
+    pending = ZipImportPhoto.Status.PENDING
+    return queryset.annotate(
+        photo_count=Count("photos"),
+        checked_count=Count("photos", filter=~Q(photos__status=pending)),
+        unusable_count=Count("photos", filter=Q(photos__status=ZipImportPhoto.Status.UNUSABLE)),
+    )

@@ -10,7 +10,7 @@ import datetime as dt
 import io
 import logging
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
 import numpy as np
@@ -25,8 +25,18 @@ from PIL import Image
 
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
-from people.models import ConsentText, FaceImage, Holiday, Person
-from people.rules import POSES, Pose, QualityLimits, nose_height, photo_rejection, pose_shortfall
+from people.models import ConsentText, Department, FaceImage, Holiday, Person, ZipImport, ZipImportPhoto
+from people.rules import (
+    PEOPLE_CSV_NAME,
+    POSES,
+    PersonRow,
+    Pose,
+    QualityLimits,
+    nose_height,
+    people_csv_parse,
+    photo_rejection,
+    pose_shortfall,
+)
 from people.selectors import consent_text_current
 from recognition.services import (
     ACCEPTED_IMAGE_FORMATS,
@@ -45,6 +55,7 @@ log = logging.getLogger(__name__)
 
 # people.tasks registers the task under this name; services queue it by name and never import tasks.
 FACE_IMAGE_PROCESS_TASK = "people.face_image_process"
+ZIP_IMPORT_CHECK_TASK = "people.zip_import_check"
 
 ACCEPTED_CONTENT_TYPES = {
     "image/jpeg",
@@ -319,12 +330,21 @@ def face_image_process(*, face_image_id: int) -> FaceImage | None:
 
 def _analyse(image: FaceImage) -> dict:
     """Return the fields to write for `image`: accepted with its face, or rejected with the reason."""
-    rejected = {"status": FaceImage.Status.REJECTED, "embedding": None, "embedder_version": ""}
     try:
         with image.image.open("rb") as handle:
             data = handle.read()
     except (FileNotFoundError, OSError) as exc:
-        return {**rejected, "rejection_reason": f"The photo file is missing from storage ({exc})."}
+        return {**_REJECTED, "rejection_reason": f"The photo file is missing from storage ({exc})."}
+    return _analyse_bytes(data, image=image)
+
+
+_REJECTED = {"status": FaceImage.Status.REJECTED, "embedding": None, "embedder_version": ""}
+
+
+def _analyse_bytes(data: bytes, *, image: FaceImage | None = None) -> dict:
+    """Return accepted-with-face or rejected-with-reason fields for photo `data`; `image` is the
+    stored photo (for a guided webcam shot's pose check), None for a staged zip photo."""
+    rejected = _REJECTED
     try:
         faces = image_analyse(data=data)
     except ImageError as exc:
@@ -339,8 +359,8 @@ def _analyse(image: FaceImage) -> dict:
         "quality": quality,
     }
     sizes = [float(max(face.box[2], face.box[3])) for face in faces]
-    reason = photo_rejection(sizes, quality, QualityLimits.from_settings()) or _pose_shortfall(
-        image, fields["landmarks"], quality
+    reason = photo_rejection(sizes, quality, QualityLimits.from_settings()) or (
+        _pose_shortfall(image, fields["landmarks"], quality) if image is not None else None
     )
     if reason:
         return {**rejected, **fields, "rejection_reason": reason}
@@ -424,6 +444,7 @@ def _flag_possible_duplicate(image: FaceImage) -> None:
 @dataclass
 class ZipEnrolment:
     people_created: list[str] = field(default_factory=list)
+    named_from_csv: int = 0
     photos_added: int = 0
 
 
@@ -435,18 +456,35 @@ class _ZipEntry:
     suffix: str
 
 
+@dataclass
+class ZipContents:
+    """What zip_read found: the photos by folder (employee id) and the rows of people.csv, if any."""
+
+    by_folder: dict[str, list[_ZipEntry]]
+    people: dict[str, PersonRow] = field(default_factory=dict)
+    has_csv: bool = False
+
+    @property
+    def photo_count(self) -> int:
+        return sum(len(entries) for entries in self.by_folder.values())
+
+
 # Inflate zip entries this many bytes at a time: the real size is counted as it grows, so an entry
 # that lies about its size (or a bomb) is stopped at the limit instead of filling the memory.
 ZIP_READ_CHUNK = 64 * 1024
+# people.csv is read whole: far more than any company's list of people needs.
+PEOPLE_CSV_MAX_BYTES = 2 * 1024 * 1024
 
 
-def zip_read(archive, *, create_missing: bool = False) -> dict[str, list[_ZipEntry]]:
+def zip_read(archive, *, create_missing: bool = False, create_departments: bool = False) -> ZipContents:
     """Return the photos of a folder-per-person zip by folder (employee id); ValidationError if unusable.
 
     Checks everything before anything is saved, cheapest first: the archive, the number and declared
-    sizes of the files, the folder names against the people (unknown employee ids unless
-    `create_missing`, missing consent), then inflates each photo counting its real size against the
-    per-photo and total limits (declared sizes are not trusted: zip bombs), and decodes it.
+    sizes of the files, people.csv at the zip's top (names, departments, e-mails of the people it
+    creates), the folder names against the people (unknown employee ids unless `create_missing`,
+    missing consent, unknown departments unless `create_departments`), then inflates each photo
+    counting its real size against the per-photo and total limits (declared sizes are not trusted:
+    zip bombs), and decodes it. Whether each photo shows a usable face is the worker's check.
     """
     if archive.size is not None and archive.size > settings.ENROLMENT_MAX_ZIP_BYTES:
         raise ValidationError(
@@ -464,6 +502,8 @@ def zip_read(archive, *, create_missing: bool = False) -> dict[str, list[_ZipEnt
             if not info.is_dir()
             and not any(part.startswith((".", "__MACOSX")) for part in PurePosixPath(info.filename).parts)
         ]
+        csv_infos = [info for info in infos if info.filename.lower() == PEOPLE_CSV_NAME]
+        infos = [info for info in infos if info not in csv_infos]
         if not infos:
             raise ValidationError("The zip holds no photos.")
         if len(infos) > settings.ENROLMENT_MAX_ZIP_FILES:
@@ -472,7 +512,9 @@ def zip_read(archive, *, create_missing: bool = False) -> dict[str, list[_ZipEnt
             )
         if sum(info.file_size for info in infos) > settings.ENROLMENT_MAX_ZIP_BYTES:
             raise ValidationError("The zip's contents are too large once unpacked.")
-        _zip_folders_check(infos, create_missing=create_missing)
+        people = _people_csv_read(bundle, csv_infos[0]) if csv_infos else {}
+        folders = _zip_folders_check(infos, create_missing=create_missing)
+        _zip_departments_check(people, folders, create_missing=create_missing, create=create_departments)
         by_folder: dict[str, list[_ZipEntry]] = {}
         errors = []
         budget = settings.ENROLMENT_MAX_ZIP_BYTES
@@ -489,15 +531,47 @@ def zip_read(archive, *, create_missing: bool = False) -> dict[str, list[_ZipEnt
                 continue
             by_folder.setdefault(folder, []).append(_ZipEntry(folder, info.filename, data, suffix))
     if errors:
+        raise ValidationError(_at_most_20(errors))
+    return ZipContents(by_folder=by_folder, people=people, has_csv=bool(csv_infos))
+
+
+def _at_most_20(errors: list[str]) -> list[str]:
+    return errors[:20] + ([f"... and {len(errors) - 20} more."] if len(errors) > 20 else [])
+
+
+def _people_csv_read(bundle: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, PersonRow]:
+    """Read and check people.csv; ValidationError with one line per bad row."""
+    if info.file_size > PEOPLE_CSV_MAX_BYTES:
+        raise ValidationError(f"{PEOPLE_CSV_NAME} is over {PEOPLE_CSV_MAX_BYTES // (1024 * 1024)} MB.")
+    try:
+        with bundle.open(info) as entry:
+            raw = entry.read(PEOPLE_CSV_MAX_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as exc:
+        raise ValidationError(f"{PEOPLE_CSV_NAME} cannot be unpacked ({exc}).") from exc
+    if len(raw) > PEOPLE_CSV_MAX_BYTES:
+        raise ValidationError(f"{PEOPLE_CSV_NAME} is over {PEOPLE_CSV_MAX_BYTES // (1024 * 1024)} MB.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
         raise ValidationError(
-            errors[:20] + ([f"... and {len(errors) - 20} more."] if len(errors) > 20 else [])
-        )
-    return by_folder
+            f'{PEOPLE_CSV_NAME} is not UTF-8 text (byte {exc.start}): save it as "CSV UTF-8" '
+            "and zip it again."
+        ) from exc
+    fields = {name: Person._meta.get_field(name).max_length for name in ("employee_id", "full_name")}
+    rows, errors = people_csv_parse(
+        text,
+        max_id=fields["employee_id"],
+        max_name=fields["full_name"],
+        max_department=Department._meta.get_field("name").max_length,
+    )
+    if errors:
+        raise ValidationError(_at_most_20(errors))
+    return rows
 
 
-def _zip_folders_check(infos: list[zipfile.ZipInfo], *, create_missing: bool) -> None:
+def _zip_folders_check(infos: list[zipfile.ZipInfo], *, create_missing: bool) -> set[str]:
     """Refuse files outside a folder, folder names no employee id can hold, and unknown or unconsented
-    people, before any photo is inflated or decoded."""
+    people, before any photo is inflated or decoded; return the folder names."""
     max_length = Person._meta.get_field("employee_id").max_length
     errors = []
     folders = set()
@@ -514,6 +588,13 @@ def _zip_folders_check(infos: list[zipfile.ZipInfo], *, create_missing: bool) ->
             folders.add(parts[-2])
     if errors:
         raise ValidationError(sorted(set(errors))[:20])
+    _zip_people_check(folders, create_missing=create_missing)
+    return folders
+
+
+def _zip_people_check(folders: set[str], *, create_missing: bool) -> set[str]:
+    """Refuse unknown employee ids (unless `create_missing`) and people without consent; return the
+    folders whose person the import creates."""
     known = dict(
         Person.objects.filter(employee_id__in=folders).values_list("employee_id", "consent_given_at")
     )
@@ -526,6 +607,25 @@ def _zip_folders_check(infos: list[zipfile.ZipInfo], *, create_missing: bool) ->
     unconsented = sorted(eid for eid, consent in known.items() if consent is None)
     if unconsented:
         raise ValidationError(f"Consent is not recorded for {', '.join(unconsented[:20])}.")
+    return set(missing)
+
+
+def _zip_departments_check(
+    people: dict[str, PersonRow], folders: set[str], *, create_missing: bool, create: bool
+) -> None:
+    """Refuse people.csv rows naming a department that does not exist, unless `create` (per row)."""
+    if not create_missing or create:
+        return
+    new = folders - set(Person.objects.filter(employee_id__in=folders).values_list("employee_id", flat=True))
+    existing = {name.casefold() for name in Department.objects.values_list("name", flat=True)}
+    errors = [
+        f"{PEOPLE_CSV_NAME} row {row.row} ({row.employee_id}): no department is named {row.department!r}; "
+        'add it first, or tick "Create missing departments".'
+        for employee_id, row in sorted(people.items(), key=lambda item: item[1].row)
+        if employee_id in new and row.department and row.department.casefold() not in existing
+    ]
+    if errors:
+        raise ValidationError(_at_most_20(errors))
 
 
 def _zip_entry_inflate(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, *, budget: int) -> bytes:
@@ -555,29 +655,66 @@ def _zip_entry_inflate(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, *, budget
     return b"".join(chunks)
 
 
-def zip_enrol(*, by_folder: dict[str, list[_ZipEntry]], uploaded_by, create_missing: bool) -> ZipEnrolment:
-    """Add the photos read by zip_read, one folder per person (folder name: employee id).
+def _zip_people_get(
+    *,
+    folders: set[str],
+    people: dict[str, PersonRow],
+    uploaded_by,
+    create_missing: bool,
+    create_departments: bool,
+    consent_text_version: str | None = None,
+    result: ZipEnrolment,
+) -> dict[str, Person]:
+    """Return the person of each folder, creating the missing ones (named from people.csv when it has
+    their row, else after the folder), with their consent recorded by `uploaded_by`.
 
-    With `create_missing`, an unknown folder creates the person (name from the folder), and their
-    consent is recorded by `uploaded_by` (the form asks them to confirm it). All or nothing:
-    call inside a transaction.
+    Checks again what zip_read checked: the people may have changed since. Call inside a transaction.
+    """
+    missing = _zip_people_check(folders, create_missing=create_missing)
+    _zip_departments_check(people, folders, create_missing=create_missing, create=create_departments)
+    found = {p.employee_id: p for p in Person.objects.filter(employee_id__in=folders - missing)}
+    departments = {d.name.casefold(): d for d in Department.objects.all()}
+    for employee_id in sorted(missing):
+        row = people.get(employee_id)
+        department = None
+        if row is not None and row.department:
+            department = departments.get(row.department.casefold())
+            if department is None:
+                department = Department.objects.create(name=row.department)
+                departments[department.name.casefold()] = department
+        person = person_create(
+            employee_id=employee_id,
+            full_name=row.full_name if row else employee_id.replace("_", " ").replace("-", " ").title(),
+            email=row.email if row else "",
+            department=department,
+        )
+        person_consent_record(person=person, recorded_by=uploaded_by, text_version=consent_text_version)
+        found[employee_id] = person
+        result.people_created.append(employee_id)
+        result.named_from_csv += int(row is not None)
+    return found
+
+
+def zip_enrol(
+    *, contents: ZipContents, uploaded_by, create_missing: bool, create_departments: bool = False
+) -> ZipEnrolment:
+    """Add the photos read by zip_read, one folder per person (folder name: employee id): the
+    "keep the good photos" import, where the worker then rejects each unusable photo on its own.
+
+    With `create_missing`, an unknown folder creates the person (name, department and e-mail from
+    people.csv, else the name from the folder), and their consent is recorded by `uploaded_by` (the
+    form asks them to confirm it). All or nothing: call inside a transaction.
     """
     result = ZipEnrolment()
-    people = {p.employee_id: p for p in Person.objects.filter(employee_id__in=by_folder)}
-    missing = sorted(set(by_folder) - set(people))
-    if missing and not create_missing:
-        raise ValidationError(f"No person has the employee id {', '.join(missing[:20])}; create them first.")
-    unconsented = sorted(eid for eid, p in people.items() if p.consent_given_at is None)
-    if unconsented:
-        raise ValidationError(f"Consent is not recorded for {', '.join(unconsented[:20])}.")
-    for employee_id in missing:
-        people[employee_id] = person_create(
-            employee_id=employee_id,
-            full_name=employee_id.replace("_", " ").replace("-", " ").title(),
-            consent_recorded_by=uploaded_by,
-        )
-        result.people_created.append(employee_id)
-    for folder, entries in by_folder.items():
+    people = _zip_people_get(
+        folders=set(contents.by_folder),
+        people=contents.people,
+        uploaded_by=uploaded_by,
+        create_missing=create_missing,
+        create_departments=create_departments,
+        result=result,
+    )
+    for folder, entries in contents.by_folder.items():
         for entry in entries:
             face_image_add(
                 person=people[folder],
@@ -588,6 +725,182 @@ def zip_enrol(*, by_folder: dict[str, list[_ZipEntry]], uploaded_by, create_miss
             )
             result.photos_added += 1
     return result
+
+
+# --- The all-or-nothing zip import: staged, checked by the worker, then saved or refused ----------
+
+
+def zip_import_stage(
+    *,
+    contents: ZipContents,
+    uploaded_by,
+    create_missing: bool,
+    create_departments: bool = False,
+    file_name: str = "",
+) -> ZipImport:
+    """Stage a zip for the "refuse the whole zip if any photo is unusable" import and queue its check.
+
+    Nothing is saved for the people yet: the photos wait in private storage until the enrolment
+    worker has looked for a usable face in each (zip_import_check). Call inside a transaction.
+    """
+    _zip_people_check(set(contents.by_folder), create_missing=create_missing)
+    current = consent_text_current()
+    batch = ZipImport.objects.create(
+        created_by=uploaded_by,
+        file_name=file_name[:255],
+        create_missing=create_missing,
+        create_departments=create_departments,
+        consent_text_version=current.version if current else "",
+        people={eid: asdict(row) for eid, row in contents.people.items()},
+    )
+    for folder, entries in contents.by_folder.items():
+        for entry in entries:
+            photo = ZipImportPhoto(zip_import=batch, folder=folder, name=entry.name[:500])
+            photo.image.save(f"photo.{entry.suffix}", ContentFile(entry.data), save=False)
+            photo.save()
+    transaction.on_commit(lambda: _enqueue_zip_check(batch.pk))
+    return batch
+
+
+def _enqueue_zip_check(zip_import_id: int) -> None:
+    enqueue(ZIP_IMPORT_CHECK_TASK, queue=Queue.ENROLMENT, args=[zip_import_id])
+
+
+def zip_import_check(*, zip_import_id: int) -> ZipImport | None:
+    """Look for a usable face in each staged photo (enrolment worker), then save all or nothing.
+
+    Idempotent: photos already checked are not checked again, and an import that ended is left alone.
+    """
+    batch = ZipImport.objects.filter(pk=zip_import_id).first()
+    if batch is None or batch.status != ZipImport.Status.CHECKING:
+        return batch
+    for photo in batch.photos.filter(status=ZipImportPhoto.Status.PENDING).order_by("pk"):
+        try:
+            with photo.image.open("rb") as handle:
+                data = handle.read()
+        except (FileNotFoundError, OSError, ValueError) as exc:
+            found = {"status": "rejected", "rejection_reason": f"The staged photo file is missing ({exc})."}
+        else:
+            found = _analyse_bytes(data)
+        usable = found["status"] == FaceImage.Status.ACCEPTED
+        ZipImportPhoto.objects.filter(pk=photo.pk, status=ZipImportPhoto.Status.PENDING).update(
+            status=ZipImportPhoto.Status.USABLE if usable else ZipImportPhoto.Status.UNUSABLE,
+            reason=found.get("rejection_reason", ""),
+            analysis={key: found.get(key) for key in ("box", "landmarks", "quality")},
+            embedding=found.get("embedding"),
+            embedder_version=found.get("embedder_version", ""),
+        )
+        ZipImport.objects.filter(pk=batch.pk).update(updated_at=timezone.now())  # progress, liveness
+    return zip_import_finish(zip_import_id=zip_import_id)
+
+
+def zip_import_finish(*, zip_import_id: int) -> ZipImport | None:
+    """Once every staged photo is checked: save the people and photos if all are usable, else refuse
+    the whole zip. The staged files are deleted either way (after the commit)."""
+    with transaction.atomic():
+        batch = ZipImport.objects.select_for_update().filter(pk=zip_import_id).first()
+        if batch is None or batch.status != ZipImport.Status.CHECKING:
+            return batch
+        photos = list(batch.photos.order_by("pk"))
+        if any(photo.status == ZipImportPhoto.Status.PENDING for photo in photos):
+            return batch
+        unusable = [photo for photo in photos if photo.status == ZipImportPhoto.Status.UNUSABLE]
+        if unusable:
+            _zip_import_refuse(
+                batch,
+                f"{len(unusable)} of {len(photos)} photos have no usable face (listed below), so nothing "
+                "was saved. Replace or remove them and upload the zip again, or import it with "
+                '"keep the good photos".',
+            )
+        else:
+            try:
+                with transaction.atomic():
+                    result = _zip_import_save(batch, photos)
+            except ValidationError as exc:
+                _zip_import_refuse(
+                    batch, f"Nothing was saved: {' '.join(exc.messages)} (it changed since the upload)."
+                )
+            else:
+                batch.status = ZipImport.Status.SAVED
+                batch.people_created = result.people_created
+                batch.outcome = _zip_outcome(result, folders=len({p.folder for p in photos}))
+        batch.finished_at = timezone.now()
+        batch.save()
+        names = [photo.image.name for photo in photos if photo.image]
+        # The staged copies and the worker's findings go: the saved photos hold their own.
+        batch.photos.update(image="", embedding=None, analysis=None)
+        transaction.on_commit(lambda: storage_delete(names))
+    return batch
+
+
+def _zip_import_refuse(batch: ZipImport, outcome: str) -> None:
+    batch.status = ZipImport.Status.REFUSED
+    batch.outcome = outcome
+
+
+def _zip_outcome(result: ZipEnrolment, *, folders: int) -> str:
+    created = len(result.people_created)
+    text = f"{result.photos_added} photo(s) saved for {folders} people ({created} created"
+    if created:
+        by_folder = created - result.named_from_csv
+        text += f": {result.named_from_csv} named from {PEOPLE_CSV_NAME}, {by_folder} after their folder"
+    return text + "). Each photo showed a usable face."
+
+
+def _zip_import_save(batch: ZipImport, photos: list[ZipImportPhoto]) -> ZipEnrolment:
+    """Create the people and their accepted photos from the worker's findings (no second analysis)."""
+    result = ZipEnrolment()
+    people = _zip_people_get(
+        folders={photo.folder for photo in photos},
+        people={eid: PersonRow(**row) for eid, row in batch.people.items()},
+        uploaded_by=batch.created_by,
+        create_missing=batch.create_missing,
+        create_departments=batch.create_departments,
+        consent_text_version=batch.consent_text_version or None,
+        result=result,
+    )
+    now = timezone.now()
+    saved = []
+    for photo in photos:
+        with photo.image.open("rb") as handle:
+            data = handle.read()
+        analysis = photo.analysis or {}
+        image = FaceImage(
+            person=people[photo.folder],
+            source=FaceImage.Source.UPLOAD,
+            uploaded_by=batch.created_by,
+            status=FaceImage.Status.ACCEPTED,
+            box=analysis.get("box"),
+            landmarks=analysis.get("landmarks"),
+            quality=analysis.get("quality"),
+            embedding=bytes(photo.embedding),
+            embedder_version=photo.embedder_version,
+            processed_at=now,
+        )
+        suffix = photo.image.name.rsplit(".", 1)[-1]
+        image.image.save(f"photo.{suffix}", ContentFile(data), save=False)
+        image.save()
+        saved.append(image)
+        result.photos_added += 1
+    for image in saved:
+        image.person.refresh_from_db(fields=["possible_duplicate_of", "not_duplicate_of"])
+        _flag_possible_duplicate(image)
+    if saved:
+        recogniser_request_training(reason=f"zip import {batch.pk}: {len(saved)} photo(s) accepted")
+    return result
+
+
+def zip_imports_resume(*, older_than: dt.timedelta) -> list[int]:
+    """Queue again the zip imports still being checked with no progress for `older_than`."""
+    cutoff = timezone.now() - older_than
+    stale = list(
+        ZipImport.objects.filter(status=ZipImport.Status.CHECKING, updated_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    for zip_import_id in stale:
+        _enqueue_zip_check(zip_import_id)
+    return stale
 
 
 def enrolment_resume(*, older_than: dt.timedelta) -> list[int]:

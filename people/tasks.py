@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from attendance_site.queues import Queue
-from people.services import FACE_IMAGE_PROCESS_TASK
+from people.services import FACE_IMAGE_PROCESS_TASK, ZIP_IMPORT_CHECK_TASK
 
 
 @shared_task(
@@ -25,3 +25,21 @@ def face_image_process_task(face_image_id: int) -> dict:
     if image is None:
         return {"id": face_image_id, "status": "deleted"}
     return {"id": face_image_id, "status": image.status}
+
+
+@shared_task(
+    name=ZIP_IMPORT_CHECK_TASK,
+    queue=Queue.ENROLMENT.value,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def zip_import_check_task(zip_import_id: int) -> dict:
+    """Check each photo of a staged zip import for a usable face, then save all or nothing (idempotent)."""
+    from people.services import zip_import_check
+
+    batch = zip_import_check(zip_import_id=zip_import_id)
+    if batch is None:
+        return {"id": zip_import_id, "status": "deleted"}
+    return {"id": zip_import_id, "status": batch.status}

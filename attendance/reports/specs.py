@@ -461,6 +461,8 @@ def _timesheet_page(result: ReportResult, data: dict) -> dict:
             [float(item["hours"]) for item in per_day],
             "Hours worked",
         ),
+        # The chart's figures as a table, for screen readers and for reading exact values.
+        "chart_rows": [(item["workday"], item["hours"]) for item in per_day],
     }
 
 

@@ -240,7 +240,7 @@ def test_zip_enrols_many_people_at_once(hr_client, queued, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         response = hr_client.post(
             reverse("admin:people_person_import_zip"),
-            {"archive": archive, "create_missing": "on", "consent_confirmed": "on"},
+            {"archive": archive, "create_missing": "on", "consent_confirmed": "on", "mode": "keep"},
         )
     assert response.status_code == 302
     assert set(Person.objects.values_list("employee_id", flat=True)) == {"E-1", "E-2"}
@@ -255,7 +255,7 @@ def test_zip_with_one_bad_photo_saves_nothing(hr_client, queued, media_root):
     archive = _zip({"E-1/a.jpg": plain_jpeg(), "E-1/b.jpg": b"garbage"})
     response = hr_client.post(
         reverse("admin:people_person_import_zip"),
-        {"archive": archive, "create_missing": "on", "consent_confirmed": "on"},
+        {"archive": archive, "create_missing": "on", "consent_confirmed": "on", "mode": "keep"},
     )
     assert response.status_code == 200
     assert "E-1/b.jpg" in response.content.decode()

@@ -93,7 +93,7 @@ def test_a_folder_name_too_long_for_an_employee_id_is_a_clear_error_not_a_500(hr
     response = hr_client.post(
         reverse("admin:people_person_import_zip"),
         {"archive": zip_upload({f"{folder}/a.jpg": plain_jpeg()}), "create_missing": "on",
-         "consent_confirmed": "on"},
+         "consent_confirmed": "on", "mode": "keep"},
     )  # fmt: skip
     assert response.status_code == 200
     assert "at most 50" in response.content.decode()
@@ -107,23 +107,22 @@ def test_a_bomb_through_the_admin_page_saves_nothing_and_says_why(hr_client):
     )
     response = hr_client.post(
         reverse("admin:people_person_import_zip"),
-        {"archive": archive, "create_missing": "on", "consent_confirmed": "on"},
+        {"archive": archive, "create_missing": "on", "consent_confirmed": "on", "mode": "all"},
     )
     assert response.status_code == 200
     assert "zip bomb" in response.content.decode()
     assert not Person.objects.exists() and not FaceImage.objects.exists()
 
 
-def test_the_page_promises_what_the_import_does_with_a_photo_without_a_face(hr_client):
-    """The page no longer claims "if any is unusable, nothing is saved": a readable photo with no face is
-    saved and left to the enrolment worker, which rejects it on its own, as the page now says."""
+def test_keep_the_good_photos_saves_a_photo_without_a_face_for_the_worker(hr_client):
+    """With "keep the good photos" a readable photo with no face is saved and left to the enrolment
+    worker, which rejects it on its own, as the page says (the other choice: test_zip_import_choice)."""
     page = hr_client.get(reverse("admin:people_person_import_zip")).content.decode()
-    assert "nothing is saved" not in page
     assert "rejected on its own" in page
     ConsentedPersonFactory(employee_id="E-5")
     response = hr_client.post(
         reverse("admin:people_person_import_zip"),
-        {"archive": zip_upload({"E-5/no-face.jpg": plain_jpeg()}), "consent_confirmed": "on"},
+        {"archive": zip_upload({"E-5/no-face.jpg": plain_jpeg()}), "consent_confirmed": "on", "mode": "keep"},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert FaceImage.objects.filter(person__employee_id="E-5").count() == 1

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from attendance.models import AttendanceEvent, CheckinAttempt, ReportAccess
 from attendance_site.models import AuditEntry
-from people.models import FaceImage
+from people.models import FaceImage, ZipImport
 from recognition.models import RecogniserVersion
 from tests.factories import AttendanceEventFactory, KioskFactory, PersonFactory, UserFactory
 from tests.support.images import plain_jpeg
@@ -78,6 +78,8 @@ RULES: list[tuple[str, set[str]]] = [
     ("admin:people_department_delete", set()),  # people refer to it
     ("admin:people_faceimage_add", set()),  # photos are added on the person's page
     ("admin:people_consenttext_delete", set()),  # what people agreed to is kept
+    ("admin:people_zipimport_add", set()),  # made by the zip import page
+    ("admin:people_zipimport_delete", set()),  # the record of what an import saved or refused is kept
     ("admin:recognition_recogniserversion_add", set()),  # versions come from training runs
     ("admin:recognition_recogniserversion_delete", set()),
     ("admin:attendance_kiosk_delete", set()),  # kiosks are revoked, keeping their history
@@ -120,6 +122,7 @@ def world(db):
     attempt.frame.save("kept.jpg", ContentFile(b"\xff\xd8 a kept frame"), save=True)
     event = AttendanceEventFactory(person=person, timestamp=timezone.now() - dt.timedelta(hours=1))
     RecogniserVersion.objects.create(trigger="test")
+    ZipImport.objects.create(file_name="people.zip")
     AuditEntry.objects.create(action=AuditEntry.Action.VIEW, what="face photo")
     AccessAttempt.objects.create(username="someone", failures_since_start=1)
     AccessFailureLog.objects.create(username="someone")

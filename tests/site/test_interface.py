@@ -85,6 +85,7 @@ TASKS = {
     "attendance.request_decision_mails_send": "default",
     "attendance_site.ping": "default",
     "people.face_image_process": "enrolment",
+    "people.zip_import_check": "enrolment",
     "people.retention_apply": "default",
     "recognition.reembed": "enrolment",
     "recognition.train": "training",

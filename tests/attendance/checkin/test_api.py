@@ -1,6 +1,7 @@
 """The check-in API: kiosk tokens, bad frames, throttling, results, and the schema."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.cache import cache
@@ -177,6 +178,11 @@ def test_api_docs_page_is_served_without_a_cdn(client):
     html = response.content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist" in html
     assert "cdn." not in html and "unpkg" not in html
+    # Issue 16: a language for screen readers, and the set-up script is a file (no inline script).
+    assert '<html lang="en">' in html
+    assert re.findall(r"<script>", html) == [] and 'src="/api/docs/?script=' in html
+    script = client.get("/api/docs/", {"script": ""})
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
 
 
 def test_api_docs_page_runs_under_the_csp_with_no_inline_script(client):

@@ -55,9 +55,12 @@ def test_the_home_page_links_a_linked_employee_to_their_timesheet():
     PersonFactory(user=linked)
     client = Client()
     client.force_login(linked)
-    assert 'id="my-timesheet" href="/me/timesheet/"' in client.get("/").content.decode()
+    page = client.get("/").content.decode()
+    assert 'id="my-timesheet" href="/me/timesheet/"' in page
+    assert "no pages to open" not in page  # their own timesheet is theirs to open (issue 16)
     client.force_login(other)
-    assert 'id="my-timesheet"' not in client.get("/").content.decode()
+    page = client.get("/").content.decode()
+    assert 'id="my-timesheet"' not in page and "no pages to open" in page
 
 
 def test_a_missed_exit_requested_by_the_employee_and_approved_by_the_manager_changes_the_timesheet(berlin):

@@ -198,6 +198,24 @@ def test_timesheet_totals_for_one_person(scenario, manager_client):
     assert "Ada Archer (A001)" in page
 
 
+def test_the_timesheet_chart_has_its_figures_as_a_table(scenario, manager_client):
+    """Issue 16: the hours-per-day chart is a canvas; the same figures are in a table beside it."""
+    workday_events(
+        scenario.people["ada"], MONDAY + dt.timedelta(days=1), ("08:58", "12:00"), ("13:00", "17:00")
+    )
+    params = {"person": "A001", "start": "2025-03-03", "end": "2025-03-07"}
+    page = manager_client.get("/reports/timesheet/", params).content.decode()
+    assert "Hours per day as a table" in page
+    assert table_rows(page, "chart-figures") == [
+        ["Day", "Hours worked"],
+        ["Mon 3 Mar 2025", "8:24"],
+        ["Tue 4 Mar 2025", "7:02"],
+        ["Wed 5 Mar 2025", "0:00"],
+        ["Thu 6 Mar 2025", "0:00"],
+        ["Fri 7 Mar 2025", "0:00"],
+    ]
+
+
 def test_department_summary_per_department_and_person(scenario, manager_client):
     """Monday only: Sales 2 of 3 present, 16 h 19 = 16.32 h; Ops 3 of 3 (one incomplete), 17.00 h."""
     params = {"start": DAY, "end": DAY}
