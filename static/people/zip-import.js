@@ -19,7 +19,12 @@
     } catch (error) {
       // the server may be restarting: try again at the next tick
     }
-    if (block.dataset.status === "checking") window.setTimeout(poll, 2000);
+    if (block.dataset.status === "checking") {
+      window.setTimeout(poll, 2000);
+    } else {
+      // The upload's "being checked" message is out of date once the import is saved or refused.
+      document.querySelectorAll(".messagelist").forEach((list) => list.remove());
+    }
   }
   window.setTimeout(poll, 2000);
 })();

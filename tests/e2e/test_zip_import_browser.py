@@ -85,6 +85,7 @@ def test_zip_import_does_what_its_page_says_for_both_choices(
             )
             expect(page.locator("#zip-import-unusable")).to_contain_text("E-2/no-face.jpg")
             expect(page.locator("#zip-import-outcome")).to_contain_text("1 of 4 photos have no usable face")
+            expect(page.locator(".messagelist")).to_have_count(0)  # "being checked" is gone with the result
             page.screenshot(path=str(tmp_path / "refused.png"), full_page=True)
             assert not Person.objects.exists() and not FaceImage.objects.exists()
             assert not Department.objects.exists()
