@@ -78,6 +78,9 @@ RULES: list[tuple[str, set[str]]] = [
     ("admin:people_department_delete", set()),  # people refer to it
     ("admin:people_faceimage_add", set()),  # photos are added on the person's page
     ("admin:people_consenttext_delete", set()),  # what people agreed to is kept
+    # The matrix opens the first calendar, the default one everybody without a calendar follows; HR
+    # deletes other calendars (tests/people/test_holiday_calendars.py).
+    ("admin:people_holidaycalendar_delete", set()),
     ("admin:recognition_recogniserversion_add", set()),  # versions come from training runs
     ("admin:recognition_recogniserversion_delete", set()),
     ("admin:attendance_kiosk_delete", set()),  # kiosks are revoked, keeping their history
