@@ -1,7 +1,8 @@
 """Report render and export times for 1,000 people x 30 days, through the full request path.
 
 Everyone works to a schedule (three Mon-Fri schedules, one of them nights with a 30 min break), one
-weekday is a company holiday and one person in twenty is on a week of leave, so the reports read
+weekday is a company holiday, a quarter of the people follow a second site's holiday calendar (its
+own holiday the next weekday), and one person in twenty is on a week of leave, so the reports read
 the whole calendar.
 
     python -m benchmarks.reports [--people 1000] [--days 30] [--runs 5] [--json PATH]
@@ -62,6 +63,7 @@ def fill(*, people: int, days: int, end: dt.date) -> int:
     from people.models import (
         Department,
         Holiday,
+        HolidayCalendar,
         Leave,
         Person,
         ScheduleAssignment,
@@ -72,9 +74,15 @@ def fill(*, people: int, days: int, end: dt.date) -> int:
     tz = ZoneInfo(settings.TIME_ZONE)
     rng = random.Random(6)
     departments = Department.objects.bulk_create([Department(name=f"Department {n:02d}") for n in range(10)])
+    site = HolidayCalendar.objects.create(name="Second site", country="AT")
     staff = Person.objects.bulk_create(
         [
-            Person(employee_id=f"B{n:05d}", full_name=f"Person {n:05d}", department=departments[n % 10])
+            Person(
+                employee_id=f"B{n:05d}",
+                full_name=f"Person {n:05d}",
+                department=departments[n % 10],
+                holiday_calendar=site if n % 4 == 1 else None,
+            )
             for n in range(people)
         ]
     )
@@ -98,6 +106,10 @@ def fill(*, people: int, days: int, end: dt.date) -> int:
         end - dt.timedelta(days=n) for n in range(7, 14) if (end - dt.timedelta(days=n)).weekday() < 5
     )
     Holiday.objects.create(date=holiday, name="Benchmark day")
+    site_day = holiday + dt.timedelta(days=1)
+    while site_day.weekday() >= 5:
+        site_day += dt.timedelta(days=1)
+    Holiday.objects.create(calendar=site, date=site_day, name="Second site day")
     Leave.objects.bulk_create(
         Leave(person=p, start_date=end - dt.timedelta(days=6), end_date=end - dt.timedelta(days=2))
         for p in staff[::20]

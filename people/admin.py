@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import linebreaks_filter
@@ -14,12 +15,20 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from attendance_site.privacy import person_biometrics_delete, person_erase
-from people.forms import LeaveAdminForm, PersonAdminForm, ZipEnrolForm, locked_pay_period_between
+from people.forms import (
+    HolidayAdminForm,
+    HolidayInlineFormSet,
+    LeaveAdminForm,
+    PersonAdminForm,
+    ZipEnrolForm,
+    locked_pay_period_between,
+)
 from people.models import (
     ConsentText,
     Department,
     FaceImage,
     Holiday,
+    HolidayCalendar,
     Leave,
     Person,
     ScheduleAssignment,
@@ -210,11 +219,60 @@ class WorkScheduleAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("days")
 
 
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    form = HolidayAdminForm
+    formset = HolidayInlineFormSet
+    fields = ["date", "name"]
+    extra = 1
+
+
+@admin.register(HolidayCalendar)
+class HolidayCalendarAdmin(admin.ModelAdmin):
+    """A site's or country's holidays, edited in one place; `holidays_prefill --calendar` fills one."""
+
+    inlines = [HolidayInline]
+    list_display = ["name", "country", "subdivision", "is_default", "holiday_count", "people_count"]
+    search_fields = ["name"]
+
+    @admin.display(description="Holidays")
+    def holiday_count(self, calendar):
+        return calendar.holiday_count
+
+    @admin.display(description="People")
+    def people_count(self, calendar):
+        return "Everybody without a calendar" if calendar.is_default else calendar.people_count
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                holiday_count=Count("holidays", distinct=True),
+                people_count=Count("people", filter=Q(people__is_active=True), distinct=True),
+            )
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        # The default calendar is what everybody without a calendar follows: make another the default first.
+        if obj is not None and obj.is_default:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
 @admin.register(Holiday)
 class HolidayAdmin(admin.ModelAdmin):
-    list_display = ["date", "name"]
+    form = HolidayAdminForm
+    list_display = ["date", "name", "calendar"]
+    list_filter = ["calendar"]
     date_hierarchy = "date"
     search_fields = ["name"]
+    list_select_related = ["calendar"]
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and locked_pay_period_between(obj.date, obj.date) is not None:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(Leave)
@@ -254,7 +312,7 @@ class PersonAdmin(admin.ModelAdmin):
         "consent_recorded",
         "duplicate_flag",
     ]
-    list_filter = ["department", "is_active", EnrolmentStateFilter]
+    list_filter = ["department", "is_active", "holiday_calendar", EnrolmentStateFilter]
     search_fields = ["full_name", "employee_id", "email"]
     list_select_related = ["department", "possible_duplicate_of"]
     readonly_fields = ["duplicate_details", "consent_text_shown"]
@@ -264,7 +322,7 @@ class PersonAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["employee_id", "full_name", "email", "department", "is_active"]}),
         ("Shift", {"fields": ["shift_start", "shift_end"]}),
-        ("Employment", {"fields": ["employment_start", "employment_end", "user"]}),
+        ("Employment", {"fields": ["employment_start", "employment_end", "holiday_calendar", "user"]}),
         ("Consent", {"fields": ["consent", "shown_consent_version", "consent_text_shown"]}),
         ("Face photos", {"fields": ["photos", "duplicate_details"]}),
     ]

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from people.models import Leave, Person
+from people.models import Holiday, Leave, Person
 from people.selectors import consent_text_current
 from people.services import face_upload_read, zip_read
 
@@ -65,6 +65,7 @@ class PersonAdminForm(forms.ModelForm):
             "shift_end",
             "employment_start",
             "employment_end",
+            "holiday_calendar",
             "user",
         ]
 
@@ -240,3 +241,40 @@ class LeaveAdminForm(forms.ModelForm):
                     "periods, on the site, with a reason) before changing leave in it."
                 )
         return data
+
+
+class HolidayAdminForm(forms.ModelForm):
+    """A holiday changes who was absent: refused on a day of a locked pay period (before or after)."""
+
+    class Meta:
+        model = Holiday
+        fields = ["calendar", "date", "name"]
+
+    def clean(self):
+        data = super().clean()
+        days = [self.instance.date] if self.instance.pk else []
+        if data.get("date"):
+            days.append(data["date"])
+        for day in days:
+            period = locked_pay_period_between(day, day)
+            if period is not None:
+                raise forms.ValidationError(
+                    f"{day} is in the {period}, which is approved and locked: reopen it (Pay periods, on "
+                    "the site, with a reason) before changing its holidays."
+                )
+        return data
+
+
+class HolidayInlineFormSet(forms.BaseInlineFormSet):
+    """A calendar's holidays: deleting one on a day of a locked pay period is refused too."""
+
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            day = form.instance.date if form.instance.pk else None
+            period = locked_pay_period_between(day, day) if day else None
+            if period is not None:
+                raise forms.ValidationError(
+                    f"{day} is in the {period}, which is approved and locked: reopen it before deleting "
+                    "its holiday."
+                )

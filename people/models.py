@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -114,6 +115,15 @@ class Person(models.Model):
     # Days before the start or after the end are never counted as absences.
     employment_start = models.DateField(null=True, blank=True, help_text="First day of work.")
     employment_end = models.DateField(null=True, blank=True, help_text="Last day of work, if known.")
+    # Holidays follow where someone works (their site or country), not their shift or department.
+    holiday_calendar = models.ForeignKey(
+        "HolidayCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="people",
+        help_text="Their site's holidays; empty means the default calendar.",
+    )
     # The person's own login, to see their own timesheet (no report permission needed).
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -287,14 +297,79 @@ class ScheduleAssignment(models.Model):
         return f"{self.person} on {self.schedule} from {self.start_date}"
 
 
-class Holiday(models.Model):
-    """A company holiday: nobody is expected at work, nobody is absent."""
+class HolidayCalendar(models.Model):
+    """A list of holidays for one site or country; each person follows one, others the default one."""
 
-    date = models.DateField(unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    # Used by `manage.py holidays_prefill` to add the public holidays of this country (ISO code).
+    country = models.CharField(max_length=2, blank=True, help_text="ISO country code, e.g. DE.")
+    subdivision = models.CharField(max_length=10, blank=True, help_text="State or region code, e.g. BY.")
+    is_default = models.BooleanField(
+        "default", default=False, help_text="Followed by everybody who has no calendar of their own."
+    )
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_holiday_calendar",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """The country and subdivision must be ones the `holidays` package knows, so prefill works."""
+        import holidays as public_holidays
+
+        self.country, self.subdivision = self.country.strip().upper(), self.subdivision.strip().upper()
+        supported = public_holidays.list_supported_countries()
+        if self.country and self.country not in supported:
+            raise ValidationError(
+                {"country": f"Unknown country code {self.country!r}: use an ISO code such as DE."}
+            )
+        if self.subdivision and not self.country:
+            raise ValidationError({"subdivision": "Choose the country of this subdivision too."})
+        if self.subdivision and self.subdivision not in supported[self.country]:
+            raise ValidationError(
+                {
+                    "subdivision": f"{self.country} has no subdivision {self.subdivision!r}: use one of "
+                    f"{', '.join(supported[self.country][:12])}..."
+                }
+            )
+
+
+DEFAULT_HOLIDAY_CALENDAR = "Company holidays"
+
+
+def default_holiday_calendar_id() -> int:
+    """Return the default calendar's id, creating it if there is none (new holidays go there)."""
+    found = HolidayCalendar.objects.filter(is_default=True).values_list("pk", flat=True).first()
+    if found is None:
+        found = HolidayCalendar.objects.create(name=DEFAULT_HOLIDAY_CALENDAR, is_default=True).pk
+    return found
+
+
+class Holiday(models.Model):
+    """A holiday of one calendar: nobody following it is expected at work, nobody is absent."""
+
+    calendar = models.ForeignKey(
+        HolidayCalendar,
+        on_delete=models.CASCADE,
+        related_name="holidays",
+        default=default_holiday_calendar_id,
+    )
+    date = models.DateField()
     name = models.CharField(max_length=200)
 
     class Meta:
         ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="one_holiday_per_calendar_and_date")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.date})"

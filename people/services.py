@@ -25,7 +25,17 @@ from PIL import Image
 
 from attendance_site.dispatch import enqueue
 from attendance_site.queues import Queue
-from people.models import ConsentText, Department, FaceImage, Holiday, Person, ZipImport, ZipImportPhoto
+from people.models import (
+    ConsentText,
+    Department,
+    FaceImage,
+    Holiday,
+    HolidayCalendar,
+    Person,
+    ZipImport,
+    ZipImportPhoto,
+    default_holiday_calendar_id,
+)
 from people.rules import (
     PEOPLE_CSV_NAME,
     POSES,
@@ -920,25 +930,43 @@ def enrolment_resume(*, older_than: dt.timedelta) -> list[int]:
     return stale
 
 
-def holidays_prefill(*, country: str, years: list[int], subdivision: str = "") -> int:
-    """Add a country's public holidays for the given years (the `holidays` package); return how many were new.
+def holidays_prefill(*, country: str, years: list[int], subdivision: str = "", calendar: str = "") -> int:
+    """Add a country's public holidays for the given years (the `holidays` package) to a holiday
+    calendar; return how many were new.
 
-    A date that already has a holiday keeps it (HR may have renamed it), so running twice adds nothing.
-    Raises ValueError naming the problem for an unknown country or subdivision.
+    `calendar` names the calendar (created with this country and subdivision if there is none of that
+    name; an existing one without a country gets them); empty means the default calendar. A date that
+    already has a holiday in that calendar keeps it (HR may have renamed it), so running twice adds
+    nothing. Raises ValueError naming the problem for an unknown country or subdivision.
     """
     import holidays as public_holidays
 
     try:
-        calendar = public_holidays.country_holidays(
-            country.upper(), subdiv=subdivision or None, years=years, language="en_US"
+        found = public_holidays.country_holidays(
+            country.upper(), subdiv=subdivision.upper() or None, years=years, language="en_US"
         )
     except NotImplementedError as exc:
         raise ValueError(
             f"Unknown country or subdivision {country!r} {subdivision!r}: use an ISO code such as DE, "
             "US or GB, and a subdivision such as BY or CA."
         ) from exc
-    created = 0
-    for date, name in sorted(calendar.items()):
-        _, new = Holiday.objects.get_or_create(date=date, defaults={"name": name[:200]})
-        created += int(new)
+    name = calendar.strip()
+    if len(name) > HolidayCalendar._meta.get_field("name").max_length:
+        raise ValueError(f"Calendar name {name[:20]!r}... is too long: use at most 100 characters.")
+    with transaction.atomic():
+        if name:
+            target, _ = HolidayCalendar.objects.get_or_create(
+                name=name, defaults={"country": country.upper(), "subdivision": subdivision.upper()}
+            )
+        else:
+            target = HolidayCalendar.objects.get(pk=default_holiday_calendar_id())
+        if not target.country:
+            target.country, target.subdivision = country.upper(), subdivision.upper()
+            target.save(update_fields=["country", "subdivision"])
+        created = 0
+        for date, holiday_name in sorted(found.items()):
+            _, new = Holiday.objects.get_or_create(
+                calendar=target, date=date, defaults={"name": holiday_name[:200]}
+            )
+            created += int(new)
     return created

@@ -189,6 +189,8 @@ class PersonCalendar:
     default: WeekSchedule
     schedules: list[tuple[dt.date, WeekSchedule]] = field(default_factory=list)
     leave: dict[dt.date, tuple[str, bool]] = field(default_factory=dict)
+    # The holidays ({date: name}) of the person's own calendar (shared with everyone following it).
+    holidays: dict[dt.date, str] = field(default_factory=dict)
 
     def schedule_on(self, day: dt.date) -> WeekSchedule:
         current = self.default
@@ -198,7 +200,7 @@ class PersonCalendar:
             current = schedule
         return current
 
-    def plan(self, day: dt.date, holidays: dict[dt.date, str]) -> DayPlan:
+    def plan(self, day: dt.date) -> DayPlan:
         schedule = self.schedule_on(day)
         start, end = self.person.employment_start, self.person.employment_end
         leave, half = self.leave.get(day, ("", False))
@@ -207,17 +209,16 @@ class PersonCalendar:
             shift=schedule.shift_on(day),
             break_minutes=schedule.break_minutes,
             grace_minutes=schedule.grace_minutes,
-            holiday=holidays.get(day, ""),
+            holiday=self.holidays.get(day, ""),
             leave=leave,
             half_day_leave=half,
             employed=(start is None or day >= start) and (end is None or day <= end),
         )
 
 
-def calendars_for(
-    people: list[Person], *, start: dt.date, end: dt.date
-) -> tuple[dict[int, PersonCalendar], dict[dt.date, str]]:
-    """Return each person's calendar and the holidays ({date: name}) of a range; five queries."""
+def calendars_for(people: list[Person], *, start: dt.date, end: dt.date) -> dict[int, PersonCalendar]:
+    """Return each person's calendar over a range, with the holidays of their own holiday calendar
+    (the default one when they have none); five queries whatever the headcount."""
     calendars = {p.pk: PersonCalendar(person=p, default=default_schedule(p)) for p in people}
     ids = list(calendars)
     assignments = list(
@@ -240,8 +241,18 @@ def calendars_for(
         while day <= min(leave.end_date, end):
             calendars[leave.person_id].leave[day] = (leave.get_kind_display(), leave.half_day)
             day += dt.timedelta(days=1)
-    holidays = dict(Holiday.objects.filter(date__range=(start, end)).values_list("date", "name"))
-    return calendars, holidays
+    # One query for every calendar's holidays; people without a calendar follow the default one.
+    holidays: dict[int | None, dict[dt.date, str]] = defaultdict(dict)
+    rows = Holiday.objects.filter(date__range=(start, end)).values_list(
+        "calendar_id", "calendar__is_default", "date", "name"
+    )
+    for calendar_id, is_default, date, name in rows:
+        holidays[calendar_id][date] = name
+        if is_default:
+            holidays[None][date] = name
+    for calendar in calendars.values():
+        calendar.holidays = holidays[calendar.person.holiday_calendar_id]
+    return calendars
 
 
 def _summarise(workday: dt.date, events, plan: DayPlan, clock: Clock, now: dt.datetime) -> DaySummary:
@@ -289,7 +300,7 @@ def attendance_day_rows(
         scope=scope or ReportScope(), start=first, end=day, department=department, search=search
     )
     listed = list(people)
-    calendars, holidays = calendars_for(listed, start=first, end=day)
+    calendars = calendars_for(listed, start=first, end=day)
     events = events_by_person_day(people=people, start=first, end=day)
     pins = pin_punches_by_person_day(people=people, start=first, end=day)
     rows = []
@@ -298,7 +309,7 @@ def attendance_day_rows(
         mine = day
         if current:
             mine = min(workday_of(now, boundary=calendar.schedule_on(day).boundary, tz=clock.tz), day)
-        plan = calendar.plan(mine, holidays)
+        plan = calendar.plan(mine)
         summary = _summarise(mine, events[p.pk][mine], plan, clock, now)
         rows.append(_person_day(p, summary, plan, pins.get((p.pk, mine), 0)))
     return rows
@@ -326,7 +337,7 @@ def attendance_timesheet_rows(
         person=person,
     )
     listed = list(people)
-    calendars, holidays = calendars_for(listed, start=start, end=end)
+    calendars = calendars_for(listed, start=start, end=end)
     events = events_by_person_day(people=people, start=start, end=end)
     pins = pin_punches_by_person_day(people=people, start=start, end=end)
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
@@ -335,7 +346,7 @@ def attendance_timesheet_rows(
         mine = events.get(p.pk, {})
         calendar = calendars[p.pk]
         for day in days:
-            plan = calendar.plan(day, holidays)
+            plan = calendar.plan(day)
             summary = _summarise(day, mine.get(day, ()), plan, clock, now)
             rows.append(_person_day(p, summary, plan, pins.get((p.pk, day), 0)))
     return rows

