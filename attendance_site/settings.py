@@ -210,6 +210,11 @@ RECOGNITION_DETECT_MAX_SIDE = env.int("RECOGNITION_DETECT_MAX_SIDE", default=128
 RECOGNITION_MIN_DETECTION_CONFIDENCE = env.float("RECOGNITION_MIN_DETECTION_CONFIDENCE", default=0.8)
 # TensorFlow threads per worker process (unset: TensorFlow's default, all cores).
 RECOGNITION_TF_THREADS = env.int("RECOGNITION_TF_THREADS", default=None)
+# Kiosk frames recognised together by one recognition worker (attendance.checkin.batching): at most
+# this many in one batch (a worker run with `-P threads -c N` holds up to N frames; 1 turns batching
+# off), and how long a frame's task waits for its batch before failing the attempt.
+RECOGNITION_BATCH_SIZE = env.int("RECOGNITION_BATCH_SIZE", default=16)
+RECOGNITION_BATCH_TIMEOUT_SECONDS = env.float("RECOGNITION_BATCH_TIMEOUT_SECONDS", default=20.0)
 
 # Attendance: a workday starts at this local time (not midnight), so night shifts stay one day.
 WORKDAY_START = env.str("WORKDAY_START", default="04:00")

@@ -51,6 +51,25 @@ def on_child_start() -> None:
     """Warm the face engine in a freshly forked child that will run face work, then say so."""
     if not needs_engine(consumed_queues()):
         return
+    warm_engine()
+
+
+def on_pool_ready(consumer) -> None:
+    """In a worker whose pool runs tasks in threads of this process (`-P threads`: the recognition
+    worker, so that kiosk frames are recognised in batches), warm the engine here, in the background.
+
+    Celery sends worker_process_init only to forked children; this process is the one that works.
+    """
+    pool = getattr(consumer, "pool", None)
+    if pool is None or type(pool).__module__ != "celery.concurrency.thread":
+        return
+    if not needs_engine(consumed_queues(getattr(consumer, "app", None))):
+        return
+    threading.Thread(target=warm_engine, name="engine-warm-up", daemon=True).start()
+
+
+def warm_engine() -> None:
+    """Load the face models in this process (one BLAS thread), then report this process as warm."""
     from threadpoolctl import threadpool_limits
 
     from recognition import services
@@ -183,6 +202,7 @@ def _on_worker_ready(sender=None, **_kwargs) -> None:
     """Report this worker to the database every few seconds, then resume what a killed worker left
     and expire the check-ins that waited for it too long."""
     start_heartbeat(sender)
+    on_pool_ready(sender)
     resume_enrolment(getattr(sender, "app", None))
     expire_stale_attempts()
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from recognition import engine
 from recognition.ml import recogniser as ml
+from recognition.ml.images import ImageError
 from recognition.ml.liveness import FrameFace, frame_face
 from recognition.models import RecogniserVersion
 
@@ -107,32 +108,69 @@ def frame_recognise(*, data: bytes) -> FrameRecognition:
     reason ("no face", "no trained recogniser", "unknown face", "person no longer active").
     Raises the engine's ImageError for bytes that are not a usable image.
     """
+    answer = frames_recognise([data])[0]
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
+
+
+def frames_recognise(frames: list[bytes]) -> list[FrameRecognition | Exception]:
+    """Return frame_recognise of each frame (of one kiosk or several), recognised in one batch.
+
+    The frames are detected and embedded together (Engine.analyse_many) and identified with one
+    active version; each answer is its own frame's. A frame that is not a usable image gets its
+    ImageError in its place, without failing the others; a fault of the engine (weights missing)
+    raises for all.
+    """
     from people.models import Person
 
     # The active version is asked first: the face is embedded as that version's gallery was (after
     # an embedder upgrade the previous version serves until every enrolled photo is re-embedded).
     version_id, recogniser = active_recogniser()
-    faces = engine.image_analyse(data=data, embedder_version=_version_of(recogniser))
-    if not faces:
-        return FrameRecognition(face_found=False, reason="no face")
-    face = faces[0]
-    common = {"face_found": True, "box": tuple(face.box), "landmarks": dict(face.landmarks)}
-    if recogniser is None:
-        return FrameRecognition(**common, reason="no trained recogniser")
-    answer = recogniser_identify(recogniser, face.embedding)[0]
-    person_id = answer.person_id
-    reason = "" if person_id is not None else "unknown face"
-    # A person switched off or deleted since this version was trained is not named.
-    if person_id is not None and not Person.objects.filter(pk=person_id, is_active=True).exists():
-        person_id, reason = None, "person no longer active"
-    return FrameRecognition(
-        **common,
-        person_id=person_id,
-        distance=answer.distance,
-        confidence=answer.confidence,
-        recogniser_version_id=version_id,
-        reason=reason,
+    answers: list[FrameRecognition | Exception | None] = [None] * len(frames)
+    images, positions = [], []
+    for position, data in enumerate(frames):
+        try:
+            images.append(engine.image_decode(data=data))
+            positions.append(position)
+        except ImageError as exc:
+            answers[position] = exc
+    analysed = (
+        engine.engine_get().analyse_many(images, max_faces=1, embedder_version=_version_of(recogniser))
+        if images
+        else []
     )
+    faces = {position: found[0] for position, found in zip(positions, analysed, strict=True) if found}
+    for position in positions:
+        if position not in faces:
+            answers[position] = FrameRecognition(face_found=False, reason="no face")
+    identified = {}
+    if recogniser is not None and faces:
+        order = sorted(faces)
+        matches = recogniser_identify(recogniser, np.stack([faces[p].embedding for p in order]))
+        identified = dict(zip(order, matches, strict=True))
+    named = {m.person_id for m in identified.values() if m.person_id is not None}
+    # A person switched off or deleted since this version was trained is not named.
+    active = set(Person.objects.filter(pk__in=named, is_active=True).values_list("pk", flat=True))
+    for position, face in faces.items():
+        common = {"face_found": True, "box": tuple(face.box), "landmarks": dict(face.landmarks)}
+        if recogniser is None:
+            answers[position] = FrameRecognition(**common, reason="no trained recogniser")
+            continue
+        answer = identified[position]
+        person_id = answer.person_id
+        reason = "" if person_id is not None else "unknown face"
+        if person_id is not None and person_id not in active:
+            person_id, reason = None, "person no longer active"
+        answers[position] = FrameRecognition(
+            **common,
+            person_id=person_id,
+            distance=answer.distance,
+            confidence=answer.confidence,
+            recogniser_version_id=version_id,
+            reason=reason,
+        )
+    return answers
 
 
 def frames_analyse(frames: list[bytes]) -> list[FrameFace | None]:

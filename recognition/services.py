@@ -40,6 +40,7 @@ from recognition.matching import (
     embedding_identify,
     frame_recognise,
     frames_analyse,
+    frames_recognise,
     gallery_nearest,
     recogniser_threshold,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "embedding_identify",
     "frame_recognise",
     "frames_analyse",
+    "frames_recognise",
     "gallery_nearest",
     "recogniser_threshold",
     # liveness

@@ -6,7 +6,6 @@ checkin.tasks, which call into it.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import logging
@@ -23,7 +22,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from attendance.checkin import outcomes, rules
+from attendance.checkin import framestore, outcomes, rules
+from attendance.checkin.batching import RecognitionBatcher
 from attendance.checkin.frames import FrameError, frame_size
 from attendance.clock import Clock, person_clock
 from attendance.models import AttendanceEvent, CheckinAttempt, Kiosk, KioskPin
@@ -103,19 +103,33 @@ def checkin_attempt_create(*, kiosk: Kiosk, frame: bytes, requested_kind: str = 
             lambda: _recognition_enqueue(
                 attempt_id=attempt.id,
                 task=CHECKIN_ATTEMPT_PROCESS_TASK,
-                args=[str(attempt.id), base64.b64encode(frame).decode("ascii")],
+                frames=[frame],
+                wait_seconds=settings.CHECKIN_MAX_PENDING_SECONDS,
+                single=True,
             )
         )
     return attempt
 
 
-def _recognition_enqueue(*, attempt_id: uuid.UUID, task: str, args: list) -> None:
-    """Queue a recognition task for an attempt; if the broker is unreachable, fail the attempt at once."""
+def _recognition_enqueue(
+    *, attempt_id: uuid.UUID, task: str, frames: list[bytes], wait_seconds: float, single: bool
+) -> None:
+    """Store the frames under expiring keys and queue a recognition task for an attempt that carries the
+    keys; if the broker is unreachable, fail the attempt at once.
+
+    The message expires when the attempt would (`wait_seconds`): a worker that gets it later, after a
+    broker outage or with a backlog, drops it at once instead of recognising a frame nobody waits for
+    (issue 13, finding 15). The frames' keys expire a little later (framestore), worker or not.
+    """
     try:
+        keys = framestore.frames_put(frames, wait_seconds=wait_seconds)
         enqueue(
             task,
             queue=Queue.RECOGNITION,
-            args=args,
+            args=[str(attempt_id), keys[0] if single else keys],
+            expires=wait_seconds,
+            # Named after the attempt, so that worker logs say which attempt a task was for.
+            task_id=f"{'checkin' if single else 'liveness'}-{attempt_id}",
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
         )
@@ -166,22 +180,37 @@ def checkin_attempt_read(*, attempt: CheckinAttempt, now: dt.datetime | None = N
 
 
 def checkin_attempt_process(
-    *, attempt_id: uuid.UUID, frame: bytes, recognise: Callable[..., Recognition] | None = None
+    *,
+    attempt_id: uuid.UUID,
+    frame: bytes | None,
+    recognise: Callable[..., Recognition] | None = None,
+    batcher: RecognitionBatcher | None = None,
 ) -> CheckinAttempt:
     """Recognise the frame of a pending attempt and record what it leads to.
 
     Idempotent: an attempt that is no longer pending (done, expired) is returned unchanged, and one
-    that waited too long for a worker is expired instead of becoming a late check-in.
-    `recognise` defaults to recognition.services.frame_recognise (imported lazily: it needs TensorFlow).
+    that waited too long for a worker is expired instead of becoming a late check-in. A frame that
+    is gone (None: its key in Redis expired) ends the attempt as expired too.
+    With `batcher`, the frame is recognised together with other kiosks' frames waiting in this
+    process (attendance.checkin.batching), and this kiosk's frames are resolved in the order they
+    were taken. Else `recognise` (default recognition.services.frame_recognise, imported lazily: it
+    needs TensorFlow) recognises it alone.
     """
     checkin_attempts_expire()
     attempt = CheckinAttempt.objects.get(pk=attempt_id)
     if attempt.state != State.PENDING:
         return attempt
+    if frame is None:
+        return _frame_gone(attempt_id)
+    ticket = None
     try:
-        if recognise is None:
-            from recognition.services import frame_recognise as recognise
-        recognition = recognise(data=frame)
+        if batcher is not None:
+            ticket = batcher.submit(kiosk_id=attempt.kiosk_id, created_at=attempt.created_at, frame=frame)
+            recognition = ticket.result(timeout=settings.RECOGNITION_BATCH_TIMEOUT_SECONDS)
+        else:
+            if recognise is None:
+                from recognition.services import frame_recognise as recognise
+            recognition = recognise(data=frame)
         passive_score = None
         if _kiosk_checks_passive(attempt.kiosk_id) and recognition.person_id is not None and recognition.box:
             from recognition.services import frame_passive_score
@@ -189,10 +218,28 @@ def checkin_attempt_process(
             passive_score = frame_passive_score(data=frame, box=recognition.box)
     except Exception as exc:
         log.exception("recognising attempt %s failed", attempt_id)
-        return checkin_attempt_fail(attempt_id=attempt_id, error=str(exc))
-    return checkin_attempt_resolve(
-        attempt_id=attempt_id, recognition=recognition, frame=frame, passive_score=passive_score
+        if ticket is not None:
+            ticket.wait_turn()
+            ticket.release()
+        return checkin_attempt_fail(attempt_id=attempt_id, error=str(exc) or type(exc).__name__)
+    try:
+        if ticket is not None:
+            ticket.wait_turn()
+        return checkin_attempt_resolve(
+            attempt_id=attempt_id, recognition=recognition, frame=frame, passive_score=passive_score
+        )
+    finally:
+        if ticket is not None:
+            ticket.release()
+
+
+def _frame_gone(attempt_id: uuid.UUID) -> CheckinAttempt:
+    """End a pending attempt whose frame expired from the store before a worker took it."""
+    now = timezone.now()
+    CheckinAttempt.objects.filter(pk=attempt_id, state=State.PENDING).update(
+        state=State.EXPIRED, finished_at=now, message=outcomes.EXPIRED_MESSAGE
     )
+    return CheckinAttempt.objects.get(pk=attempt_id)
 
 
 def _kiosk_checks_passive(kiosk_id) -> bool:
@@ -657,7 +704,9 @@ def checkin_challenge_answer(
                 lambda: _recognition_enqueue(
                     attempt_id=attempt.id,
                     task=CHECKIN_LIVENESS_PROCESS_TASK,
-                    args=[str(attempt.id), [base64.b64encode(f).decode("ascii") for f in frames]],
+                    frames=frames,
+                    wait_seconds=settings.LIVENESS_MAX_PENDING_SECONDS,
+                    single=False,
                 )
             )
         attempt.save()
@@ -679,11 +728,15 @@ def liveness_config():
 
 
 def checkin_liveness_process(
-    *, attempt_id: uuid.UUID, frames: list[bytes], analyse: Callable[[list[bytes]], list] | None = None
+    *,
+    attempt_id: uuid.UUID,
+    frames: list[bytes | None],
+    analyse: Callable[[list[bytes]], list] | None = None,
 ) -> CheckinAttempt:
     """Check an answered challenge's frames and record the event, or store the failed check.
 
-    Idempotent like checkin_attempt_process. `analyse` turns the frames into FrameFaces (defaults
+    Idempotent like checkin_attempt_process (a frame that is None expired from the store: the
+    attempt expires). `analyse` turns the frames into FrameFaces (defaults
     to the real engine and the active recogniser; it needs TensorFlow, imported lazily).
     """
     from recognition.services import frames_analyse as recognition_frames_analyse
@@ -693,6 +746,8 @@ def checkin_liveness_process(
     attempt = CheckinAttempt.objects.get(pk=attempt_id)
     if attempt.state != State.PENDING or not attempt.challenge:
         return attempt
+    if any(frame is None for frame in frames):
+        return _frame_gone(attempt_id)
     try:
         faces = (analyse or recognition_frames_analyse)(frames)
         verdict = liveness_check(faces, attempt.challenge, liveness_config(), person_id=attempt.person_id)

@@ -18,34 +18,54 @@ RECOGNITION_TASK = {"queue": Queue.RECOGNITION.value, "acks_late": True, "ignore
 
 
 @shared_task(name="attendance.checkin_attempt_process", soft_time_limit=20, time_limit=30, **RECOGNITION_TASK)
-def checkin_attempt_process_task(attempt_id: str, frame_b64: str) -> str:
+def checkin_attempt_process_task(attempt_id: str, frame_ref: str) -> str:
     """Recognise one kiosk frame and record what it leads to; return the attempt's outcome.
 
-    The frame rides in the message (base64) because check-in frames are not written to storage
-    unless the retention setting asks for it. Safe to run twice: the service re-checks the state.
+    `frame_ref` is the frame's key in the frame store (attendance.checkin.framestore: Redis, expiring),
+    or the frame itself in base64 in a message queued by an older version. The frame is recognised
+    with the other kiosks' frames waiting in this worker (attendance.checkin.batching) unless
+    RECOGNITION_BATCH_SIZE is 1. Safe to run twice: the service re-checks the state.
     """
-    from attendance.checkin import services
+    from django.conf import settings
 
+    from attendance.checkin import framestore, services
+    from attendance.checkin.batching import batcher_get
+
+    keys, frames = _frames_of([frame_ref])
+    batcher = batcher_get() if settings.RECOGNITION_BATCH_SIZE > 1 else None
     attempt = services.checkin_attempt_process(
-        attempt_id=uuid.UUID(attempt_id), frame=base64.b64decode(frame_b64)
+        attempt_id=uuid.UUID(attempt_id), frame=frames[0], batcher=batcher
     )
+    if attempt.state != attempt.State.PENDING:
+        framestore.frames_delete(keys)
     return attempt.outcome or attempt.state
 
 
 @shared_task(
     name="attendance.checkin_liveness_process", soft_time_limit=40, time_limit=60, **RECOGNITION_TASK
 )
-def checkin_liveness_process_task(attempt_id: str, frames_b64: list[str]) -> str:
+def checkin_liveness_process_task(attempt_id: str, frame_refs: list[str]) -> str:
     """Check the frames answering an attempt's liveness challenge; return the attempt's outcome.
 
-    The frames ride in the message (base64), like single check-in frames. Safe to run twice.
+    The frames are in the frame store like single check-in frames (keys), or in base64 in a message
+    queued by an older version. Safe to run twice.
     """
-    from attendance.checkin import services
+    from attendance.checkin import framestore, services
 
-    attempt = services.checkin_liveness_process(
-        attempt_id=uuid.UUID(attempt_id), frames=[base64.b64decode(f) for f in frames_b64]
-    )
+    keys, frames = _frames_of(frame_refs)
+    attempt = services.checkin_liveness_process(attempt_id=uuid.UUID(attempt_id), frames=frames)
+    if attempt.state != attempt.State.PENDING:
+        framestore.frames_delete(keys)
     return attempt.outcome or attempt.state
+
+
+def _frames_of(refs: list[str]) -> tuple[list[str], list[bytes | None]]:
+    """Return (the frame-store keys among `refs`, the frames: None where a key has expired)."""
+    from attendance.checkin import framestore
+
+    keys = [ref for ref in refs if framestore.is_frame_key(ref)]
+    stored = dict(zip(keys, framestore.frames_get(keys), strict=True))
+    return keys, [stored[ref] if ref in stored else base64.b64decode(ref) for ref in refs]
 
 
 @shared_task(name="attendance.checkin_attempts_expire", queue=Queue.DEFAULT.value, ignore_result=True)

@@ -120,6 +120,12 @@ class FakeEngine:
         faces = self.answers.pop(0) if self.answers else []
         return faces if max_faces is None else faces[:max_faces]
 
+    def analyse_many(
+        self, rgbs: list[np.ndarray], *, max_faces: int | None = None, embedder_version: str | None = None
+    ) -> list[list[FaceAnalysis]]:
+        """Return `analyse` of each frame in turn (one queued answer per frame)."""
+        return [self.analyse(rgb, max_faces=max_faces, embedder_version=embedder_version) for rgb in rgbs]
+
     def warm_up(self) -> None:
         """Do nothing: there is no network to warm."""
 

@@ -136,9 +136,10 @@ class Stack:
         self.wait(lambda: requests.get(self.url("/healthz"), timeout=5).status_code in (200, 503), 60)
 
     def start_worker(self) -> None:
-        """Start a recognition worker, as production runs one: on that queue alone."""
+        """Start a recognition worker, as production runs one: on that queue alone, with tasks in
+        threads so that frames are recognised in batches (supervisord.conf)."""
         log = self.workdir / f"worker-{time.monotonic_ns()}.log"
-        self.worker = start_worker(self.env(), log, queues="recognition")
+        self.worker = start_worker(self.env(), log, queues="recognition", pool=("-P", "threads", "-c", "16"))
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -267,6 +268,63 @@ def test_worker_killed_during_check_ins_loses_no_attempt(stack, celebrity_dir):
     assert len(accepted) >= 12
     outcomes = sorted({tuple(report["attempts"][a]) for a in accepted})
     assert report["events"], f"the recognisable people were never recorded: {outcomes}"
+
+
+OWN_OUTCOMES = textwrap.dedent(
+    """
+    import json
+    from attendance.checkin import framestore
+    from attendance.models import CheckinAttempt
+    rows = CheckinAttempt.objects.values_list("id", "kiosk__name", "state", "outcome", "person_id")
+    print("OWN=" + json.dumps({"attempts": [[str(a), k, s, o, p] for a, k, s, o, p in rows],
+                               "frame_keys": framestore.frame_keys_left()}))
+    """
+)
+
+
+def test_batched_worker_killed_mid_batch_loses_no_attempt(stack, celebrity_dir):
+    """Two kiosks post at once, so that the worker recognises their frames in batches; it is killed
+    (SIGKILL) while attempts are in flight. Every attempt still ends, each attempt that names
+    somebody names the person its own kiosk showed, and no frame is left in Redis afterwards."""
+    tokens = stack.seed["kiosks"]
+    people = sorted(stack.seed["people"].items())[:2]
+    shown = {
+        token: frames_of(celebrity_dir, dict([person]))[person[1]]
+        for token, person in zip(tokens, people, strict=True)
+    }
+    person_of = {f"Door {n}": person[1] for n, person in enumerate(people)}
+
+    def together(rounds: int) -> list[str]:
+        """Each kiosk posts `rounds` frames at the same moments (threads); return the accepted ids."""
+        import concurrent.futures
+
+        accepted = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+            for _ in range(rounds):
+                for response in pool.map(lambda t: stack.post_frame(t, shown[t]), tokens):
+                    if response is not None and response.status_code == 202:
+                        accepted.append(response.json()["id"])
+                time.sleep(0.15)
+        return accepted
+
+    accepted = together(4)
+    accepted += together(3)
+    os.kill(stack.worker.process.pid, signal.SIGKILL)
+    after_kill = stack.shell(REPORT, "REPORT")["attempts"]
+    pending_at_kill = [a for a in accepted if after_kill.get(a, ["pending"])[0] == "pending"]
+    assert pending_at_kill, "nothing was in flight when the worker was killed: the test proves nothing"
+    accepted += together(2)
+    stack.worker.process.wait(10)
+    stack.start_worker()
+    stack.wait(stack.healthy, 180, "the new worker")
+    accepted += together(3)
+    assert_consistent(stack, accepted)
+    time.sleep(8 + 2 + 1)  # CHECKIN_MAX_PENDING_SECONDS of the stack, then the keys' grace
+    own = stack.shell(OWN_OUTCOMES, "OWN")
+    named = [(kiosk, person) for _id, kiosk, _s, _o, person in own["attempts"] if person is not None]
+    assert named, "nobody was ever recognised"
+    assert all(person == person_of[kiosk] for kiosk, person in named), named
+    assert own["frame_keys"] == [], "frames left in Redis after their attempts ended"
 
 
 def test_redis_restart_during_check_ins_loses_no_attempt(stack, celebrity_dir):

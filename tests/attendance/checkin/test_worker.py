@@ -21,7 +21,9 @@ def attempt_state(attempt_id) -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_without_a_worker_the_api_answers_and_late_frames_expire(client, celery_worker_process, settings):
-    """No recognition consumer: 202, then "pending"; when one consumes again, the frame expires unrecorded."""
+    """No recognition consumer: 202, then "pending"; when one consumes again, the late frame's message
+    is dropped at once, unrun (it expired with its attempt: issue 13, finding 15), and the kiosk's
+    next poll says expired."""
     cache.clear()
     kiosk = KioskFactory()
     auth = {"HTTP_AUTHORIZATION": f"Kiosk {kiosk.token}"}
@@ -42,7 +44,13 @@ def test_without_a_worker_the_api_answers_and_late_frames_expire(client, celery_
         time.sleep(settings.CHECKIN_MAX_PENDING_SECONDS + 0.5)
     finally:
         app.control.add_consumer("recognition", reply=True, timeout=5)
-    wait_for(lambda: attempt_state(attempt_id) != "pending", timeout=60, what="the worker to take the frame")
+    discarded = f"Discarding revoked task: attendance.checkin_attempt_process[checkin-{attempt_id}]"
+    wait_for(
+        lambda: discarded in celery_worker_process.log(), timeout=60, what="the worker to drop the message"
+    )
+    assert attempt_state(attempt_id) == "pending", "the dropped task never ran"
+    polled = client.get(f"/api/v1/checkins/{attempt_id}/", **auth)
+    assert polled.json()["state"] == "expired"
     attempt = CheckinAttempt.objects.get(pk=attempt_id)
     assert attempt.state == CheckinAttempt.State.EXPIRED
     assert attempt.outcome == "" and attempt.person is None
