@@ -144,6 +144,12 @@
 
   // Show what an attempt led to, from the server's outcome table.
   async function showOutcome(attempt) {
+    if (kiosk.pinOpen) {
+      // Somebody is typing a PIN: the late answer to a frame sent before the keypad opened must not
+      // replace the keypad's messages, unless it recorded their attendance (then the keypad can go).
+      if (!attempt.event_kind) return;
+      closePin();
+    }
     const row = OUTCOMES[attempt.state] || OUTCOMES[attempt.outcome] || UNKNOWN_OUTCOME;
     body.dataset.outcome = attempt.outcome || attempt.state;
     if (row.challenge) {
