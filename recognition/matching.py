@@ -176,16 +176,28 @@ def frames_recognise(frames: list[bytes]) -> list[FrameRecognition | Exception]:
 def frames_analyse(frames: list[bytes]) -> list[FrameFace | None]:
     """Return a FrameFace (None where no face) per frame of a liveness burst, with who the active
     version names in it. Raises ImageError for a frame that is not a usable image."""
-    faces: list[FrameFace | None] = []
     _version_id, recogniser = active_recogniser()
-    for data in frames:
-        found = engine.image_analyse(data=data, max_faces=1, embedder_version=_version_of(recogniser))
-        if not found:
-            faces.append(None)
+    images = [engine.image_decode(data=data) for data in frames]  # every frame readable, or ImageError
+    # The burst (up to LIVENESS_MAX_FRAMES frames of one size) is detected and embedded in batches.
+    analysed = (
+        engine.engine_get().analyse_many(images, max_faces=1, embedder_version=_version_of(recogniser))
+        if images
+        else []
+    )
+    found = [faces[0] for faces in analysed if faces]
+    names = iter(
+        recogniser_identify(recogniser, np.stack([face.embedding for face in found]))
+        if recogniser is not None and found
+        else [None] * len(found)
+    )
+    answers: list[FrameFace | None] = []
+    for faces in analysed:
+        if not faces:
+            answers.append(None)
             continue
-        answer = recogniser_identify(recogniser, found[0].embedding)[0] if recogniser else None
-        faces.append(frame_face(found[0], person_id=answer.person_id if answer else None))
-    return faces
+        answer = next(names)
+        answers.append(frame_face(faces[0], person_id=answer.person_id if answer else None))
+    return answers
 
 
 def _version_of(recogniser: ml.Recogniser | None) -> str | None:

@@ -361,11 +361,9 @@ def sequence(
 
 def analyse_burst(engine, frames: Sequence[bytes]) -> list[FrameFace | None]:
     """Return a FrameFace (or None) per JPEG frame, from the engine's largest face."""
-    faces = []
-    for data in frames:
-        found = engine.analyse(load_image(data, max_pixels=10_000_000), max_faces=1)
-        faces.append(frame_face(found[0]) if found else None)
-    return faces
+    images = [load_image(data, max_pixels=10_000_000) for data in frames]
+    # In batches, as the worker analyses a kiosk's burst (recognition.matching.frames_analyse).
+    return [frame_face(found[0]) if found else None for found in engine.analyse_many(images, max_faces=1)]
 
 
 def framed_photos(
