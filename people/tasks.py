@@ -8,14 +8,20 @@ from django.db import InterfaceError, OperationalError
 from attendance_site.queues import Queue
 from people.services import FACE_IMAGE_PROCESS_TASK, ZIP_IMPORT_CHECK_TASK
 
+# Enrolment tasks: late acknowledgement (a killed worker's task runs again; the services are
+# idempotent) and retries while the database is away.
+ENROLMENT_TASK = {
+    "queue": Queue.ENROLMENT.value,
+    "acks_late": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
+
 
 @shared_task(
     name=FACE_IMAGE_PROCESS_TASK,
-    queue=Queue.ENROLMENT.value,
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
+    **ENROLMENT_TASK,
 )
 def face_image_process_task(face_image_id: int) -> dict:
     """Detect, check, align and embed one uploaded face photo (idempotent)."""
@@ -29,11 +35,7 @@ def face_image_process_task(face_image_id: int) -> dict:
 
 @shared_task(
     name=ZIP_IMPORT_CHECK_TASK,
-    queue=Queue.ENROLMENT.value,
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
+    **ENROLMENT_TASK,
 )
 def zip_import_check_task(zip_import_id: int) -> dict:
     """Check each photo of a staged zip import for a usable face, then save all or nothing (idempotent)."""

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from attendance.clock import current_workday
 from attendance.models import AttendanceEvent, PayPeriod
-from attendance.reports.forms import DATE_ERRORS, DateInput
+from attendance.reports.forms import DATE_ERRORS, DateInput, form_errors_text
 from attendance.reports.selectors import report_scope_for
 from attendance.services import (
     attendance_event_add,
@@ -69,10 +69,6 @@ class DeleteEventForm(forms.Form):
     reason = forms.CharField(max_length=500)
 
 
-def _problems(form: forms.Form) -> str:
-    return " ".join(f"{name}: {message}" for name, errors in form.errors.items() for message in errors)
-
-
 @guarded("attendance.view_reports", CORRECT_PERMISSION)
 def person_events(request: HttpRequest, pk: int) -> HttpResponse:
     """A person's events of one workday (?day=), with forms to add, move or delete one, each with a
@@ -119,7 +115,7 @@ def _correct(request: HttpRequest, person) -> None:
         return
     form = form_class(request.POST)
     if not form.is_valid():
-        messages.error(request, f"Nothing changed: {_problems(form)}")
+        messages.error(request, f"Nothing changed: {form_errors_text(form)}")
         return
     data = form.cleaned_data
     try:
@@ -187,7 +183,7 @@ def pay_periods(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Added the {period}.")
         else:
-            messages.error(request, f"Not added: {_problems(form)}")
+            messages.error(request, f"Not added: {form_errors_text(form)}")
         return redirect("reports:pay-periods")
     periods = PayPeriod.objects.select_related("locked_by").prefetch_related("log__by")[:36]
     context = {

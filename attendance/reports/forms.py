@@ -21,6 +21,11 @@ from attendance.reports.selectors import ReportScope
 from people.models import Department, Person
 
 
+def form_errors_text(form: forms.Form) -> str:
+    """Return every error of a form as one line (API answers, page messages)."""
+    return " ".join(str(message) for messages in form.errors.values() for message in messages)
+
+
 def sort_choices(keys: list[str]) -> list[tuple[str, str]]:
     return [("", "Default")] + [(k, k) for k in keys] + [(f"-{k}", f"-{k}") for k in keys]
 
@@ -54,7 +59,7 @@ class ReportForm(forms.Form):
 
     def error_text(self) -> str:
         """Return every error as one line, for the JSON API and plain-text answers."""
-        return " ".join(str(message) for messages in self.errors.values() for message in messages)
+        return form_errors_text(self)
 
 
 class DateInput(forms.DateInput):

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from attendance.models import AttendanceEvent
 from attendance.reports import exports
-from attendance.reports.forms import RangeForm
+from attendance.reports.forms import RangeForm, form_errors_text
 from attendance.reports.selectors import (
     ReportScope,
     attendance_timesheet_rows,
@@ -159,10 +159,6 @@ class LeaveRequestForm(forms.Form):
         super().__init__(data, prefix="leave")
 
 
-def _form_problems(form: forms.Form) -> str:
-    return " ".join(message for errors in form.errors.values() for message in errors)
-
-
 @require_POST
 @login_required(login_url=LOGIN_URL)
 def my_request_create(request: HttpRequest, kind: str = "missed") -> HttpResponse:
@@ -179,7 +175,7 @@ def my_request_create(request: HttpRequest, kind: str = "missed") -> HttpRespons
     else:
         form = CorrectionRequestForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"The request was not sent: {_form_problems(form)}")
+        messages.error(request, f"The request was not sent: {form_errors_text(form)}")
         return redirect("reports:my-timesheet")
     data = form.cleaned_data
     try:

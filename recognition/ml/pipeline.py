@@ -186,20 +186,7 @@ class Engine:
             faces = faces[:max_faces]
         crops = self.align(rgb, faces, embedder_version=version)
         vectors = self.embed_aligned(crops, embedder_version=version)
-        return [
-            FaceAnalysis(
-                box=face.box,
-                landmarks=face.landmarks,
-                confidence=face.confidence,
-                quality=assess(
-                    box=face.box, confidence=face.confidence, landmarks=face.landmarks, aligned=crop
-                ),
-                embedding=vector,
-                aligned=crop,
-                embedder_version=version,
-            )
-            for face, crop, vector in zip(faces, crops, vectors, strict=True)
-        ]
+        return _analyses(faces, crops, vectors, version)
 
     def analyse_many(
         self, rgbs: Sequence[np.ndarray], *, max_faces: int | None = None, embedder_version: str | None = None
@@ -226,22 +213,7 @@ class Engine:
         for faces, frame_crops, count in zip(detected, crops, counts, strict=True):
             frame_vectors = vectors[start : start + count]
             start += count
-            answers.append(
-                [
-                    FaceAnalysis(
-                        box=face.box,
-                        landmarks=face.landmarks,
-                        confidence=face.confidence,
-                        quality=assess(
-                            box=face.box, confidence=face.confidence, landmarks=face.landmarks, aligned=crop
-                        ),
-                        embedding=vector,
-                        aligned=crop,
-                        embedder_version=version,
-                    )
-                    for face, crop, vector in zip(faces, frame_crops, frame_vectors, strict=True)
-                ]
-            )
+            answers.append(_analyses(faces, frame_crops, frame_vectors, version))
         return answers
 
     def warm_up(self) -> None:
@@ -286,3 +258,19 @@ def build_engine(config: EngineConfig) -> Engine:
 def get_engine(config: EngineConfig) -> Engine:
     """Return this process's engine for `config`, building it on first use (thread-safe)."""
     return build_once(_engines, _lock, config, lambda: build_engine(config), what="the face engine")
+
+
+def _analyses(faces, crops, vectors, version: str) -> list[FaceAnalysis]:
+    """Return a FaceAnalysis per detected face of one frame, from its aligned crop and embedding."""
+    return [
+        FaceAnalysis(
+            box=face.box,
+            landmarks=face.landmarks,
+            confidence=face.confidence,
+            quality=assess(box=face.box, confidence=face.confidence, landmarks=face.landmarks, aligned=crop),
+            embedding=vector,
+            aligned=crop,
+            embedder_version=version,
+        )
+        for face, crop, vector in zip(faces, crops, vectors, strict=True)
+    ]
