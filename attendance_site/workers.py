@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from attendance_site.queues import Queue
+from attendance_site.task_watchdog import TaskWatchdog, hard_limit_of
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ _heartbeat_stop = threading.Event()
 # Shared memory created in the parent before the fork: a child that has loaded the face models
 # writes its pid here, and the parent's heartbeat reports ready while that child is alive.
 _warm_child_pid = None
+# In a threads-pool worker only: what enforces the tasks' hard time limits (on_pool_ready).
+_watchdog: TaskWatchdog | None = None
 
 
 def consumed_queues(app=None) -> list[str]:
@@ -56,20 +59,32 @@ def on_child_start() -> None:
 
 def on_pool_ready(consumer) -> None:
     """In a worker whose pool runs tasks in threads of this process (`-P threads`: the recognition
-    worker, so that kiosk frames are recognised in batches), warm the engine here, in the background.
+    worker, so that kiosk frames are recognised in batches), enforce the tasks' hard time limits
+    (attendance_site.task_watchdog) and warm the engine here, in the background.
 
     Celery sends worker_process_init only to forked children; this process is the one that works.
     """
+    global _watchdog
     pool = getattr(consumer, "pool", None)
     if pool is None or type(pool).__module__ != "celery.concurrency.thread":
         return
+    _watchdog = _watchdog or TaskWatchdog()
     if not needs_engine(consumed_queues(getattr(consumer, "app", None))):
+        _watchdog.start()
         return
-    threading.Thread(target=warm_engine, name="engine-warm-up", daemon=True).start()
+
+    def warm_then_watch() -> None:
+        # Watched only once the models are loaded: a task that waited for a slow first load (a minute
+        # on a busy machine) is not hung, and restarting would only load them again.
+        if warm_engine():
+            _watchdog.start()
+
+    threading.Thread(target=warm_then_watch, name="engine-warm-up", daemon=True).start()
 
 
-def warm_engine() -> None:
-    """Load the face models in this process (one BLAS thread), then report this process as warm."""
+def warm_engine() -> bool:
+    """Load the face models in this process (one BLAS thread), then report this process as warm;
+    return whether the face engine loaded."""
     from threadpoolctl import threadpool_limits
 
     from recognition import services
@@ -81,7 +96,7 @@ def warm_engine() -> None:
         services.engine_warm_up()
     except Exception as exc:  # the worker must stay up: tasks report the same error to users
         log.error("face engine not warmed up: %s", exc)
-        return
+        return False
     if Queue.RECOGNITION.value in consumed_queues():
         # Kiosks set to passive (or both) liveness score each recognised face: load the anti-spoofing
         # networks now (about 5 s), not on a kiosk's first frame (which then expired under load).
@@ -91,6 +106,7 @@ def warm_engine() -> None:
             log.error("anti-spoofing model not warmed up: %s", exc)
     if _warm_child_pid is not None:
         _warm_child_pid.value = os.getpid()
+    return True
 
 
 def engine_ready(queues: list[str]) -> bool:
@@ -205,6 +221,20 @@ def _on_worker_ready(sender=None, **_kwargs) -> None:
     on_pool_ready(sender)
     resume_enrolment(getattr(sender, "app", None))
     expire_stale_attempts()
+
+
+@signals.task_prerun.connect
+def _watch_task(task_id=None, task=None, **_kwargs) -> None:
+    """In a threads-pool worker, watch each task against its hard time limit."""
+    if _watchdog is not None and task is not None:
+        limit = hard_limit_of(task, default=getattr(task.app.conf, "task_time_limit", None))
+        _watchdog.started(task_id=task_id, name=task.name, limit=limit)
+
+
+@signals.task_postrun.connect
+def _unwatch_task(task_id=None, **_kwargs) -> None:
+    if _watchdog is not None:
+        _watchdog.finished(task_id=task_id)
 
 
 @signals.worker_shutdown.connect

@@ -17,7 +17,10 @@ log = logging.getLogger(__name__)
 RECOGNITION_TASK = {"queue": Queue.RECOGNITION.value, "acks_late": True, "ignore_result": True}
 
 
-@shared_task(name="attendance.checkin_attempt_process", soft_time_limit=20, time_limit=30, **RECOGNITION_TASK)
+# Hard limit above the longest a batched frame may wait (RECOGNITION_BATCH_TIMEOUT_SECONDS for its batch,
+# then batching.TURN_TIMEOUT_SECONDS for its kiosk's previous frame): past it the task is hung, and a
+# threads-pool worker exits for a fresh one (attendance_site.task_watchdog).
+@shared_task(name="attendance.checkin_attempt_process", soft_time_limit=35, time_limit=45, **RECOGNITION_TASK)
 def checkin_attempt_process_task(attempt_id: str, frame_ref: str) -> str:
     """Recognise one kiosk frame and record what it leads to; return the attempt's outcome.
 
