@@ -37,7 +37,17 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.common import REPO, emit, parser, percentile, print_table, throwaway_database, use_database
+from benchmarks.common import (
+    REPO,
+    cpu_difference,
+    cpu_seconds_by_group,
+    emit,
+    parser,
+    percentile,
+    print_table,
+    throwaway_database,
+    use_database,
+)
 
 ENROLLED = ["ben_afflek", "elton_john", "jerry_seinfeld", "mindy_kaling"]
 STRANGER = "madonna"
@@ -343,7 +353,8 @@ def measure(args) -> dict:
                 process.kill()
     loop = f"open loop, {args.rate:g} frames/s per kiosk" if args.rate else "closed loop"
     print_table(
-        ["kiosks", "frames", "p50 ms", "p95 ms", "max ms", "frames/s", "load", "outcomes"],
+        ["kiosks", "frames", "p50 ms", "p95 ms", "max ms", "frames/s", "load", "cores", "CPU ms/frame",
+         "outcomes"],
         [_row(r) for r in runs],
         title=(f"Check-in latency, POST to result (640x480 frames, {args.processes} recognition processes, "
                f"{args.pool} pool, {loop}, median of {args.repeat})"),
@@ -351,7 +362,8 @@ def measure(args) -> dict:
     ceiling_fps = next((r["offered_per_second"] for r in ceiling if (r["p95_ms"] or 0) > 1000), None)
     if ceiling:
         print_table(
-            ["kiosks", "frames", "p50 ms", "p95 ms", "max ms", "frames/s", "load", "outcomes"],
+            ["kiosks", "frames", "p50 ms", "p95 ms", "max ms", "frames/s", "load", "cores", "CPU ms/frame",
+         "outcomes"],
             [_row(r) for r in ceiling],
             title=(f"Ceiling: 8 kiosks, rising rate; p95 passes 1 s at "
                    f"{ceiling_fps or 'none of these'} frames/s offered"),
@@ -369,11 +381,13 @@ def measure(args) -> dict:
 
 
 def _one_run(args, tokens: list[str], frames: list[bytes], rate: float) -> dict:
+    cpu_before = cpu_seconds_by_group()
     if rate:
         latencies, seconds, outcomes = run_open(tokens, args.port, frames, rate, args.seconds)
     else:
         kiosks = [Kiosk("127.0.0.1", args.port, t) for t in tokens]
         latencies, seconds, outcomes = run(kiosks, frames, args.frames)
+    cpu = cpu_difference(cpu_before, cpu_seconds_by_group())
     ms = [x * 1000 for x in latencies]
     errors = sum(
         v for k, v in outcomes.items() if k.startswith("error") or k in ("timeout", "expired", "failed")
@@ -387,6 +401,9 @@ def _one_run(args, tokens: list[str], frames: list[bytes], rate: float) -> dict:
         "errors": errors,
         "outcomes": dict(sorted(outcomes.items())),
         "load_average": os.getloadavg()[0],
+        # Where the cores went: CPU ms per answered frame by process group, and cores busy on average.
+        "cpu_ms_per_frame": {g: 1000 * v / max(1, len(ms)) for g, v in sorted(cpu.items())},
+        "cores_busy": sum(cpu.values()) / seconds if seconds else None,
     }
 
 
@@ -410,6 +427,11 @@ def _median_run(repeats: list[dict], kiosks: int, args, rate: float | None = Non
         "max_ms": median("max_ms"),
         "frames_per_second": median("frames_per_second"),
         "load_average": median("load_average"),
+        "cores_busy": median("cores_busy"),
+        "cpu_ms_per_frame": {
+            group: statistics.median(r["cpu_ms_per_frame"].get(group, 0.0) for r in repeats)
+            for group in repeats[-1]["cpu_ms_per_frame"]
+        },
         "errors": sum(r["errors"] for r in repeats),
         "outcomes": repeats[-1]["outcomes"],
         "repeats": repeats,
@@ -420,8 +442,9 @@ def _row(r: dict) -> list:
     def ms(value):
         return "-" if value is None else f"{value:.0f}"
 
+    cpu = " ".join(f"{g} {v:.0f}" for g, v in r["cpu_ms_per_frame"].items() if v >= 0.5)
     return [r["kiosks"], r["frames"], ms(r["p50_ms"]), ms(r["p95_ms"]), ms(r["max_ms"]),
-            f"{r['frames_per_second']:.1f}", f"{r['load_average']:.1f}",
+            f"{r['frames_per_second']:.1f}", f"{r['load_average']:.1f}", f"{r['cores_busy']:.2f}", cpu,
             ", ".join(f"{k} {v}" for k, v in r["outcomes"].items())]  # fmt: skip
 
 

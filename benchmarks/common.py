@@ -149,3 +149,56 @@ def use_database(url: str) -> None:
         )
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_site.settings")
+
+
+# Which processes' CPU time a check-in figure is split into: (group, words that must all appear in the
+# process's command line). The first group that matches takes the process.
+CPU_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("web", ("gunicorn",)),
+    ("recognition", ("celery", "recognition")),
+    ("other workers", ("celery",)),
+    ("postgresql", ("postgres",)),
+    ("redis", ("redis-server",)),
+    ("redis", ("valkey",)),
+)
+
+
+def cpu_seconds_by_group(pids_extra: dict[str, int] | None = None) -> dict[str, float]:
+    """Return the CPU seconds (user + system) used so far by this machine's processes, summed per
+    CPU_GROUPS group, plus "benchmark" (this process) and `pids_extra` ({group: pid}).
+
+    Read from /proc; two snapshots' difference says where the cores went during a run (processes that
+    started or ended in between count only for the time they were seen). Linux only: {} elsewhere.
+    """
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    totals: dict[str, float] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return totals
+    own = os.getpid()
+    extra = {pid: group for group, pid in (pids_extra or {}).items()}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        if pid == own:
+            group = "benchmark"
+        elif pid in extra:
+            group = extra[pid]
+        else:
+            group = next((g for g, words in CPU_GROUPS if all(w in cmdline for w in words)), None)
+        if group:
+            totals[group] = totals.get(group, 0.0) + seconds
+    return totals
+
+
+def cpu_difference(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Return after - before per group (CPU seconds used between two snapshots)."""
+    return {group: max(0.0, after.get(group, 0.0) - before.get(group, 0.0)) for group in after}
