@@ -540,6 +540,7 @@ def figures_of(soak: Soak, database: dict, stop: dict, args, load_before, load_a
         after = [f for f in answered if f.posted_at > killed and f.final_state == "done"]
         recovery.append(round(min(f.answered_at for f in after) - killed, 1) if after else None)
     crashes = int(soak.stack_exited) + len(soak.stayed_down) + soak.web_outages
+    console = soak.console()
     return {
         "minutes": args.minutes,
         "kiosks": args.kiosks,
@@ -565,6 +566,12 @@ def figures_of(soak: Soak, database: dict, stop: dict, args, load_before, load_a
         "poll_errors": soak.poll_errors,
         **database,
         "stop": stop,
+        # What the person at the terminal was told: the kill, the worker back, the clean stop.
+        "console_said": {
+            "worker_killed": "recognition stopped unexpectedly (terminated by SIGKILL" in console,
+            "ready_again": "Ready again" in console,
+            "stopped": "Stopped: every process has exited." in console,
+        },
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
     }
