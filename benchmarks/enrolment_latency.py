@@ -7,12 +7,14 @@ Creates its own PostgreSQL database (benchmarks.common.throwaway_database, on BE
 server; DATABASE_URL is ignored) and a temporary MEDIA_ROOT, and drops both afterwards. Seeds a gallery
 of `--people` consenting people x 5 accepted photos with synthetic unit embeddings of the installed
 embedder version (recognition.ml.synthetic; the rows' image files are placeholders: training reads only
-the embeddings) and trains and activates a first version from it, untimed. Then starts the stack as
+the embeddings; the tables are ANALYZEd, as autovacuum would have) and trains and activates a first
+version from it, untimed. Then starts the stack as
 benchmarks.checkin does (gunicorn, a background worker for enrolment and training, one recognition
 worker) on the given Redis and registers a kiosk.
 
 Each repeat enrols one of the 5-celebrity people (none of them is in the synthetic gallery) through the
-enrolment services, `--photos-each` real training photos, which the enrolment worker detects and embeds;
+enrolment services until `--photos-each` real training photos are accepted by the enrolment worker
+(one more photo for each it rejects, as HR would retake one);
 meanwhile the kiosk posts 640x480 frames of one of that person's validation photos over HTTP, one every
 `--frame-every` seconds (the kiosk page's pace with a face in view), each polled to its answer as the
 kiosk page polls. Measured:
@@ -20,9 +22,10 @@ kiosk page polls. Measured:
 - accepted -> named: from the moment the person's last photo was accepted (FaceImage.processed_at)
   to the arrival of the first kiosk answer that names them (checked in / already, with their employee
   id), split by the recogniser version that named them into: waiting for the training run (the
-  TRAINING_DEBOUNCE_SECONDS debounce and the queue), the run (reading every accepted embedding,
-  fitting, storing, activating; the fit alone as RecogniserVersion.training_seconds), and from the
-  activation to the answer (the recognition worker loading the new version, and the K-of-M
+  TRAINING_DEBOUNCE_SECONDS debounce and the queue), the run (reading every accepted embedding and
+  fitting, to RecogniserVersion.finished_at; the fit alone as its training_seconds), storing (the
+  artifact written and the activation committed: when this process, polling, first sees the version
+  active), and from then to the answer (the recognition worker loading the new version, and the K-of-M
   agreement's frames). Also when a frame was first matched to them (before the K-of-M agreement).
 - delete -> not named: HR's delete (people.services.person_delete, which rewrites the active version
   without them in the same transaction) until the first answer to a frame posted after it that no
