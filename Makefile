@@ -65,11 +65,12 @@ test-quick: $(VENV)/.installed-dev services weights ## The inner loop: every tes
 bench: $(VENV)/.installed-dev weights ## Print the recognition benchmark table
 	$(PY) -m benchmarks.engine
 
-bench-all: bench services ## Also enrolment/training, check-in latency, reports and liveness figures
+bench-all: bench services ## Also enrolment/training, check-in latency, enrolment latency at 10k, reports and liveness figures
 	$(PY) -m benchmarks.training
 	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m benchmarks.checkin
 	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m benchmarks.checkin \
 		--rate 2 --seconds 10 --concurrency 1,4,8,16 --repeat 3 --ceiling-rates 1,1.5,2,2.5,3
+	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m benchmarks.enrolment_latency
 	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) $(PY) -m benchmarks.reports
 	$(PY) -m benchmarks.liveness
 	$(PY) -m benchmarks.antispoof

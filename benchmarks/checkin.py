@@ -26,147 +26,38 @@ at which p95 first passes 1 s. Load average is recorded with every run. Not a te
 from __future__ import annotations
 
 import http.client
-import io
-import json
 import os
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 from benchmarks.common import (
-    REPO,
+    Kiosk,
     cpu_difference,
     cpu_seconds_by_group,
     emit,
+    frame_jpeg,
+    kiosks_register,
     parser,
     percentile,
+    person_enrol,
     print_table,
-    throwaway_database,
-    use_database,
+    stack_database,
+    start_stack,
+    stop_stack,
+    wait_for,
+    web_wait,
 )
 
 ENROLLED = ["ben_afflek", "elton_john", "jerry_seinfeld", "mindy_kaling"]
 STRANGER = "madonna"
 
 
-def frame_jpeg(photo: Path, size=(640, 480)) -> bytes:
-    """Return the photo centred on a grey 640x480 frame, as JPEG (what the kiosk page sends)."""
-    from PIL import Image
-
-    image = Image.open(photo).convert("RGB")
-    image.thumbnail(size)
-    canvas = Image.new("RGB", size, (128, 128, 128))
-    canvas.paste(image, ((size[0] - image.width) // 2, (size[1] - image.height) // 2))
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
-
-
-class Kiosk:
-    """One simulated kiosk: a keep-alive HTTP connection and its token."""
-
-    def __init__(self, host: str, port: int, token: str):
-        self.conn = http.client.HTTPConnection(host, port, timeout=30)
-        self.token = token
-
-    def _request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None):
-        headers = {"Authorization": f"Kiosk {self.token}", "Accept": "application/json"}
-        if content_type:
-            headers["Content-Type"] = content_type
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-
-    def check_in(
-        self, frame: bytes, poll_s: float = 0.02, give_up_s: float = 10, kiosk_polling: bool = False
-    ) -> tuple[float, str]:
-        """Post a frame and poll until its result; return (seconds from POST to result, outcome).
-
-        `kiosk_polling`: poll as the kiosk page does (60 ms, +20 ms each time, at most 200 ms)."""
-        boundary = uuid.uuid4().hex
-        body = (
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="frame"; filename="f.jpg"\r\n'
-                "Content-Type: image/jpeg\r\n\r\n"
-            ).encode()
-            + frame
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
-        started = time.perf_counter()
-        status, data = self._request(
-            "POST", "/api/v1/checkins/", body, f"multipart/form-data; boundary={boundary}"
-        )
-        if status != 202:
-            raise RuntimeError(f"POST answered {status}: {data}")
-        url = data["status_url"]
-        delay = 0.06 if kiosk_polling else poll_s
-        while time.perf_counter() - started < give_up_s:
-            time.sleep(delay)
-            if kiosk_polling:
-                delay = min(0.2, delay + 0.02)
-            status, data = self._request("GET", url)
-            if data.get("state") != "pending":
-                return time.perf_counter() - started, data.get("outcome") or data.get("state")
-        return time.perf_counter() - started, "timeout"
-
-
-def start_stack(
-    port: int, log_dir: Path, processes: int = 1, pool: str = "threads"
-) -> list[subprocess.Popen]:
-    env = {
-        **os.environ,
-        "KIOSK_FRAME_THROTTLE": "1000/s",
-        "KIOSK_POLL_THROTTLE": "10000/s",
-        "CHECKIN_COOLDOWN_SECONDS": "1",  # so that frames keep recording events, the slowest path
-        "PYTHONUNBUFFERED": "1",
-    }
-    python = sys.executable
-    web = subprocess.Popen(
-        [python, "-m", "gunicorn", "attendance_site.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "4", "--timeout", "60"],
-        cwd=REPO, env=env, stdout=(log_dir / "web.log").open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    level = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
-    common = ["--without-gossip", "--without-mingle", "--loglevel", level]
-    celery = [python, "-m", "celery", "-A", "attendance_site", "worker"]
-
-    def worker(name: str, args: list[str]) -> subprocess.Popen:
-        return subprocess.Popen(
-            [*celery, *args, "-n", f"bench-{name}-{uuid.uuid4().hex[:6]}@%h", *common],
-            cwd=REPO, env=env, stdout=(log_dir / f"{name}.log").open("w"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    # Enrolment and training on a worker of their own, as supervisord.conf runs them.
-    started = [web, worker("background", ["-Q", "enrolment,training", "-c", "1"])]
-    if pool == "prefork":
-        commands = [["-P", "prefork", "-c", str(processes)]]
-    else:
-        commands = [["-P", "threads", "-c", "16"]] * processes
-    for number, pool_args in enumerate(commands):
-        started.append(worker(f"recognition-{number}", ["-Q", "recognition", *pool_args]))
-    return started
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 def enrol(celebrity_dir: Path, photos_each: int) -> None:
     """Enrol the ENROLLED people through the enrolment services and train a recogniser version."""
     from django.contrib.auth.models import User
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from people.models import FaceImage, Person
-    from people.services import face_image_add, person_create
+    from people.models import FaceImage
     from recognition.models import RecogniserVersion
     from recognition.services import recogniser_train
 
@@ -174,14 +65,9 @@ def enrol(celebrity_dir: Path, photos_each: int) -> None:
         return
     hr, _ = User.objects.get_or_create(username="bench-hr")
     for name in ENROLLED:
-        person = Person.objects.filter(employee_id=f"bench-{name}").first() or person_create(
-            employee_id=f"bench-{name}", full_name=name.replace("_", " ").title(), consent_recorded_by=hr
-        )
-        if person.face_images.exists():
-            continue
-        for photo in sorted((celebrity_dir / "train" / name).glob("*.jpg"))[:photos_each]:
-            upload = SimpleUploadedFile(photo.name, photo.read_bytes(), "image/jpeg")
-            face_image_add(person=person, upload=upload, source=FaceImage.Source.UPLOAD, uploaded_by=hr)
+        photos = sorted((celebrity_dir / "train" / name).glob("*.jpg"))[:photos_each]
+        full_name = name.replace("_", " ").title()
+        person_enrol(employee_id=f"bench-{name}", full_name=full_name, photos=photos, hr=hr)
     busy = [FaceImage.Status.PENDING, FaceImage.Status.PROCESSING]
     wait_for(lambda: not FaceImage.objects.filter(status__in=busy).exists(), 600, "enrolment photos")
     version = recogniser_train(trigger="check-in benchmark")
@@ -275,28 +161,17 @@ def main() -> None:
     arguments.add_argument("--ceiling-rates", default="", help="open loop, 8 kiosks: per-kiosk rates to try")
     arguments.add_argument("--ceiling-repeat", type=int, default=1, help="runs per ceiling rate")
     args = arguments.parse_args()
-    broker = os.environ.get("CELERY_BROKER_URL", "")
-    if not broker.startswith("redis://"):
-        raise SystemExit("set CELERY_BROKER_URL to a Redis database for the benchmark's worker")
-    with throwaway_database() as url, tempfile.TemporaryDirectory(prefix="bench-checkin-") as media:
-        use_database(url)
-        os.environ["MEDIA_ROOT"] = media  # the stack inherits it: enrolment photos go there, then away
+    with stack_database("checkin"):
         figures = measure(args)
     emit("checkin", figures, json_path=args.json)
 
 
 def measure(args) -> dict:
     """Run the stack on this process's (throwaway) database and return the latency figures."""
-    import django
-
-    django.setup()
     from django.conf import settings
-    from django.core.management import call_command
 
-    from attendance.checkin.services import kiosk_register
     from recognition.services import celebrity_photos_dir
 
-    call_command("migrate", verbosity=0)
     celebrity_dir = celebrity_photos_dir()
     log_dir = Path(settings.VAR_DIR) / "bench-checkin"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -307,24 +182,8 @@ def measure(args) -> dict:
         photos += sorted((celebrity_dir / "val" / STRANGER).glob("*.jpg"))[:2]
         frames = [frame_jpeg(p) for p in photos]
         levels = [int(n) for n in args.concurrency.split(",")]
-        tokens = [
-            kiosk_register(name=f"bench kiosk {i}", location="benchmark")[1] for i in range(max(levels))
-        ]
-        # No minimum time between an entry and an exit (30 min by default), so that frames keep
-        # recording events like CHECKIN_COOLDOWN_SECONDS=1 above: the slowest path.
-        from attendance.models import Kiosk as KioskRow
-
-        KioskRow.objects.filter(location="benchmark").update(min_minutes_between_in_and_out=0)
-
-        def web_up() -> bool:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-                conn.request("GET", "/healthz")
-                return conn.getresponse().status in (200, 503)
-            except OSError:
-                return False
-
-        wait_for(web_up, 60, "the web server")
+        tokens = kiosks_register(max(levels))
+        web_wait(args.port)
         warm = Kiosk("127.0.0.1", args.port, tokens[0])
         for frame in frames:  # warm up: worker engine, recogniser cache, web connections
             warm.check_in(frame, give_up_s=60)
@@ -344,13 +203,7 @@ def measure(args) -> dict:
                 if ceiling[-1]["p95_ms"] is not None and ceiling[-1]["p95_ms"] > 1000:
                     break
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_stack(processes)
     loop = f"open loop, {args.rate:g} frames/s per kiosk" if args.rate else "closed loop"
     print_table(
         ["kiosks", "frames", "p50 ms", "p95 ms", "max ms", "frames/s", "load", "cores", "CPU ms/frame",

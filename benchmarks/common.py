@@ -1,4 +1,5 @@
-"""What every benchmark shares: the `--json PATH` option, the figures' context, timing, throwaway databases.
+"""What every benchmark shares: the `--json PATH` option, the figures' context, timing, throwaway databases,
+and the running stack (web server, workers, kiosks over HTTP) of the benchmarks that need one.
 
 A benchmark prints a table and, with `--json PATH`, writes the same figures with the context a figure
 needs to be read (load average, cores, git commit, time). Benchmarks never run against a database they
@@ -11,11 +12,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import http.client
+import io
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -202,3 +206,217 @@ def cpu_seconds_by_group(pids_extra: dict[str, int] | None = None) -> dict[str, 
 def cpu_difference(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     """Return after - before per group (CPU seconds used between two snapshots)."""
     return {group: max(0.0, after.get(group, 0.0) - before.get(group, 0.0)) for group in after}
+
+
+# --- A running stack: web server, workers and kiosks over HTTP (benchmarks.checkin, .enrolment_latency) --
+
+
+def frame_jpeg(photo: Path, size=(640, 480)) -> bytes:
+    """Return the photo centred on a grey 640x480 frame, as JPEG (what the kiosk page sends)."""
+    from PIL import Image
+
+    image = Image.open(photo).convert("RGB")
+    image.thumbnail(size)
+    canvas = Image.new("RGB", size, (128, 128, 128))
+    canvas.paste(image, ((size[0] - image.width) // 2, (size[1] - image.height) // 2))
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+class Kiosk:
+    """One simulated kiosk: a keep-alive HTTP connection and its token."""
+
+    def __init__(self, host: str, port: int, token: str):
+        self.conn = http.client.HTTPConnection(host, port, timeout=30)
+        self.token = token
+
+    def reconnect(self) -> None:
+        """Open a new connection: the server closes an idle keep-alive one (gunicorn after 2 s)."""
+        self.conn.close()
+        self.conn = http.client.HTTPConnection(self.conn.host, self.conn.port, timeout=30)
+
+    def _request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None):
+        headers = {"Authorization": f"Kiosk {self.token}", "Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+
+    def check_in(
+        self, frame: bytes, poll_s: float = 0.02, give_up_s: float = 10, kiosk_polling: bool = False
+    ) -> tuple[float, str]:
+        """Post a frame and poll until its result; return (seconds from POST to result, outcome).
+
+        `kiosk_polling`: poll as the kiosk page does (60 ms, +20 ms each time, at most 200 ms)."""
+        seconds, data = self.answer(frame, poll_s, give_up_s, kiosk_polling)
+        return seconds, data.get("outcome") or data.get("state") or "timeout"
+
+    def answer(
+        self, frame: bytes, poll_s: float = 0.02, give_up_s: float = 10, kiosk_polling: bool = False
+    ) -> tuple[float, dict]:
+        """Post a frame and poll until its result; return (seconds from POST to result, the answer).
+
+        The answer is the API's attempt (id, state, outcome, employee_id...); {} when none came in time."""
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="frame"; filename="f.jpg"\r\n'
+                "Content-Type: image/jpeg\r\n\r\n"
+            ).encode()
+            + frame
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        started = time.perf_counter()
+        status, data = self._request(
+            "POST", "/api/v1/checkins/", body, f"multipart/form-data; boundary={boundary}"
+        )
+        if status != 202:
+            raise RuntimeError(f"POST answered {status}: {data}")
+        url = data["status_url"]
+        delay = 0.06 if kiosk_polling else poll_s
+        while time.perf_counter() - started < give_up_s:
+            time.sleep(delay)
+            if kiosk_polling:
+                delay = min(0.2, delay + 0.02)
+            status, data = self._request("GET", url)
+            if data.get("state") != "pending":
+                return time.perf_counter() - started, data
+        return time.perf_counter() - started, {}
+
+
+@contextlib.contextmanager
+def stack_database(name: str) -> Iterator[None]:
+    """Set this process up for a run of the stack: Django on a throwaway PostgreSQL database, migrated,
+    and a temporary MEDIA_ROOT; start_stack's processes inherit both, and both go afterwards.
+
+    The workers need CELERY_BROKER_URL to name a Redis database.
+    """
+    if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
+        raise SystemExit("set CELERY_BROKER_URL to a Redis database for the benchmark's workers")
+    with throwaway_database() as url, tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as media:
+        use_database(url)
+        os.environ["MEDIA_ROOT"] = media  # enrolment photos go there, then away
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        yield
+
+
+def start_stack(
+    port: int, log_dir: Path, processes: int = 1, pool: str = "threads"
+) -> list[subprocess.Popen]:
+    """Start gunicorn, a background worker (enrolment, training) and recognition workers, as
+    supervisord.conf runs them; return the processes (background worker second). Logs go to log_dir."""
+    env = {
+        **os.environ,
+        "KIOSK_FRAME_THROTTLE": "1000/s",
+        "KIOSK_POLL_THROTTLE": "10000/s",
+        "CHECKIN_COOLDOWN_SECONDS": "1",  # so that frames keep recording events, the slowest path
+        "PYTHONUNBUFFERED": "1",
+    }
+    python = sys.executable
+    web = subprocess.Popen(
+        [python, "-m", "gunicorn", "attendance_site.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--threads", "4", "--timeout", "60"],
+        cwd=REPO, env=env, stdout=(log_dir / "web.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    level = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
+    common = ["--without-gossip", "--without-mingle", "--loglevel", level]
+    celery = [python, "-m", "celery", "-A", "attendance_site", "worker"]
+
+    def worker(name: str, args: list[str]) -> subprocess.Popen:
+        return subprocess.Popen(
+            [*celery, *args, "-n", f"bench-{name}-{uuid.uuid4().hex[:6]}@%h", *common],
+            cwd=REPO, env=env, stdout=(log_dir / f"{name}.log").open("w"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    # Enrolment and training on a worker of their own, as supervisord.conf runs them.
+    started = [web, worker("background", ["-Q", "enrolment,training", "-c", "1"])]
+    if pool == "prefork":
+        commands = [["-P", "prefork", "-c", str(processes)]]
+    else:
+        commands = [["-P", "threads", "-c", "16"]] * processes
+    for number, pool_args in enumerate(commands):
+        started.append(worker(f"recognition-{number}", ["-Q", "recognition", *pool_args]))
+    return started
+
+
+def stop_stack(processes: list[subprocess.Popen]) -> None:
+    """Terminate the stack's processes, killing any that has not stopped after 20 s."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll `predicate` every half second until it is true; give up (exit) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def web_wait(port: int, timeout: float = 60) -> None:
+    """Wait until the stack's web server on `port` answers /healthz."""
+
+    def web_up() -> bool:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            return conn.getresponse().status in (200, 503)
+        except OSError:
+            return False
+
+    wait_for(web_up, timeout, "the web server")
+
+
+def kiosks_register(count: int) -> list[str]:
+    """Register `count` benchmark kiosks (location "benchmark") and return their tokens.
+
+    No minimum time between an entry and an exit (30 min by default), so that frames keep recording
+    events like CHECKIN_COOLDOWN_SECONDS=1 in start_stack: the slowest path.
+    """
+    from attendance.checkin.services import kiosk_register
+    from attendance.models import Kiosk as KioskRow
+
+    tokens = [kiosk_register(name=f"bench kiosk {i}", location="benchmark")[1] for i in range(count)]
+    KioskRow.objects.filter(location="benchmark").update(min_minutes_between_in_and_out=0)
+    return tokens
+
+
+def person_enrol(*, employee_id: str, full_name: str, photos: Sequence[Path], hr):
+    """Create a consenting person and add `photos` through the enrolment services (the enrolment
+    worker processes them); return the person, or the existing one with that id if it has photos."""
+    from people.models import Person
+    from people.services import person_create
+
+    person = Person.objects.filter(employee_id=employee_id).first() or person_create(
+        employee_id=employee_id, full_name=full_name, consent_recorded_by=hr
+    )
+    if not person.face_images.exists():
+        photos_add(person=person, photos=photos, hr=hr)
+    return person
+
+
+def photos_add(*, person, photos: Sequence[Path], hr) -> None:
+    """Add face photos of `person` as HR's upload does (people.services.face_image_add): each is
+    queued for the enrolment worker."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from people.models import FaceImage
+    from people.services import face_image_add
+
+    for photo in photos:
+        upload = SimpleUploadedFile(photo.name, photo.read_bytes(), "image/jpeg")
+        face_image_add(person=person, upload=upload, source=FaceImage.Source.UPLOAD, uploaded_by=hr)
