@@ -266,6 +266,9 @@ CHECKIN_COOLDOWN_SECONDS = env.int("CHECKIN_COOLDOWN_SECONDS", default=120)
 CHECKIN_CHOICE_MAX_SECONDS = env.float("CHECKIN_CHOICE_MAX_SECONDS", default=30.0)
 # A frame still waiting for a worker after this long is expired, never a late check-in.
 CHECKIN_MAX_PENDING_SECONDS = env.float("CHECKIN_MAX_PENDING_SECONDS", default=5.0)
+# A kiosk's poll (`?wait=S`) waits at most this long for its attempt's outcome (attendance.checkin.wakeups);
+# below the Redis client's 5 s socket timeout.
+CHECKIN_POLL_WAIT_MAX_SECONDS = env.float("CHECKIN_POLL_WAIT_MAX_SECONDS", default=3.0)
 # The kiosk page says "System busy" when no result came within this long.
 KIOSK_BUSY_TIMEOUT_SECONDS = env.float("KIOSK_BUSY_TIMEOUT_SECONDS", default=6.0)
 CHECKIN_FRAME_MAX_BYTES = env.int("CHECKIN_FRAME_MAX_BYTES", default=2 * 1024 * 1024)

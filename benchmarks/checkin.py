@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import (
+    KIOSK_POLL_WAIT_S,
     Kiosk,
     cpu_difference,
     cpu_seconds_by_group,
@@ -160,7 +161,13 @@ def main() -> None:
     arguments.add_argument("--repeat", type=int, default=1, help="runs per level (medians reported)")
     arguments.add_argument("--ceiling-rates", default="", help="open loop, 8 kiosks: per-kiosk rates to try")
     arguments.add_argument("--ceiling-repeat", type=int, default=1, help="runs per ceiling rate")
+    arguments.add_argument(
+        "--interval-polling",
+        action="store_true",
+        help="open loop: poll results as the kiosk page did before long polling (60 ms, +20 ms, max 200 ms)",
+    )
     args = arguments.parse_args()
+    Kiosk.interval_polling = args.interval_polling
     with stack_database("checkin"):
         figures = measure(args)
     emit("checkin", figures, json_path=args.json)
@@ -228,6 +235,7 @@ def measure(args) -> dict:
         "pool": args.pool,
         "recognition_processes": args.processes,
         "rate_per_kiosk": args.rate,
+        "polling": "interval" if args.interval_polling else f"long polls of {KIOSK_POLL_WAIT_S:g} s",
         "photos_each": args.photos_each,
         "frames_per_kiosk": args.frames,
     }

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attendance.checkin import outcomes, rules, services
+from attendance.checkin import outcomes, rules, services, wakeups
 from attendance.checkin.authentication import IsKiosk, KioskTokenAuthentication
 from attendance.checkin.frames import FrameError, frame_check
 from attendance.checkin.throttling import KioskFrameThrottle, KioskPollThrottle
@@ -216,15 +218,38 @@ class CheckinDetailApi(KioskApi):
     throttle_classes = [KioskPollThrottle]
 
     @extend_schema(
-        responses={200: CheckinAttemptOutput, 401: ERROR, 403: ERROR, 404: ERROR}, summary="Read an attempt"
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                float,
+                description="Seconds to wait for a pending attempt's outcome before answering (long "
+                "polling; at most CHECKIN_POLL_WAIT_MAX_SECONDS, 0 or absent: answer at once).",
+            )
+        ],
+        responses={200: CheckinAttemptOutput, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+        summary="Read an attempt",
     )
     def get(self, request, attempt_id):
-        attempt = get_object_or_404(
-            CheckinAttempt.objects.select_related("person", "event", "kiosk"),
-            pk=attempt_id,
-            kiosk=request.auth,
-        )
-        return Response(CheckinAttemptOutput(services.checkin_attempt_read(attempt=attempt)).data)
+        try:
+            wait = float(request.query_params.get("wait") or 0)
+        except ValueError:
+            return _bad("wait: a number of seconds, such as 2.")
+        if not math.isfinite(wait) or wait < 0:
+            return _bad("wait: a number of seconds, such as 2.")
+        attempts = CheckinAttempt.objects.select_related("person", "event", "kiosk")
+        attempt = get_object_or_404(attempts, pk=attempt_id, kiosk=request.auth)
+        attempt = services.checkin_attempt_read(attempt=attempt)
+        if wait and attempt.state == CheckinAttempt.State.PENDING:
+            # Never past the moment the attempt expires: then this poll expires it (checkin_attempt_read).
+            timeout = min(
+                wait, settings.CHECKIN_POLL_WAIT_MAX_SECONDS, services.pending_seconds_left(attempt)
+            )
+            if wakeups.attempt_wait(
+                attempt.pk, answer=attempt.challenge_answered_at is not None, timeout=timeout
+            ):
+                attempt = attempts.get(pk=attempt.pk)
+            attempt = services.checkin_attempt_read(attempt=attempt)
+        return Response(CheckinAttemptOutput(attempt).data)
 
 
 class CheckinChallengeAnswerApi(KioskUploadApi):

@@ -27,7 +27,7 @@ _clients: dict[str, redis.Redis] = {}
 _lock = threading.Lock()
 
 
-def _client() -> redis.Redis:
+def redis_client() -> redis.Redis:
     """Return this process's client of the broker's Redis (one connection pool per broker URL)."""
     url = settings.CELERY_BROKER_URL
     client = _clients.get(url)
@@ -52,7 +52,7 @@ def frames_put(frames: list[bytes], *, wait_seconds: float) -> list[str]:
     """Store frames for a worker that must take them within `wait_seconds`; return their keys."""
     ttl = math.ceil(wait_seconds) + FRAME_TTL_GRACE_SECONDS
     keys = [KEY_PREFIX + secrets.token_urlsafe(18) for _ in frames]
-    pipe = _client().pipeline(transaction=False)
+    pipe = redis_client().pipeline(transaction=False)
     for key, frame in zip(keys, frames, strict=True):
         pipe.set(key, frame, ex=ttl)
     pipe.execute()
@@ -63,15 +63,15 @@ def frames_get(keys: list[str]) -> list[bytes | None]:
     """Return the frames under `keys` (None where a frame's key has expired)."""
     if not keys:
         return []
-    return _client().mget(keys)
+    return redis_client().mget(keys)
 
 
 def frames_delete(keys: list[str]) -> None:
     """Delete frames once their attempt has its outcome (their keys would expire anyway)."""
     if keys:
-        _client().delete(*keys)
+        redis_client().delete(*keys)
 
 
 def frame_keys_left() -> list[str]:
     """Return the keys of every frame still stored (for tests and the privacy check)."""
-    return [key.decode() for key in _client().scan_iter(match=KEY_PREFIX + "*", count=1000)]
+    return [key.decode() for key in redis_client().scan_iter(match=KEY_PREFIX + "*", count=1000)]

@@ -157,6 +157,16 @@ def checkin_attempts_expire(*, now: dt.datetime | None = None, attempt_id: uuid.
     return attempts.update(state=State.EXPIRED, finished_at=now, message=outcomes.EXPIRED_MESSAGE)
 
 
+def pending_seconds_left(attempt: CheckinAttempt, now: dt.datetime | None = None) -> float:
+    """Return how long a pending attempt may still wait for a worker before it expires (0: already)."""
+    now = now or timezone.now()
+    if attempt.challenge_answered_at is not None:
+        started, limit = attempt.challenge_answered_at, settings.LIVENESS_MAX_PENDING_SECONDS
+    else:
+        started, limit = attempt.created_at, settings.CHECKIN_MAX_PENDING_SECONDS
+    return max(0.0, limit - (now - started).total_seconds())
+
+
 def checkin_attempt_read(*, attempt: CheckinAttempt, now: dt.datetime | None = None) -> CheckinAttempt:
     """Return the attempt as its kiosk should see it: expired once its wait is over, even if no worker
     has said so yet.
@@ -168,13 +178,7 @@ def checkin_attempt_read(*, attempt: CheckinAttempt, now: dt.datetime | None = N
     if attempt.state != State.PENDING:
         return attempt
     now = now or timezone.now()
-    if attempt.challenge_answered_at is not None:
-        waited = now - attempt.challenge_answered_at
-        limit = settings.LIVENESS_MAX_PENDING_SECONDS
-    else:
-        waited = now - attempt.created_at
-        limit = settings.CHECKIN_MAX_PENDING_SECONDS
-    if waited > dt.timedelta(seconds=limit) and checkin_attempts_expire(now=now, attempt_id=attempt.pk):
+    if pending_seconds_left(attempt, now) <= 0 and checkin_attempts_expire(now=now, attempt_id=attempt.pk):
         attempt.refresh_from_db()
     return attempt
 

@@ -31,7 +31,7 @@ def checkin_attempt_process_task(attempt_id: str, frame_ref: str) -> str:
     """
     from django.conf import settings
 
-    from attendance.checkin import framestore, services
+    from attendance.checkin import framestore, services, wakeups
     from attendance.checkin.batching import batcher_get
 
     keys, frames = _frames_of([frame_ref])
@@ -40,6 +40,7 @@ def checkin_attempt_process_task(attempt_id: str, frame_ref: str) -> str:
         attempt_id=uuid.UUID(attempt_id), frame=frames[0], batcher=batcher
     )
     if attempt.state != attempt.State.PENDING:
+        wakeups.attempt_finished(attempt_id)  # the kiosk's waiting poll answers now
         framestore.frames_delete(keys)
     return attempt.outcome or attempt.state
 
@@ -53,11 +54,12 @@ def checkin_liveness_process_task(attempt_id: str, frame_refs: list[str]) -> str
     The frames are in the frame store like single check-in frames (keys), or in base64 in a message
     queued by an older version. Safe to run twice.
     """
-    from attendance.checkin import framestore, services
+    from attendance.checkin import framestore, services, wakeups
 
     keys, frames = _frames_of(frame_refs)
     attempt = services.checkin_liveness_process(attempt_id=uuid.UUID(attempt_id), frames=frames)
     if attempt.state != attempt.State.PENDING:
+        wakeups.attempt_finished(attempt_id, answer=True)
         framestore.frames_delete(keys)
     return attempt.outcome or attempt.state
 

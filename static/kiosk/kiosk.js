@@ -24,6 +24,7 @@
   const PIN_OFFER_MS = 20000; // "Use a PIN" stays this long after a face was not recognised
   const MOTION_THRESHOLD = 6; // mean absolute luma change (0-255) on a 32x24 thumbnail
   const POST_TIMEOUT_MS = 5000;
+  const POLL_WAIT_S = 2; // a result poll waits this long on the server for the outcome (long polling)
   const BUSY_PAUSE_MS = 3000;
   // Liveness challenge: frames looking ahead, then for each asked turn frames from the moment its
   // instruction shows (about 600 ms to read it, then the turn), without a gap and fast enough to see
@@ -310,12 +311,13 @@
     }
   }
 
+  // Each poll waits on the server (up to POLL_WAIT_S) until the worker has the outcome, so one request
+  // usually carries it; a poll that comes back pending at once (the server could not wait) pauses first.
   async function waitForResult(url, sentAt, timeoutMs) {
-    let delay = 60;
+    const waitUrl = url + (url.indexOf("?") >= 0 ? "&" : "?") + "wait=" + POLL_WAIT_S;
     for (;;) {
-      await sleep(delay);
-      delay = Math.min(200, delay + 20);
-      const response = await api(url, { method: "GET" });
+      const asked = now();
+      const response = await api(waitUrl, { method: "GET" }, POLL_WAIT_S * 1000 + POST_TIMEOUT_MS);
       if (response.status !== 200) {
         await refused(response);
         return;
@@ -329,6 +331,7 @@
         busy(TEXTS.busy_wait_detail);
         return;
       }
+      if (now() - asked < 100) await sleep(150);
     }
   }
 
