@@ -43,6 +43,7 @@ from benchmarks.common import (
     percentile,
     person_enrol,
     print_table,
+    stack_cpu_roots,
     stack_database,
     start_stack,
     stop_stack,
@@ -183,6 +184,7 @@ def measure(args) -> dict:
     log_dir = Path(settings.VAR_DIR) / "bench-checkin"
     log_dir.mkdir(parents=True, exist_ok=True)
     processes = start_stack(args.port, log_dir, args.processes, args.pool)
+    args.cpu_roots = stack_cpu_roots(processes)  # whose CPU time is whose, for the figures
     try:
         enrol(celebrity_dir, args.photos_each)
         photos = [p for name in ENROLLED for p in sorted((celebrity_dir / "val" / name).glob("*.jpg"))[:2]]
@@ -242,13 +244,13 @@ def measure(args) -> dict:
 
 
 def _one_run(args, tokens: list[str], frames: list[bytes], rate: float) -> dict:
-    cpu_before = cpu_seconds_by_group()
+    cpu_before = cpu_seconds_by_group(args.cpu_roots)
     if rate:
         latencies, seconds, outcomes = run_open(tokens, args.port, frames, rate, args.seconds)
     else:
         kiosks = [Kiosk("127.0.0.1", args.port, t) for t in tokens]
         latencies, seconds, outcomes = run(kiosks, frames, args.frames)
-    cpu = cpu_difference(cpu_before, cpu_seconds_by_group())
+    cpu = cpu_difference(cpu_before, cpu_seconds_by_group(args.cpu_roots))
     ms = [x * 1000 for x in latencies]
     errors = sum(
         v for k, v in outcomes.items() if k.startswith("error") or k in ("timeout", "expired", "failed")

@@ -155,49 +155,57 @@ def use_database(url: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_site.settings")
 
 
-# Which processes' CPU time a check-in figure is split into: (group, words that must all appear in the
-# process's command line). The first group that matches takes the process.
-CPU_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("web", ("gunicorn",)),
-    ("recognition", ("celery", "recognition")),
-    ("other workers", ("celery",)),
+# Servers a check-in figure's CPU time also goes to, though the benchmark did not start them (shared
+# with whatever else runs on the machine): (group, words that must all appear in the command line).
+CPU_SERVERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("postgresql", ("postgres",)),
     ("redis", ("redis-server",)),
     ("redis", ("valkey",)),
 )
 
 
-def cpu_seconds_by_group(pids_extra: dict[str, int] | None = None) -> dict[str, float]:
-    """Return the CPU seconds (user + system) used so far by this machine's processes, summed per
-    CPU_GROUPS group, plus "benchmark" (this process) and `pids_extra` ({group: pid}).
+def stack_cpu_roots(processes: Sequence[subprocess.Popen]) -> dict[int, str]:
+    """Name what start_stack started: {pid: "web" | "background" | "recognition"}."""
+    roots = {}
+    for process in processes:
+        command = " ".join(map(str, process.args))
+        roots[process.pid] = (
+            "web" if "gunicorn" in command else "recognition" if "recognition" in command else "background"
+        )
+    return roots
+
+
+def cpu_seconds_by_group(roots: dict[int, str] | None = None) -> dict[str, float]:
+    """Return the CPU seconds (user + system) used so far, summed per group: each process in `roots`
+    ({pid: group}) with all its descendants, "benchmark" (this process), and the CPU_SERVERS.
 
     Read from /proc; two snapshots' difference says where the cores went during a run (processes that
     started or ended in between count only for the time they were seen). Linux only: {} elsewhere.
     """
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    totals: dict[str, float] = {}
     proc = Path("/proc")
     if not proc.is_dir():
-        return totals
-    own = os.getpid()
-    extra = {pid: group for group, pid in (pids_extra or {}).items()}
+        return {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    table: dict[int, tuple[int, float, str]] = {}  # pid -> (parent pid, CPU seconds, command line)
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
-        pid = int(entry.name)
         try:
             stat = (entry / "stat").read_text()
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
-        seconds = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-        if pid == own:
-            group = "benchmark"
-        elif pid in extra:
-            group = extra[pid]
-        else:
-            group = next((g for g, words in CPU_GROUPS if all(w in cmdline for w in words)), None)
+        table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks, cmdline)
+    roots = {os.getpid(): "benchmark", **(roots or {})}
+    totals: dict[str, float] = {}
+    for pid, (_parent, seconds, cmdline) in table.items():
+        group, ancestor, hops = None, pid, 0
+        while group is None and ancestor in table and hops < 64:
+            group = roots.get(ancestor)
+            ancestor, hops = table[ancestor][0], hops + 1
+        if group is None:
+            group = next((g for g, words in CPU_SERVERS if all(w in cmdline for w in words)), None)
         if group:
             totals[group] = totals.get(group, 0.0) + seconds
     return totals
