@@ -456,6 +456,43 @@ def train(
     return recogniser
 
 
+@dataclass
+class GalleryChanges:
+    """What differs between a recogniser's gallery and the photos to train on now (`gallery_changes`)."""
+
+    embeddings: np.ndarray  # every photo of the changed people (added or with other photos), as given
+    person_ids: np.ndarray
+    removed_ids: list[int]  # people the recogniser holds who are no longer in the data
+
+    @property
+    def people(self) -> int:
+        """Return how many people an update would refit (changed, added and removed)."""
+        return len(np.unique(self.person_ids)) + len(self.removed_ids)
+
+
+def gallery_changes(recogniser: Recogniser, embeddings: np.ndarray, person_ids: np.ndarray) -> GalleryChanges:
+    """Return the change that turns `recogniser`'s gallery into (embeddings, person ids), per person.
+
+    A person is unchanged when their photos, normalised as `train` does, are bit for bit those the
+    recogniser holds (in any order); a rounding difference only makes a person count as changed.
+    Feed the result to `recogniser.updated` to get the recogniser `train` would fit on the data.
+    """
+    raw = np.ascontiguousarray(embeddings, dtype=np.float32)
+    ids = np.asarray(person_ids, dtype=np.int64)
+    old = _photos_by_person(recogniser.gallery, recogniser.person_ids[recogniser.gallery_labels])
+    new = _photos_by_person(normalise(raw), ids)
+    changed = [person for person, photos in new.items() if old.get(person) != photos]
+    rows = np.isin(ids, np.asarray(changed, dtype=np.int64))
+    return GalleryChanges(raw[rows], ids[rows], sorted(set(old) - set(new)))
+
+
+def _photos_by_person(rows: np.ndarray, owners: np.ndarray) -> dict[int, list[bytes]]:
+    grouped: dict[int, list[bytes]] = {}
+    for owner, row in zip(owners.tolist(), np.ascontiguousarray(rows, dtype=np.float32), strict=True):
+        grouped.setdefault(owner, []).append(row.tobytes())
+    return {owner: sorted(photos) for owner, photos in grouped.items()}
+
+
 def person_sums(x: np.ndarray, labels: np.ndarray, people: int) -> np.ndarray:
     """Return the (people, d) float64 sums of the rows of `x` per label (every label 0..people-1 present)."""
     order = np.argsort(labels, kind="stable")

@@ -292,3 +292,20 @@ def test_the_neighbour_table_round_trips_and_a_format_2_artifact_cannot_be_updat
     assert not format_2.updatable and format_2.identify(probes[0]) == base.identify(probes[0])
     with pytest.raises(ml.NotUpdatableError, match="train it in full"):
         format_2.updated(new_x, new_ids, removed)
+
+
+def test_gallery_changes_name_the_people_whose_photos_differ():
+    """Comparing a recogniser's gallery with today's photos (in any order) finds the added, the
+    re-photographed and the removed people, and nobody else."""
+    x, ids, centres = gallery(6)
+    rec = ml.train(x, ids)
+    shuffled = np.random.default_rng(0).permutation(len(x))
+    unchanged = ml.gallery_changes(rec, x[shuffled], ids[shuffled])
+    assert (unchanged.people, len(unchanged.embeddings), unchanged.removed_ids) == (0, 0, [])
+    other = np.stack([near(centres[1], seed=s) for s in (1, 2)])
+    keep = ~np.isin(ids, [101, 103])
+    changes = ml.gallery_changes(
+        rec, np.concatenate([x[keep], other, x[:2]]), np.concatenate([ids[keep], [101, 101], [900, 900]])
+    )
+    assert sorted(set(changes.person_ids.tolist())) == [101, 900] and changes.removed_ids == [103]
+    assert changes.people == 3 and len(changes.embeddings) == 4
