@@ -193,13 +193,14 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
                 )
             return version
         started = time.perf_counter()
-        trained = None
+        trained, how = None, "full fit"
         base = incremental_base(embedder_version=version.embedder_version)
         if base is not None:
             changes = ml.gallery_changes(base.recogniser, embeddings, person_ids)
             if changes.people <= settings.RECOGNISER_INCREMENTAL_MAX_PEOPLE:
                 trained = recogniser_update(base.recogniser, changes)
-                suffix = f" [incremental from v{base.version_id}: {changes.people} people changed]"
+                how = f"incremental from v{base.version_id}: {changes.people} people changed"
+                suffix = f" [{how}]"
                 version.trigger = trigger[: 200 - len(suffix)] + suffix
         if trained is None:
             trained = recogniser_fit(embeddings, person_ids, embedder_version=version.embedder_version)
@@ -232,8 +233,9 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
         version.is_active = True
         _finish(version, status=RecogniserVersion.Status.READY)
     log.info(
-        "recogniser v%s active: %s people, %s photos, %.1f s, threshold %.3f",
+        "recogniser v%s active (%s): %s people, %s photos, %.1f s, threshold %.3f",
         version.pk,
+        how,
         version.people_count,
         version.photos_count,
         seconds,
