@@ -309,3 +309,33 @@ def test_gallery_changes_name_the_people_whose_photos_differ():
     )
     assert sorted(set(changes.person_ids.tolist())) == [101, 900] and changes.removed_ids == [103]
     assert changes.people == 3 and len(changes.embeddings) == 4
+
+
+def test_a_chain_of_updates_and_erasures_stays_the_full_fit():
+    """Updates on top of updates (and an erasure between them) still equal one full fit of the result."""
+    x, ids, centres = gallery(200, noise=0.09)
+    rec = ml.train(x, ids)
+    photos = {int(p): x[ids == p] for p in np.unique(ids)}
+    for step in range(4):
+        person = 1000 + step
+        photos[person] = np.stack([near(centres[step * 7], seed=50 * step + i, noise=0.09) for i in range(3)])
+        photos[110 + step] = np.stack([near(centres[40 + step], seed=900 + step + i) for i in range(2)])
+        update = [person, 110 + step]
+        rec = rec.updated(
+            np.concatenate([photos[p] for p in update]), np.repeat(update, [3, 2]), [150 + step]
+        )
+        del photos[150 + step]
+        if step == 1:
+            rec = rec.without({120})
+            del photos[120]
+    full = ml.train(
+        np.concatenate(list(photos.values())), np.repeat(list(photos), [len(v) for v in photos.values()])
+    )
+    probes = np.concatenate([centres, gallery(50, seed=78)[2]])
+    assert rec.person_ids.tolist() == full.person_ids.tolist()
+    np.testing.assert_allclose(rec.templates, full.templates, atol=1e-6)
+    assert rec.threshold == pytest.approx(full.threshold, abs=1e-5)
+    assert rec.genuine_accept_rate == pytest.approx(full.genuine_accept_rate, abs=1e-9)
+    assert [a.person_id for a in rec.identify_many(probes)] == [
+        a.person_id for a in full.identify_many(probes)
+    ]
