@@ -254,6 +254,9 @@ TRAINING_TIME_LIMIT_SECONDS = env.int("TRAINING_TIME_LIMIT_SECONDS", default=180
 # Threads a training run's matrix products may use (numpy's BLAS); 1 spares the cores that
 # recognition needs when training and recognition share a machine.
 RECOGNISER_TRAINING_JOBS = env.int("RECOGNISER_TRAINING_JOBS", default=1)
+# A training run updates the active version (refitting only what changed; the same result as a full
+# fit) when at most this many people were added, changed or removed since; more, or 0: a full fit.
+RECOGNISER_INCREMENTAL_MAX_PEOPLE = env.int("RECOGNISER_INCREMENTAL_MAX_PEOPLE", default=500)
 
 # --- Check-in kiosk (attendance) ---
 # An event is recorded when one person is recognised in K of the last M frames of a kiosk within

@@ -23,7 +23,8 @@ kiosk page polls. Measured:
   to the arrival of the first kiosk answer that names them (checked in / already, with their employee
   id), split by the recogniser version that named them into: waiting for the training run (the
   TRAINING_DEBOUNCE_SECONDS debounce and the queue), the run (reading every accepted embedding and
-  fitting, to RecogniserVersion.finished_at; the fit alone as its training_seconds), storing (the
+  fitting, to RecogniserVersion.finished_at; the fit alone as its training_seconds: an incremental
+  update of the active version, or a full fit, see recognition.training.recogniser_train), storing (the
   artifact written and the activation committed: when this process, polling, first sees the version
   active), and from then to the answer (the recognition worker loading the new version, and the K-of-M
   agreement's frames). Also when a frame was first matched to them (before the K-of-M agreement).

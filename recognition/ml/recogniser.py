@@ -23,6 +23,12 @@ and one blocked search (10,000 people in seconds, not minutes), adding or removi
 one template, and the artifact is plain arrays (npz, no pickle). Format 1 artifacts (pickled SVM)
 are still read, so a version trained before the upgrade keeps serving until it is replaced.
 
+Incremental updates (format 3): every calibration figure of a photo depends only on its distances to
+its nearest NEIGHBOURS + 1 other templates and on its own person's photos, so the artifact keeps that
+neighbour table and `Recogniser.updated` refits a change of a few people by searching only the photos
+it touches: the same recogniser as a full fit, up to float rounding (tests/recognition/ml). Format 2
+artifacts (no table) are still read and served; the next training run fits them in full.
+
 Alternatives to the score measured on the same split and not adopted (`benchmarks.open_set_scores`:
 a logistic score learned on the gallery, symmetric normalisation, a photo cohort; quality weighting
 and more crops per face measured too): none beats it by more than the spread between folds; the
@@ -38,11 +44,14 @@ import math
 import pickle  # noqa: S403 -- only to read format 1 artifacts written by our own training runs, after sha256
 import time
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+# Format 2: templates without the neighbour table; still served, but updating one needs a full fit.
+TABLELESS_FORMAT_VERSION = 2
 LEGACY_FORMAT_VERSION = 1
 MAGIC = b"FACEREC\x00"
 # False accepts per frame the calibration aims at (the kiosk's K-of-M rule then multiplies it down).
@@ -56,10 +65,19 @@ NEIGHBOURS = 3
 # distance between two orthogonal unit vectors.
 UNRELATED_DISTANCE = math.sqrt(2.0)
 BLOCK_ROWS = 2048
+# The neighbour table keeps each photo's nearest other templates: the NEIGHBOURS of the open-set score,
+# plus the nearest one (the genuine figures need it when the photo's own template is left out).
+TABLE_WIDTH = NEIGHBOURS + 1
+NO_NEIGHBOUR = -1  # fewer other people than TABLE_WIDTH (its distance is infinite)
+GONE_NEIGHBOUR = -2  # its template was removed since (`without`): the row must be searched again
 
 
 class ArtifactError(ValueError):
     """A stored recogniser cannot be loaded: damaged, or written by an incompatible format."""
+
+
+class NotUpdatableError(ValueError):
+    """A recogniser cannot be updated incrementally (no neighbour table: format 2): train it in full."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,12 @@ class Recogniser:
     genuine_accept_rate: float | None = None  # share of enrolled photos accepted, left out of their template
     impostor_count: int = 0
     training_seconds: float = 0.0
+    # Each gallery photo's TABLE_WIDTH nearest templates other than its own, nearest first: indices
+    # into person_ids (NO_NEIGHBOUR, GONE_NEIGHBOUR) and distances (float32, infinite where none).
+    # Every calibration figure follows from it and the photos, which is what lets `updated` refit
+    # only what a change touches. None: a format 2 artifact, which `updated` refuses.
+    neighbours: np.ndarray | None = None
+    neighbour_distances: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -148,6 +172,11 @@ class Recogniser:
     @property
     def photos_count(self) -> int:
         return len(self.gallery)
+
+    @property
+    def updatable(self) -> bool:
+        """Whether `updated` can refit this recogniser incrementally (it has a neighbour table)."""
+        return self.neighbours is not None and self.neighbour_distances is not None
 
     def identify(self, embedding: np.ndarray) -> Identification:
         """Return who `embedding` (one 128-d unit vector) is, or person_id None for a stranger."""
@@ -195,19 +224,120 @@ class Recogniser:
         remap = np.full(len(self.person_ids), -1, dtype=np.int64)
         remap[keep_people] = np.arange(int(keep_people.sum()))
         rows = remap[self.gallery_labels] >= 0
+        table = {}
+        if self.updatable:
+            # The rows that had a removed person among their neighbours are marked, so that `updated`
+            # searches them again; the threshold stays as it is until then.
+            table = {
+                "neighbours": _renumbered(
+                    self.neighbours[rows], np.where(keep_people, remap, GONE_NEIGHBOUR)
+                ),
+                "neighbour_distances": self.neighbour_distances[rows].copy(),
+            }
         return dataclasses.replace(
             self,
             person_ids=self.person_ids[keep_people].copy(),
             templates=self.templates[keep_people].copy(),
             gallery=self.gallery[rows].copy(),
             gallery_labels=remap[self.gallery_labels][rows].astype(np.int32),
+            **table,
+        )
+
+    def updated(
+        self, embeddings: np.ndarray, person_ids: np.ndarray, removed_ids: Iterable[int] = ()
+    ) -> Recogniser:
+        """Return the recogniser `train` would fit once the people in `person_ids` have exactly these
+        photos (`embeddings`, N x 128: new people added, enrolled ones' photos replaced) and the
+        people in `removed_ids` are gone, with the same options, up to float rounding.
+
+        Only what the change touches is searched: the changed people's templates are dropped and made
+        again; a photo whose nearest other templates included a dropped one is searched against every
+        template; every other photo keeps its nearest ones and only meets the new templates (a product
+        with the changed people alone); the new photos are searched in full. The threshold and figures
+        are then recomputed from the neighbour table over the whole gallery (cheap: no search).
+        Raises NotUpdatableError without a neighbour table, ValueError as `train` does.
+        """
+        started = time.perf_counter()
+        if not self.updatable:
+            raise NotUpdatableError(
+                "this recogniser has no neighbour table (format 2): it cannot be updated, train it in full"
+            )
+        width = self.templates.shape[1]
+        x_new = normalise(np.asarray(embeddings, dtype=np.float32).reshape(-1, width))
+        ids_new = np.asarray(person_ids, dtype=np.int64).reshape(-1)
+        if len(x_new) != len(ids_new):
+            raise ValueError(f"need one label per embedding, got {x_new.shape} and {ids_new.shape}")
+        changed, counts = np.unique(ids_new, return_counts=True)
+        if len(counts) and counts.min() < 2:
+            lonely = changed[counts < 2].tolist()
+            raise ValueError(f"every person needs at least 2 photos to train on; these have one: {lonely}")
+        removed = np.fromiter((int(i) for i in removed_ids), dtype=np.int64)
+        keep_people = ~np.isin(self.person_ids, np.union1d(changed, removed))
+        classes = np.union1d(self.person_ids[keep_people], changed)
+        if len(classes) == 0:
+            raise ValueError("nothing to train on: everybody was removed")
+        remap = np.full(len(self.person_ids), GONE_NEIGHBOUR, dtype=np.int64)
+        remap[keep_people] = np.searchsorted(classes, self.person_ids[keep_people])
+        kept_rows = keep_people[self.gallery_labels]
+        x = np.concatenate([self.gallery[kept_rows], x_new]).astype(np.float32, copy=False)
+        labels = np.concatenate([remap[self.gallery_labels[kept_rows]], np.searchsorted(classes, ids_new)])
+        sums = person_sums(x, labels, len(classes))
+        templates = normalise(sums)
+
+        kept = int(kept_rows.sum())
+        near = np.full((len(x), TABLE_WIDTH), NO_NEIGHBOUR, dtype=np.int32)
+        near_d = np.full((len(x), TABLE_WIDTH), np.inf, dtype=np.float32)
+        near[:kept] = _renumbered(self.neighbours[kept_rows], remap)
+        near_d[:kept] = self.neighbour_distances[kept_rows]
+        # Photos that lost a neighbour, and the new photos: searched against everybody.
+        searched = np.flatnonzero((near == GONE_NEIGHBOUR).any(axis=1) | (np.arange(len(x)) >= kept))
+        near[searched], near_d[searched] = nearest_others(x[searched], labels[searched], templates)
+        # Everybody else: their nearest so far, or one of the new templates.
+        fresh = np.searchsorted(classes, changed)
+        merged = np.setdiff1d(np.arange(kept), searched, assume_unique=True)
+        if len(fresh):
+            for start in range(0, len(merged), BLOCK_ROWS):
+                rows = merged[start : start + BLOCK_ROWS]
+                d = np.sqrt(np.maximum(2.0 - 2.0 * (x[rows] @ templates[fresh].T), 0.0))
+                both = np.concatenate([near_d[rows], d], axis=1)
+                both_i = np.concatenate(
+                    [near[rows], np.broadcast_to(fresh, d.shape).astype(np.int32)], axis=1
+                )
+                order = np.argsort(both, axis=1, kind="stable")[:, :TABLE_WIDTH]
+                near_d[rows] = np.take_along_axis(both, order, axis=1)
+                near[rows] = np.take_along_axis(both_i, order, axis=1)
+
+        impostor_scores, accepted_genuine, correct = neighbour_figures(x, labels, sums, near_d, len(classes))
+        threshold = calibrated_threshold(impostor_scores, target_far=self.target_far)
+        return Recogniser(
+            person_ids=classes,
+            templates=templates,
+            gallery=x,
+            gallery_labels=labels.astype(np.int32),
+            threshold=threshold,
+            target_far=self.target_far,
+            embedder_version=self.embedder_version,
+            max_threshold=self.max_threshold,
+            cv_accuracy=correct,
+            genuine_accept_rate=accepted_genuine(threshold, self.max_threshold),
+            impostor_count=int(np.isfinite(impostor_scores).sum()),
+            training_seconds=time.perf_counter() - started,
+            neighbours=near,
+            neighbour_distances=near_d,
         )
 
     def to_bytes(self) -> bytes:
         """Return the recogniser as bytes: a magic header, the format version, then an npz of arrays."""
         buffer = io.BytesIO()
+        table = {}
+        if self.updatable:
+            table = {
+                "neighbours": self.neighbours.astype(np.int32),
+                "neighbour_distances": self.neighbour_distances.astype(np.float32),
+            }
         np.savez(
             buffer,
+            **table,
             person_ids=self.person_ids.astype(np.int64),
             templates=self.templates.astype(np.float32),
             gallery=self.gallery.astype(np.float32),
@@ -240,14 +370,15 @@ class Recogniser:
         body = data[len(MAGIC) + 2 :]
         if version == LEGACY_FORMAT_VERSION:
             return LegacySvcRecogniser.from_state(body)
-        if version != FORMAT_VERSION:
+        if version not in (TABLELESS_FORMAT_VERSION, FORMAT_VERSION):
             raise ArtifactError(
                 f"the recogniser artifact has format {version}; this code reads {LEGACY_FORMAT_VERSION} "
-                f"and {FORMAT_VERSION}"
+                f"to {FORMAT_VERSION}"
             )
         try:
             with np.load(io.BytesIO(body), allow_pickle=False) as arrays:
                 figures = arrays["figures"]
+                table = version >= FORMAT_VERSION and "neighbours" in arrays.files
                 return cls(
                     person_ids=arrays["person_ids"],
                     templates=arrays["templates"],
@@ -261,6 +392,8 @@ class Recogniser:
                     impostor_count=int(figures[5]),
                     training_seconds=float(figures[6]),
                     embedder_version=str(arrays["embedder_version"]),
+                    neighbours=arrays["neighbours"] if table else None,
+                    neighbour_distances=arrays["neighbour_distances"] if table else None,
                 )
         except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
             raise ArtifactError(f"the recogniser artifact cannot be read: {exc}") from exc
@@ -299,7 +432,10 @@ def train(
     sums = person_sums(x, labels, len(classes))
     templates = normalise(sums)
 
-    impostor_scores, accepted_genuine, correct = gallery_figures(x, labels, sums, templates)
+    neighbours, neighbour_distances = nearest_others(x, labels, templates)
+    impostor_scores, accepted_genuine, correct = neighbour_figures(
+        x, labels, sums, neighbour_distances, len(classes)
+    )
     threshold = calibrated_threshold(impostor_scores, target_far=target_far)
     recogniser = Recogniser(
         person_ids=classes,
@@ -312,10 +448,49 @@ def train(
         max_threshold=float(max_threshold),
         cv_accuracy=correct,
         impostor_count=int(np.isfinite(impostor_scores).sum()),
+        neighbours=neighbours,
+        neighbour_distances=neighbour_distances,
     )
     recogniser.genuine_accept_rate = accepted_genuine(threshold, max_threshold)
     recogniser.training_seconds = time.perf_counter() - started
     return recogniser
+
+
+@dataclass
+class GalleryChanges:
+    """What differs between a recogniser's gallery and the photos to train on now (`gallery_changes`)."""
+
+    embeddings: np.ndarray  # every photo of the changed people (added or with other photos), as given
+    person_ids: np.ndarray
+    removed_ids: list[int]  # people the recogniser holds who are no longer in the data
+
+    @property
+    def people(self) -> int:
+        """Return how many people an update would refit (changed, added and removed)."""
+        return len(np.unique(self.person_ids)) + len(self.removed_ids)
+
+
+def gallery_changes(recogniser: Recogniser, embeddings: np.ndarray, person_ids: np.ndarray) -> GalleryChanges:
+    """Return the change that turns `recogniser`'s gallery into (embeddings, person ids), per person.
+
+    A person is unchanged when their photos, normalised as `train` does, are bit for bit those the
+    recogniser holds (in any order); a rounding difference only makes a person count as changed.
+    Feed the result to `recogniser.updated` to get the recogniser `train` would fit on the data.
+    """
+    raw = np.ascontiguousarray(embeddings, dtype=np.float32)
+    ids = np.asarray(person_ids, dtype=np.int64)
+    old = _photos_by_person(recogniser.gallery, recogniser.person_ids[recogniser.gallery_labels])
+    new = _photos_by_person(normalise(raw), ids)
+    changed = [person for person, photos in new.items() if old.get(person) != photos]
+    rows = np.isin(ids, np.asarray(changed, dtype=np.int64))
+    return GalleryChanges(raw[rows], ids[rows], sorted(set(old) - set(new)))
+
+
+def _photos_by_person(rows: np.ndarray, owners: np.ndarray) -> dict[int, list[bytes]]:
+    grouped: dict[int, list[bytes]] = {}
+    for owner, row in zip(owners.tolist(), np.ascontiguousarray(rows, dtype=np.float32), strict=True):
+        grouped.setdefault(owner, []).append(row.tobytes())
+    return {owner: sorted(photos) for owner, photos in grouped.items()}
 
 
 def person_sums(x: np.ndarray, labels: np.ndarray, people: int) -> np.ndarray:
@@ -331,27 +506,53 @@ def gallery_figures(x: np.ndarray, labels: np.ndarray, sums: np.ndarray, templat
     Impostor scores: each photo searched against everybody else's templates (its own person left out,
     as a stranger). Genuine: each photo against all templates, its own person's made without it (leave
     one photo out), so the figures say how a new photo of an enrolled person fares. Both come from one
-    partial sort per photo: the nearest other templates, then where the left-out template falls.
-    `x` and `templates` are unit vectors.
+    partial sort per photo: the nearest other templates (`nearest_others`), then where the left-out
+    template falls (`neighbour_figures`). `x` and `templates` are unit vectors.
+    """
+    _, distances = nearest_others(x, labels, templates)
+    return neighbour_figures(x, labels, sums, distances, len(templates))
+
+
+def nearest_others(x: np.ndarray, labels: np.ndarray, templates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return each photo's TABLE_WIDTH nearest templates other than its own (label), nearest first:
+    (indices (N, TABLE_WIDTH) int32, distances float32), NO_NEIGHBOUR and infinity where there are fewer.
     """
     n, people = len(x), len(templates)
+    indices = np.full((n, TABLE_WIDTH), NO_NEIGHBOUR, dtype=np.int32)
+    distances = np.full((n, TABLE_WIDTH), np.inf, dtype=np.float32)
+    k = min(TABLE_WIDTH, people)
+    for start in range(0, n, BLOCK_ROWS):
+        rows = slice(start, start + BLOCK_ROWS)
+        block, own = x[rows], labels[rows]
+        d = np.sqrt(np.maximum(2.0 - 2.0 * (block @ templates.T), 0.0))
+        d[np.arange(len(block)), own] = np.inf  # the photo's own template is left out
+        if k < people:
+            nearest = np.argpartition(d, k - 1, axis=1)[:, :k]
+        else:
+            nearest = np.broadcast_to(np.arange(people), d.shape)
+        near = np.take_along_axis(d, nearest, axis=1)
+        order = np.argsort(near, axis=1, kind="stable")
+        near = np.take_along_axis(near, order, axis=1)
+        nearest = np.take_along_axis(nearest, order, axis=1)
+        distances[rows, :k] = near
+        indices[rows, :k] = np.where(np.isfinite(near), nearest, NO_NEIGHBOUR)
+    return indices, distances
+
+
+def neighbour_figures(x: np.ndarray, labels: np.ndarray, sums: np.ndarray, near: np.ndarray, people: int):
+    """Return `gallery_figures` from each photo's nearest other-template distances (`near`, ascending,
+    infinite where missing) and the per-person sums: no search, so cheap enough to redo in full on
+    every incremental update."""
+    n = len(x)
     impostor = np.empty(n, dtype=np.float32)
     genuine_score = np.empty(n, dtype=np.float32)
     genuine_d1 = np.empty(n, dtype=np.float32)
     named_right = np.zeros(n, dtype=bool)
-    k = min(NEIGHBOURS + 1, people)
     for start in range(0, n, BLOCK_ROWS):
         rows = slice(start, start + BLOCK_ROWS)
         block, own = x[rows], labels[rows]
-        local = np.arange(len(block))
-        d = np.sqrt(np.maximum(2.0 - 2.0 * (block @ templates.T), 0.0))
-        d[local, own] = np.inf  # the photo's own template is left out of both searches
-        if k < people:
-            d = np.take_along_axis(d, np.argpartition(d, k - 1, axis=1)[:, :k], axis=1)
-        near = np.sort(d[:, :k], axis=1)
         # The nearest other templates, a missing one counting as an unrelated face.
-        others = np.full((len(block), NEIGHBOURS + 1), UNRELATED_DISTANCE, dtype=np.float32)
-        others[:, :k] = np.where(np.isfinite(near), near, UNRELATED_DISTANCE)
+        others = np.where(np.isfinite(near[rows]), near[rows], UNRELATED_DISTANCE).astype(np.float32)
         impostor[rows] = others[:, 0] - others[:, 1:].mean(axis=1) if people > 1 else np.inf
         left_out = np.linalg.norm(block - normalise(sums[own] - block), axis=1)
         right = left_out <= others[:, 0]
@@ -366,6 +567,12 @@ def gallery_figures(x: np.ndarray, labels: np.ndarray, sums: np.ndarray, templat
         return float(np.mean(named_right & (genuine_score < threshold) & (genuine_d1 < max_distance)))
 
     return impostor, accepted, float(named_right.mean())
+
+
+def _renumbered(neighbours: np.ndarray, remap: np.ndarray) -> np.ndarray:
+    """Return neighbour indices mapped through `remap` (old index -> new index, or GONE_NEIGHBOUR);
+    NO_NEIGHBOUR and GONE_NEIGHBOUR stay as they are."""
+    return np.where(neighbours >= 0, remap[np.maximum(neighbours, 0)], neighbours).astype(np.int32)
 
 
 # --- format 1: the calibrated linear SVM, read so that a version trained before the upgrade serves ---

@@ -59,7 +59,14 @@ def test_killing_the_worker_mid_training_keeps_the_previous_version(media_root, 
     monkeypatch.setattr(training, "_enqueue_training", lambda countdown=None: None)
     training.training_request(reason="bulk enrolment")
     queue = "training-kill-test"
-    env = process_env(media_root, tmp_path, TRAINING_DEBOUNCE_SECONDS="0", WORKER_WARM_UP="false")
+    # A full fit (incremental updates off): the 600 new people must take seconds to train.
+    env = process_env(
+        media_root,
+        tmp_path,
+        TRAINING_DEBOUNCE_SECONDS="0",
+        WORKER_WARM_UP="false",
+        RECOGNISER_INCREMENTAL_MAX_PEOPLE="0",
+    )
     worker = start_worker(env, tmp_path / "worker.log", queues=queue)
     try:
         recogniser_train_task.apply_async(queue=queue)

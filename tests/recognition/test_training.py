@@ -6,6 +6,8 @@ import pytest
 from attendance_site.celery import app
 from people.models import FaceImage
 from recognition import training
+from recognition.ml import recogniser as ml
+from recognition.ml.synthetic import unit_vector
 from recognition.models import RecogniserVersion, TrainingState
 from tests.factories import UserFactory
 from tests.people.factories import AcceptedFaceImageFactory, ConsentedPersonFactory, enrolled_people
@@ -54,7 +56,8 @@ def test_inactive_people_and_too_few_photos_drop_out_of_the_next_version(setting
     assert person.pk not in training.recogniser_version_people(version_id=version.pk)
 
 
-def test_a_failed_run_keeps_the_previous_version_active(monkeypatch):
+@pytest.mark.parametrize("path", ["full fit", "incremental update"])
+def test_a_failed_run_keeps_the_previous_version_active(monkeypatch, settings, path):
     """When training fails, the version is marked failed with the error and the old one stays active."""
     enrolled_people(2, 3)
     good = training.recogniser_train(trigger="good")
@@ -62,7 +65,11 @@ def test_a_failed_run_keeps_the_previous_version_active(monkeypatch):
     def broken(*args, **kwargs):
         raise MemoryError("out of memory")
 
-    monkeypatch.setattr(training.ml, "train", broken)
+    if path == "full fit":
+        settings.RECOGNISER_INCREMENTAL_MAX_PEOPLE = 0  # incremental updates off
+        monkeypatch.setattr(training.ml, "train", broken)
+    else:
+        monkeypatch.setattr(training.ml.Recogniser, "updated", broken)
     bad = training.recogniser_train(trigger="bad")
     assert bad.status == RecogniserVersion.Status.FAILED
     assert "out of memory" in bad.error
@@ -183,3 +190,55 @@ def test_training_runs_on_the_configured_blas_threads(settings, monkeypatch):
     settings.RECOGNISER_TRAINING_JOBS = 2
     training.recogniser_fit(x, ids, embedder_version="v")
     assert seen == [{1}, {2}]
+
+
+def assert_answers_like_a_full_fit(version: RecogniserVersion) -> None:
+    """Assert the version's recogniser is the full fit of today's training data, up to float rounding."""
+    stored = ml.Recogniser.from_bytes(version.artifact, sha256=version.sha256)
+    embeddings, person_ids = training.training_data()
+    full = training.recogniser_fit(embeddings, person_ids, embedder_version=version.embedder_version)
+    assert stored.person_ids.tolist() == full.person_ids.tolist()
+    assert version.threshold == pytest.approx(full.threshold, abs=1e-5)
+    assert version.genuine_accept_rate == pytest.approx(full.genuine_accept_rate)
+    assert version.cv_accuracy == pytest.approx(full.cv_accuracy)
+    people = full.person_ids.tolist()
+    probes = np.stack(
+        [unit_vector(5000 + p, noise=0.3, base=p) for p in people]
+        + [unit_vector(6000 + p, noise=0.3, base=p + 10_000) for p in people]  # strangers
+    )
+    answers = [a.person_id for a in stored.identify_many(probes)]
+    assert answers == [a.person_id for a in full.identify_many(probes)]
+    assert answers[: len(people)] == people  # enrolled people named, so the comparison says something
+
+
+def test_a_run_after_adding_a_person_updates_the_active_version_like_a_full_fit():
+    """With an active version of the same kind, the next run refits only the person added: its trigger
+    says it was incremental, and it answers as a full fit on the same data would."""
+    enrolled_people(12, 3)
+    first = training.recogniser_train(trigger="first")
+    [[photo, *_]] = enrolled_people(1, 3)
+    second = training.recogniser_train(trigger="a new person")
+    second.refresh_from_db()
+    assert second.is_active and second.status == RecogniserVersion.Status.READY
+    assert second.trigger == f"a new person [incremental from v{first.pk}: 1 people changed]"
+    assert second.people_count == 13 and second.format_version == ml.FORMAT_VERSION
+    assert photo.person_id in training.recogniser_version_people(version_id=second.pk)
+    assert_answers_like_a_full_fit(second)
+
+
+def test_a_run_after_an_erasure_is_incremental_and_a_large_change_is_a_full_fit(settings):
+    """After a person is erased (the active version rewritten without them) the next run updates it and
+    recalibrates like a full fit; above RECOGNISER_INCREMENTAL_MAX_PEOPLE changed people it fits in full."""
+    groups = enrolled_people(12, 3)
+    first = training.recogniser_train(trigger="first")
+    gone = groups[0][0].person_id
+    FaceImage.objects.filter(person_id=gone).delete()
+    assert training.recogniser_versions_forget(person_ids={gone}).rewritten == [first.pk]
+    second = training.recogniser_train(trigger="erased")
+    assert "incremental from" in second.trigger and second.people_count == 11
+    assert_answers_like_a_full_fit(second)
+    settings.RECOGNISER_INCREMENTAL_MAX_PEOPLE = 1
+    enrolled_people(2, 3)
+    third = training.recogniser_train(trigger="two new people")
+    assert third.trigger == "two new people" and third.people_count == 13
+    assert_answers_like_a_full_fit(third)
