@@ -13,7 +13,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attendance.checkin import outcomes, rules, services, wakeups
+from attendance.checkin import outcomes, rules, services
 from attendance.checkin.authentication import IsKiosk, KioskTokenAuthentication
 from attendance.checkin.frames import FrameError, frame_check
 from attendance.checkin.throttling import KioskFrameThrottle, KioskPollThrottle
@@ -233,22 +233,11 @@ class CheckinDetailApi(KioskApi):
         try:
             wait = float(request.query_params.get("wait") or 0)
         except ValueError:
+            wait = -1.0
+        if not (math.isfinite(wait) and wait >= 0):
             return _bad("wait: a number of seconds, such as 2.")
-        if not math.isfinite(wait) or wait < 0:
-            return _bad("wait: a number of seconds, such as 2.")
-        attempts = CheckinAttempt.objects.select_related("person", "event", "kiosk")
-        attempt = get_object_or_404(attempts, pk=attempt_id, kiosk=request.auth)
-        attempt = services.checkin_attempt_read(attempt=attempt)
-        if wait and attempt.state == CheckinAttempt.State.PENDING:
-            # Never past the moment the attempt expires: then this poll expires it (checkin_attempt_read).
-            timeout = min(
-                wait, settings.CHECKIN_POLL_WAIT_MAX_SECONDS, services.pending_seconds_left(attempt)
-            )
-            if wakeups.attempt_wait(
-                attempt.pk, answer=attempt.challenge_answered_at is not None, timeout=timeout
-            ):
-                attempt = attempts.get(pk=attempt.pk)
-            attempt = services.checkin_attempt_read(attempt=attempt)
+        attempt = get_object_or_404(services.ATTEMPT_READ_QUERYSET, pk=attempt_id, kiosk=request.auth)
+        attempt = services.checkin_attempt_read(attempt=attempt, wait=wait)
         return Response(CheckinAttemptOutput(attempt).data)
 
 

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from attendance.checkin import framestore, outcomes, rules
+from attendance.checkin import framestore, outcomes, rules, wakeups
 from attendance.checkin.batching import RecognitionBatcher
 from attendance.checkin.frames import FrameError, frame_size
 from attendance.clock import Clock, person_clock
@@ -167,14 +167,35 @@ def pending_seconds_left(attempt: CheckinAttempt, now: dt.datetime | None = None
     return max(0.0, limit - (now - started).total_seconds())
 
 
-def checkin_attempt_read(*, attempt: CheckinAttempt, now: dt.datetime | None = None) -> CheckinAttempt:
+# What a kiosk's read of its attempt needs in one query (the answer names the person and the event).
+ATTEMPT_READ_QUERYSET = CheckinAttempt.objects.select_related("person", "event", "kiosk")
+
+
+def checkin_attempt_read(
+    *, attempt: CheckinAttempt, wait: float = 0.0, now: dt.datetime | None = None
+) -> CheckinAttempt:
     """Return the attempt as its kiosk should see it: expired once its wait is over, even if no worker
     has said so yet.
 
     Why: the periodic expiry runs on a worker (the scheduler every 30 s, or a worker starting). With the
     recognition worker killed, or the scheduler or broker down, a kiosk polled a pending attempt until
     it gave up (the 1-minute soak left 2 of 120 frames unanswered). Only a late attempt costs a write.
+    `wait` > 0 (a kiosk's long poll): a pending attempt is read again once the worker signals its outcome
+    (attendance.checkin.wakeups), after at most that many seconds.
     """
+    attempt = _expired_if_due(attempt, now)
+    if wait > 0 and attempt.state == State.PENDING:
+        # Long polling: wait for the worker's signal, never past the moment the attempt expires.
+        timeout = min(wait, settings.CHECKIN_POLL_WAIT_MAX_SECONDS, pending_seconds_left(attempt))
+        answer = attempt.challenge_answered_at is not None
+        if wakeups.attempt_wait(attempt.pk, answer=answer, timeout=timeout):
+            attempt = ATTEMPT_READ_QUERYSET.get(pk=attempt.pk)
+        attempt = _expired_if_due(attempt, None)
+    return attempt
+
+
+def _expired_if_due(attempt: CheckinAttempt, now: dt.datetime | None) -> CheckinAttempt:
+    """Return the attempt, expired first if it is pending past its wait."""
     if attempt.state != State.PENDING:
         return attempt
     now = now or timezone.now()

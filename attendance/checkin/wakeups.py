@@ -3,8 +3,9 @@
 Why: the kiosk page used to ask for an attempt's result every 60-200 ms. Each ask is a whole Django
 request (about 7 ms of CPU: the kiosk's token, the attempt with its person and event, the JSON), so
 8 kiosks posting 2 frames a second spent more of the 2 cores on asking than on recognising
-(benchmarks.checkin: web 91 ms of CPU a frame, recognition 64 ms). Now a poll may say `?wait=S`: the
-web thread blocks on Redis (no CPU) until the worker says the attempt is finished, or S seconds.
+(benchmarks.checkin, 1 recognition process, 8 kiosks: web 98 ms of CPU a frame, recognition 61 ms).
+Now a poll may say `?wait=S`: the web thread blocks on Redis (no CPU) until the worker says the
+attempt is finished, or S seconds.
 
 The signal is a one-element Redis list per attempt and phase (the frame, then the answer to a
 liveness challenge), written by the worker once the attempt is no longer pending and kept for a
