@@ -10,14 +10,19 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+from django.conf import settings
 
 from recognition import engine
 from recognition.ml import recogniser as ml
 from recognition.ml.images import ImageError
 from recognition.ml.liveness import FrameFace, frame_face
 from recognition.models import RecogniserVersion
+
+if TYPE_CHECKING:
+    from recognition.ml.pipeline import MirrorWhen
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +98,16 @@ def recogniser_identify(recogniser: ml.Recogniser, embeddings: np.ndarray) -> li
     )
 
 
+def mirror_when(recogniser: ml.Recogniser | None) -> MirrorWhen | None:
+    """Return which kiosk faces need the mirror image averaged in (Engine.analyse_many's `mirror_when`):
+    those whose answer from the crop alone is within RECOGNITION_MIRROR_BAND of turning. None (every
+    face gets it) when the band is off (negative) or there is no recogniser to ask."""
+    band = settings.RECOGNITION_MIRROR_BAND
+    if recogniser is None or band is None or band < 0:
+        return None
+    return lambda vectors: recogniser.undecided(vectors, band)
+
+
 def embedding_identify(embedding: np.ndarray) -> tuple[int | None, ml.Identification | None]:
     """Return (version id, identification) of one embedding against the active version."""
     version_id, recogniser = active_recogniser()
@@ -136,7 +151,12 @@ def frames_recognise(frames: list[bytes]) -> list[FrameRecognition | Exception]:
         except ImageError as exc:
             answers[position] = exc
     analysed = (
-        engine.engine_get().analyse_many(images, max_faces=1, embedder_version=_version_of(recogniser))
+        engine.engine_get().analyse_many(
+            images,
+            max_faces=1,
+            embedder_version=_version_of(recogniser),
+            mirror_when=mirror_when(recogniser),
+        )
         if images
         else []
     )

@@ -207,6 +207,18 @@ class Recogniser:
                 )
         return answers
 
+    def undecided(self, embeddings: np.ndarray, band: float) -> np.ndarray:
+        """Return a bool per row of `embeddings`: whether its answer is within `band` of turning,
+        i.e. its score is within `band` of the threshold, or it is accepted with its distance within
+        `band` of the cap. The kiosk averages the mirror image in only for these (Engine.mirror_when).
+        """
+        answers = self.identify_many(embeddings)
+        score = np.array([a.score for a in answers], dtype=np.float64)
+        distance = np.array([a.distance for a in answers], dtype=np.float64)
+        surely_in = (score < self.threshold - band) & (distance < self.max_threshold - band)
+        surely_out = (score >= self.threshold + band) | (distance >= self.max_threshold + band)
+        return ~(surely_in | surely_out)
+
     def without(self, person_ids: set[int]) -> Recogniser | None:
         """Return a copy that no longer holds `person_ids`: their templates and gallery faces go.
 
@@ -622,6 +634,10 @@ class LegacySvcRecogniser:
 
     def identify(self, embedding: np.ndarray) -> Identification:
         return self.identify_many(np.asarray(embedding, dtype=np.float32)[None])[0]
+
+    def undecided(self, embeddings: np.ndarray, band: float) -> np.ndarray:
+        """Every answer counts as undecided: format 1 was never measured without the mirror image."""
+        return np.ones(len(embeddings), dtype=bool)
 
     def identify_many(self, embeddings: np.ndarray) -> list[Identification]:
         """Return format 1's answers: the SVM's most likely person, if a face of theirs is near enough."""

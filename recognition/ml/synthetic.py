@@ -109,6 +109,7 @@ class FakeEngine:
         self.answers: list[list[FaceAnalysis]] = []
         self.calls = 0
         self.versions_asked: list[str | None] = []
+        self.mirror_asked: list = []
 
     def analyse(
         self, rgb: np.ndarray, *, max_faces: int | None = None, embedder_version: str | None = None
@@ -121,9 +122,16 @@ class FakeEngine:
         return faces if max_faces is None else faces[:max_faces]
 
     def analyse_many(
-        self, rgbs: list[np.ndarray], *, max_faces: int | None = None, embedder_version: str | None = None
+        self,
+        rgbs: list[np.ndarray],
+        *,
+        max_faces: int | None = None,
+        embedder_version: str | None = None,
+        mirror_when=None,
     ) -> list[list[FaceAnalysis]]:
-        """Return `analyse` of each frame in turn (one queued answer per frame)."""
+        """Return `analyse` of each frame in turn (one queued answer per frame). A `mirror_when` is
+        kept in `mirror_asked` (the queued embeddings are returned as they are)."""
+        self.mirror_asked.append(mirror_when)
         return [self.analyse(rgb, max_faces=max_faces, embedder_version=embedder_version) for rgb in rgbs]
 
     def warm_up(self) -> None:

@@ -1,5 +1,6 @@
 """recognition.matching: the active version in this process, kiosk frames, liveness bursts, duplicates."""
 
+import numpy as np
 import pytest
 
 from recognition import matching, training
@@ -33,6 +34,39 @@ def test_frame_recognise_names_enrolled_people_and_not_strangers(fake_engine):
     fake_engine.answers.append([])
     empty = matching.frame_recognise(data=FRAME)
     assert not empty.face_found and empty.reason == "no face"
+
+
+def test_kiosk_frames_ask_for_the_mirror_image_only_near_a_decision(fake_engine, settings):
+    """frame_recognise hands the engine the active version's `undecided` at RECOGNITION_MIRROR_BAND:
+    an enrolled photo is decided from the crop alone, a face half way between two people is not; a
+    negative band (or no recogniser) asks for the mirror image on every face."""
+    groups = enrolled_people(3, 4)
+    training.recogniser_train(trigger="test")
+    settings.RECOGNITION_MIRROR_BAND = 0.1
+    member = embedding_from_bytes(groups[1][0].embedding)
+    fake_engine.answers.append([fake_face(member)])
+    assert matching.frame_recognise(data=FRAME).person_id == groups[1][0].person_id
+    asked = fake_engine.mirror_asked[-1]
+    # A face moved from the member towards a stranger until it is just no longer named.
+    _, recogniser = matching.active_recogniser()
+    stranger, low, high = unit_vector(4242), 0.0, 1.0
+
+    def blend(share: float) -> np.ndarray:
+        mixed = (1 - share) * member + share * stranger
+        return mixed / np.linalg.norm(mixed)
+
+    for _ in range(30):
+        middle = (low + high) / 2
+        low, high = (middle, high) if recogniser.identify(blend(middle)).person_id else (low, middle)
+    edge = blend(high)
+    assert recogniser.identify(blend(low)).person_id == groups[1][0].person_id
+    assert recogniser.identify(edge).person_id is None
+    assert asked(np.stack([member, edge, stranger])).tolist() == [False, True, False]
+    settings.RECOGNITION_MIRROR_BAND = -1
+    fake_engine.answers.append([fake_face(member)])
+    matching.frame_recognise(data=FRAME)
+    assert fake_engine.mirror_asked[-1] is None
+    assert matching.mirror_when(None) is None
 
 
 def test_frame_recognise_without_a_recogniser_says_so(fake_engine):

@@ -82,6 +82,37 @@ def test_batched_embeddings_equal_single_ones(engine, celebrity_analyses):
     np.testing.assert_allclose(batched[:5], single, atol=1e-4)
 
 
+def test_the_mirror_image_is_averaged_in_only_where_asked(engine, celebrity_analyses):
+    """With `mirror_when`, the rows it picks get exactly the usual (crop + mirror) embedding, the others
+    the crop's own; analyse_many marks the latter `mirror_skipped`; without it every row is averaged."""
+    crops = np.stack([p.faces[0].aligned for p in celebrity_analyses["val"] if p.faces][:6])
+    averaged = engine.embed_aligned(crops)
+    alone = engine.embedder.embed(crops)
+    seen = []
+
+    def every_other(vectors):
+        seen.append(vectors.copy())
+        return np.arange(len(vectors)) % 2 == 0
+
+    vectors, mirrored = engine.embed_aligned_when(crops, mirror_when=every_other)
+    np.testing.assert_allclose(seen[0], alone, atol=1e-5)  # it is asked about the crops' own embeddings
+    assert mirrored.tolist() == [True, False] * 3
+    np.testing.assert_allclose(vectors[0::2], averaged[0::2], atol=1e-5)
+    np.testing.assert_allclose(vectors[1::2], alone[1::2], atol=1e-5)
+    # The crop alone is near the averaged embedding but not the same.
+    gaps = np.linalg.norm(alone - averaged, axis=1)
+    assert (gaps > 1e-3).all() and (gaps < 0.5).all()
+    _, all_mirrored = engine.embed_aligned_when(crops)
+    assert all_mirrored.all()
+
+    frames = [load(p.path) for p in celebrity_analyses["val"][:3]]
+    skipped = engine.analyse_many(frames, max_faces=1, mirror_when=lambda v: np.zeros(len(v), dtype=bool))
+    usual = engine.analyse_many(frames, max_faces=1)
+    for cheap, full in zip(skipped, usual, strict=True):
+        assert cheap[0].mirror_skipped and not full[0].mirror_skipped
+        assert 1e-3 < distance(cheap[0].embedding, full[0].embedding) < 0.5
+
+
 @pytest.mark.parametrize("value", [0, 128, 255])
 def test_blank_image_gives_no_faces(engine, value):
     """A uniform black, grey or white 640x480 frame gives no faces (and no error)."""

@@ -54,6 +54,41 @@ def test_the_score_is_the_best_distance_minus_the_mean_of_the_next_three():
     np.testing.assert_allclose(two, [0.4 - (1.0 + 2 * np.sqrt(2)) / 3], rtol=1e-6)
 
 
+def test_undecided_marks_the_answers_within_the_band_of_turning():
+    """A face is undecided when its score is within the band of the threshold, or it is accepted with a
+    distance within the band of the cap; a zero band leaves none, a wide one all; a sure face of an
+    enrolled person and a far stranger are decided at a moderate band."""
+    x, ids, centres = gallery(40, noise=0.09)
+    rec = ml.train(x, ids)
+    _, _, strangers = gallery(40, seed=7)
+    probes = np.stack(
+        [near(c, seed=300 + i, noise=0.12) for i, c in enumerate(centres)]
+        + [near(c, seed=400 + i) for i, c in enumerate(strangers)]
+    )
+    answers = rec.identify_many(probes)
+    score = np.array([a.score for a in answers])
+    distance = np.array([a.distance for a in answers])
+    for band in (0.03, 0.1):
+        # Near the threshold and not refused by distance anyway, or surely in by score but near the cap.
+        expected = ((np.abs(score - rec.threshold) < band) & (distance < rec.max_threshold + band)) | (
+            (score < rec.threshold - band) & (np.abs(distance - rec.max_threshold) < band)
+        )
+        got = rec.undecided(probes, band)
+        np.testing.assert_array_equal(got, expected)
+        assert 0 < got.sum() < len(probes), band
+    assert not rec.undecided(probes, 0.0).any()
+    assert rec.undecided(probes, 5.0).all()
+    sure = rec.identify(centres[0])
+    assert sure.person_id == 100 and sure.score < rec.threshold - 0.1
+    assert not rec.undecided(np.stack([centres[0], strangers[0]]), 0.1).any()
+    # Outside the band, the answer cannot be turned by moving its score or distance less than the band.
+    decided = ~rec.undecided(probes, 0.1)
+    accepted = (score < rec.threshold) & (distance < rec.max_threshold)
+    for shift in (-0.099, 0.099):
+        moved = ((score + shift) < rec.threshold) & ((distance + shift) < rec.max_threshold)
+        np.testing.assert_array_equal(moved[decided], accepted[decided])
+
+
 def test_calibration_keeps_gallery_impostors_under_the_target_rate():
     """Searched as strangers against everybody else, at most the target share of enrolled photos would
     be accepted, and hardly fewer."""
