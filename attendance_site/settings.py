@@ -264,6 +264,10 @@ RECOGNISER_TRAINING_JOBS = env.int("RECOGNISER_TRAINING_JOBS", default=1)
 # A training run updates the active version (refitting only what changed; the same result as a full
 # fit) when at most this many people were added, changed or removed since; more, or 0: a full fit.
 RECOGNISER_INCREMENTAL_MAX_PEOPLE = env.int("RECOGNISER_INCREMENTAL_MAX_PEOPLE", default=500)
+# Older versions whose trained artifact is kept besides the active one (the newest ones); the others
+# keep their row and figures as history but lose the artifact when a new version is activated: each
+# holds every enrolled face's embedding (33 MB at 10,000 people) and is read again by every deletion.
+RECOGNISER_KEEP_PREVIOUS_ARTIFACTS = env.int("RECOGNISER_KEEP_PREVIOUS_ARTIFACTS", default=2)
 
 # --- Check-in kiosk (attendance) ---
 # An event is recorded when one person is recognised in K of the last M frames of a kiosk within

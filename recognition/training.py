@@ -232,16 +232,33 @@ def recogniser_train(*, trigger: str, user=None) -> RecogniserVersion:
         version.genuine_accept_rate = trained.genuine_accept_rate
         version.is_active = True
         _finish(version, status=RecogniserVersion.Status.READY)
+        pruned = _older_artifacts_drop(keep=settings.RECOGNISER_KEEP_PREVIOUS_ARTIFACTS, active_id=version.pk)
     log.info(
-        "recogniser v%s active (%s): %s people, %s photos, %.1f s, threshold %.3f",
+        "recogniser v%s active (%s): %s people, %s photos, %.1f s, threshold %.3f%s",
         version.pk,
         how,
         version.people_count,
         version.photos_count,
         seconds,
         version.threshold,
+        f"; artifacts of older versions dropped: {pruned}" if pruned else "",
     )
     return version
+
+
+def _older_artifacts_drop(*, keep: int, active_id: int) -> list[int]:
+    """Drop the artifacts of all but the `keep` newest versions other than the active one; return the
+    ids dropped. The rows stay (history and figures); nothing loads an inactive version's artifact."""
+    held = (
+        RecogniserVersion.objects.exclude(pk=active_id)
+        .filter(artifact__isnull=False)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+    )
+    dropped = list(held[max(keep, 0) :])
+    if dropped:
+        RecogniserVersion.objects.filter(pk__in=dropped).update(artifact=None, sha256="")
+    return dropped
 
 
 def _still_trainable(person_ids: set[int]) -> set[int]:

@@ -43,6 +43,35 @@ def test_a_new_version_replaces_the_active_one():
     assert RecogniserVersion.objects.get(is_active=True) == second
 
 
+def test_only_the_newest_older_artifacts_are_kept(settings):
+    """Activating a version drops the artifacts of all but RECOGNISER_KEEP_PREVIOUS_ARTIFACTS newer older
+    versions; their rows and figures stay; the active version still answers."""
+    settings.RECOGNISER_KEEP_PREVIOUS_ARTIFACTS = 2
+    groups = enrolled_people(2, 3)
+    versions = [training.recogniser_train(trigger=f"run {n}") for n in range(5)]
+    held = dict(RecogniserVersion.objects.values_list("pk", "artifact"))
+    assert [held[v.pk] is not None for v in versions] == [False, False, True, True, True]
+    dropped = RecogniserVersion.objects.get(pk=versions[0].pk)
+    assert dropped.sha256 == "" and dropped.status == RecogniserVersion.Status.READY
+    assert dropped.people_count == 2 and dropped.threshold is not None
+    assert RecogniserVersion.objects.get(is_active=True).pk == versions[-1].pk
+    member = groups[0][0]
+    _, answer = training_identify(member)
+    assert answer.person_id == member.person_id
+    settings.RECOGNISER_KEEP_PREVIOUS_ARTIFACTS = 0
+    latest = training.recogniser_train(trigger="run 5")
+    assert list(RecogniserVersion.objects.filter(artifact__isnull=False).values_list("pk", flat=True)) == [
+        latest.pk
+    ]
+
+
+def training_identify(member):
+    """Return (version id, identification) of an enrolled photo's embedding by the active version."""
+    from recognition.services import embedding_from_bytes, embedding_identify
+
+    return embedding_identify(embedding_from_bytes(member.embedding))
+
+
 def test_inactive_people_and_too_few_photos_drop_out_of_the_next_version(settings):
     """An inactive person, or one under the minimum of accepted photos, is not trained on."""
     settings.ENROLMENT_MIN_PHOTOS = 3
