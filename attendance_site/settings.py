@@ -222,6 +222,12 @@ RECOGNITION_BATCH_TIMEOUT_SECONDS = env.float("RECOGNITION_BATCH_TIMEOUT_SECONDS
 # (p99 0.047): at 0.1, 9% of staff faces and 8% of strangers' got the mirror and no answer changed;
 # FaceNet's time halves for the rest.
 RECOGNITION_MIRROR_BAND = env.float("RECOGNITION_MIRROR_BAND", default=0.1)
+# Kiosk frames: the first pass of the mirror cascade (the face alone) runs in bfloat16 for batches of at
+# least this many faces (0: never); faces near a decision are then embedded again in float32 with their
+# mirror image, so their answers are float32's. Unset: 8 on a CPU with bfloat16 units (AMX or
+# AVX512-BF16: 9.0 against 13.0 ms a face at 8, slower under 8), else never (emulated bfloat16 is slow).
+# On lfw-dev no answer changed (benchmarks/mirror_cascade.py). Enrolled photos are always float32.
+RECOGNITION_LOW_PRECISION_FROM = env.int("RECOGNITION_LOW_PRECISION_FROM", default=None)
 
 # Attendance: a workday starts at this local time (not midnight), so night shifts stay one day.
 WORKDAY_START = env.str("WORKDAY_START", default="04:00")

@@ -93,7 +93,7 @@ def warm_engine() -> bool:
     # templates for one face, against 0.25 ms on one thread (benchmarks.training, 2 cores).
     threadpool_limits(limits=1, user_api="blas")
     try:
-        services.engine_warm_up()
+        services.engine_warm_up(low_precision=Queue.RECOGNITION.value in consumed_queues())
     except Exception as exc:  # the worker must stay up: tasks report the same error to users
         log.error("face engine not warmed up: %s", exc)
         return False

@@ -30,43 +30,60 @@ from benchmarks.open_set import build_split, bursts, pct
 BANDS = (0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3)
 
 
-def embed_pairs(items, *, face: str, cache: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Return {path: (crop embedding, mirror embedding)} of every photo with a face (cached)."""
+EMBED_BATCH = 16
+
+
+def embed_pairs(items, *, face: str, cache: Path) -> dict[str, dict[str, np.ndarray]]:
+    """Return {path: {"crop", "mirror", "crop_low", "mirror_low": embedding}} of every photo with a face
+    (cached): the crop's and the mirror image's embeddings in float32, and as a kiosk batch of 16 makes
+    them with low precision (bfloat16 where the CPU has it, else the same as float32)."""
     from recognition import services
     from recognition.ml.evaluation import DEFAULT_MAX_PIXELS
     from recognition.ml.images import load_image
     from recognition.ml.pipeline import choose_face
 
+    kinds = ("crop", "mirror", "crop_low", "mirror_low")
     if cache.exists():
         with np.load(cache) as stored:
+            columns = [stored[kind] for kind in kinds]
             return {
-                path: (crop, mirror)
-                for path, crop, mirror in zip(
-                    stored["paths"].tolist(), stored["crops"], stored["mirrors"], strict=True
-                )
+                path: dict(zip(kinds, (column[i] for column in columns), strict=True))
+                for i, path in enumerate(stored["paths"].tolist())
             }
     engine = services.engine_get()
     started = time.perf_counter()
-    found = {}
+    paths, crops = [], []
     for index, (_person, path) in enumerate(items):
         rgb = load_image(Path(path).read_bytes(), max_pixels=DEFAULT_MAX_PIXELS)
         faces = engine.detect(rgb)
-        if not faces:
-            continue
-        crop = engine.align(rgb, [choose_face(faces, rgb.shape, face)])
-        both = engine.embedder.embed(np.concatenate([crop, crop[:, :, ::-1]]))
-        found[str(path)] = (both[0], both[1])
+        if faces:
+            paths.append(str(path))
+            crops.append(engine.align(rgb, [choose_face(faces, rgb.shape, face)])[0])
         if index % 500 == 499:
-            print(f"embedded {index + 1} of {len(items)} photos", flush=True)
-    print(f"embedded {len(items)} photos in {time.perf_counter() - started:.0f} s", flush=True)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        cache,
-        paths=np.array(list(found)),
-        crops=np.stack([c for c, _ in found.values()]),
-        mirrors=np.stack([m for _, m in found.values()]),
+            print(f"detected {index + 1} of {len(items)} photos", flush=True)
+    crops = np.stack(crops)
+    mirrors = crops[:, :, ::-1]
+    columns = {}
+    for kind, faces, low in (
+        ("crop", crops, False),
+        ("mirror", mirrors, False),
+        ("crop_low", crops, True),
+        ("mirror_low", mirrors, True),
+    ):
+        columns[kind] = np.concatenate(
+            [
+                engine.embedder.embed(faces[i : i + EMBED_BATCH], low_precision=low)
+                for i in range(0, len(faces), EMBED_BATCH)
+            ]
+        )
+    print(
+        f"embedded {len(items)} photos in {time.perf_counter() - started:.0f} s "
+        f"(low precision from {engine.embedder.low_precision_from or 'never'} faces)",
+        flush=True,
     )
-    return found
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, paths=np.array(paths), **columns)
+    return {path: {kind: columns[kind][i] for kind in kinds} for i, path in enumerate(paths)}
 
 
 def outcomes(answers, truth) -> dict:
@@ -89,12 +106,12 @@ def run(root: Path, *, min_photos: int, enrol: int, face: str, k: int, m: int, b
 
     gallery, probes, strangers = build_split(root, min_photos=min_photos, enrol=enrol)
     version = services.embedder_version()
-    cache = REPO / "var" / "bench" / f"mirror_cascade-{root.name}-{face}-{version}.npz"
+    cache = REPO / "var" / "bench" / f"mirror_cascade-v2-{root.name}-{face}-{version}.npz"
     pairs = embed_pairs(gallery + probes + strangers, face=face, cache=cache)
 
     def averaged(path) -> np.ndarray:
-        crop, mirror = pairs[str(path)]
-        return mirror_averaged(crop[None], mirror[None])[0]
+        found = pairs[str(path)]
+        return mirror_averaged(found["crop"][None], found["mirror"][None])[0]
 
     names = sorted({person for person, _ in gallery})
     number = {name: index for index, name in enumerate(names)}
@@ -111,46 +128,56 @@ def run(root: Path, *, min_photos: int, enrol: int, face: str, k: int, m: int, b
         "strangers": [(p, path) for p, path in strangers if str(path) in pairs],
     }
     # How far the crop alone moves a face's score and distance from the averaged embedding's: the band
-    # must cover the moves that would turn an answer.
-    shifts = {}
-    for items in groups.values():
-        alone = recogniser_identify(trained, np.stack([pairs[str(path)][0] for _, path in items]))
-        full = recogniser_identify(trained, np.stack([averaged(path) for _, path in items]))
-        for what in ("score", "distance"):
-            moved = np.abs([getattr(a, what) - getattr(f, what) for a, f in zip(alone, full, strict=True)])
-            shifts.setdefault(what, []).extend(moved.tolist())
-    shift_percentiles = {
-        what: {q: float(np.percentile(moved, q)) for q in (50, 90, 99, 99.9, 100)}
-        for what, moved in shifts.items()
-    }
+    # must cover the moves that would turn an answer. Also for low precision (a kiosk batch of 16) against
+    # the float32 averaged embedding.
+    shift_percentiles = {}
+    for suffix, label in (("", "float32"), ("_low", "low precision")):
+        shifts = {}
+        for items in groups.values():
+            alone = recogniser_identify(
+                trained, np.stack([pairs[str(path)]["crop" + suffix] for _, path in items])
+            )
+            full = recogniser_identify(trained, np.stack([averaged(path) for _, path in items]))
+            for what in ("score", "distance"):
+                moved = np.abs(
+                    [getattr(a, what) - getattr(f, what) for a, f in zip(alone, full, strict=True)]
+                )
+                shifts.setdefault(what, []).extend(moved.tolist())
+        shift_percentiles[label] = {
+            what: {q: float(np.percentile(moved, q)) for q in (50, 90, 99, 99.9, 100)}
+            for what, moved in shifts.items()
+        }
     rows = []
-    for band in ("always", "never", *bands):
-        row = {"band": band}
-        for group, items in groups.items():
-            crops = np.stack([pairs[str(path)][0] for _, path in items])
-            full = np.stack([averaged(path) for _, path in items])
-            if band == "always":
-                mirrored = np.ones(len(items), dtype=bool)
-            elif band == "never":
-                mirrored = np.zeros(len(items), dtype=bool)
-            else:
-                mirrored = trained.undecided(crops, band)
-            answers = recogniser_identify(trained, np.where(mirrored[:, None], full, crops))
-            reference = recogniser_identify(trained, full)
-            truth = np.array([t for t, _ in items]) if group == "staff" else None
-            by_person: dict = {}
-            for (person, _), answer in zip(items, answers, strict=True):
-                by_person.setdefault(person, []).append(answer.person_id)
-            row[group] = {
-                "faces": len(items),
-                "mirrored": float(np.mean(mirrored)),
-                "changed": int(
-                    sum(a.person_id != r.person_id for a, r in zip(answers, reference, strict=True))
-                ),
-                **outcomes(answers, truth),
-                "kiosk": bursts(by_person, k=k, m=m, stranger=group == "strangers"),
-            }
-        rows.append(row)
+    for suffix, precision in (("", "float32"), ("_low", "low precision")):
+        for band in ("always", "never", *bands):
+            row = {"precision": precision, "band": band}
+            for group, items in groups.items():
+                crops = np.stack([pairs[str(path)]["crop" + suffix] for _, path in items])
+                # A face near its decision is embedded again in float32, crop and mirror (the engine).
+                full = np.stack([averaged(path) for _, path in items])
+                if band == "always":
+                    mirrored = np.ones(len(items), dtype=bool)
+                elif band == "never":
+                    mirrored = np.zeros(len(items), dtype=bool)
+                else:
+                    mirrored = trained.undecided(crops, band)
+                answers = recogniser_identify(trained, np.where(mirrored[:, None], full, crops))
+                # Against the kiosk before: float32, the mirror image averaged into every face.
+                reference = recogniser_identify(trained, np.stack([averaged(path) for _, path in items]))
+                truth = np.array([t for t, _ in items]) if group == "staff" else None
+                by_person: dict = {}
+                for (person, _), answer in zip(items, answers, strict=True):
+                    by_person.setdefault(person, []).append(answer.person_id)
+                row[group] = {
+                    "faces": len(items),
+                    "mirrored": float(np.mean(mirrored)),
+                    "changed": int(
+                        sum(a.person_id != r.person_id for a, r in zip(answers, reference, strict=True))
+                    ),
+                    **outcomes(answers, truth),
+                    "kiosk": bursts(by_person, k=k, m=m, stranger=group == "strangers"),
+                }
+            rows.append(row)
     return {
         "split": {
             "root": str(root),
@@ -195,10 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print_table(
         [
+            "precision",
             "band",
             "staff mirrored",
             "strangers mirrored",
-            "answers changed",
+            "answers changed (vs float32, mirror always)",
             "staff accepted",
             "named someone else",
             "strangers accepted",
@@ -208,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
         [
             [
+                row["precision"],
                 row["band"],
                 pct(row["staff"]["mirrored"]),
                 pct(row["strangers"]["mirrored"]),
@@ -225,9 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     quantiles = (50, 90, 99, 99.9, 100)
     print_table(
-        ["crop alone vs averaged", *(f"p{q}" for q in quantiles)],
+        ["crop alone vs float32 averaged", *(f"p{q}" for q in quantiles)],
         [
-            [f"|change| of the {what}", *(f"{figures['shift_percentiles'][what][q]:.4f}" for q in quantiles)]
+            [
+                f"{label}: |change| of the {what}",
+                *(f"{figures['shift_percentiles'][label][what][q]:.4f}" for q in quantiles),
+            ]
+            for label in figures["shift_percentiles"]
             for what in ("score", "distance")
         ],
         title="How far the crop alone moves each face (staff probes and strangers)",

@@ -156,6 +156,7 @@ def frames_recognise(frames: list[bytes]) -> list[FrameRecognition | Exception]:
             max_faces=1,
             embedder_version=_version_of(recogniser),
             mirror_when=mirror_when(recogniser),
+            low_precision=True,
         )
         if images
         else []

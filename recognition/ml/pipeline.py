@@ -8,6 +8,7 @@ parent that then forks.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -118,6 +119,9 @@ class EngineConfig:
     # TensorFlow's threads per operation; None leaves its default (all cores). Applied only if
     # TensorFlow has not run anything yet in this process.
     intra_op_threads: int | None = None
+    # FaceNet batches of at least this many faces may run in bfloat16 when asked (kiosk frames,
+    # Embedder.embed(low_precision=True)); 0: never.
+    low_precision_from: int = 0
 
 
 class Engine:
@@ -180,6 +184,7 @@ class Engine:
         *,
         embedder_version: str | None = None,
         mirror_when: MirrorWhen | None = None,
+        low_precision: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return `embed_aligned` of crops and which rows averaged the mirror image (a bool each).
 
@@ -187,6 +192,9 @@ class Engine:
         first, and only the rows for which `mirror_when(those embeddings)` says True get the mirror
         image averaged in, in a second batch; the others keep the crop's own embedding, for half of
         FaceNet's time. Without it every row is averaged, crop and mirror in one batch.
+        `low_precision` (with `mirror_when` only): the first pass over a large batch may run in bfloat16
+        (Embedder.embed); the rows `mirror_when` picks are then embedded again in float32, crop and
+        mirror, so that an answer near its decision is exactly the float32 one.
         """
         crops = np.asarray(crops)
         if not embedder_steps(self.version_for(embedder_version)).flip or len(crops) == 0:
@@ -194,11 +202,18 @@ class Engine:
         if mirror_when is None:
             both = self.embedder.embed(np.concatenate([crops, crops[:, :, ::-1]]))
             return mirror_averaged(both[: len(crops)], both[len(crops) :]), np.ones(len(crops), dtype=bool)
-        vectors = self.embedder.embed(crops)
+        low = low_precision and len(crops) >= getattr(self.embedder, "low_precision_from", 0) > 0
+        vectors = self.embedder.embed(crops, low_precision=low)
         wanted = np.asarray(mirror_when(vectors), dtype=bool).reshape(len(crops))
         if wanted.any():
             vectors = vectors.copy()
-            vectors[wanted] = mirror_averaged(vectors[wanted], self.embedder.embed(crops[wanted][:, :, ::-1]))
+            picked = crops[wanted]
+            if low:
+                # Near a decision, exactly as without low precision: crop and mirror in float32.
+                both = self.embedder.embed(np.concatenate([picked, picked[:, :, ::-1]]))
+                vectors[wanted] = mirror_averaged(both[: len(picked)], both[len(picked) :])
+            else:
+                vectors[wanted] = mirror_averaged(vectors[wanted], self.embedder.embed(picked[:, :, ::-1]))
         return vectors, wanted
 
     def embed_faces(
@@ -230,13 +245,15 @@ class Engine:
         max_faces: int | None = None,
         embedder_version: str | None = None,
         mirror_when: MirrorWhen | None = None,
+        low_precision: bool = False,
     ) -> list[list[FaceAnalysis]]:
         """Return `analyse` of each frame, with the frames detected and embedded in batches.
 
         Used for frames of several kiosks at once: MTCNN runs on same-size frames together and every
         face crop (with its mirror image) goes through FaceNet in one call, which costs about 31 ms a
         face for 8 faces against 47 ms for one alone (2 cores). The answers are each frame's own.
-        `mirror_when`: see `embed_aligned_when` (a face it skips has `mirror_skipped`).
+        `mirror_when`, `low_precision`: see `embed_aligned_when` (a face whose mirror image is skipped
+        has `mirror_skipped`); for kiosk decisions only, never for embeddings that are kept.
         """
         version = self.version_for(embedder_version)
         detected = self.detector.detect_many(rgbs) if hasattr(self.detector, "detect_many") else None
@@ -250,7 +267,12 @@ class Engine:
         ]
         counts = [len(c) for c in crops]
         vectors, mirrored = (
-            self.embed_aligned_when(np.concatenate(crops), embedder_version=version, mirror_when=mirror_when)
+            self.embed_aligned_when(
+                np.concatenate(crops),
+                embedder_version=version,
+                mirror_when=mirror_when,
+                low_precision=low_precision,
+            )
             if sum(counts)
             else ([], [])
         )
@@ -261,11 +283,12 @@ class Engine:
             answers.append(_analyses(faces, frame_crops, vectors[frame], mirrored[frame], version))
         return answers
 
-    def warm_up(self) -> None:
-        """Run every network once, so that the first real request does not pay for tracing."""
+    def warm_up(self, *, low_precision: bool = False) -> None:
+        """Run every network once, so that the first real request does not pay for tracing
+        (`low_precision`: also the bfloat16 FaceNet of kiosk batches, in a recognition worker)."""
         frame = np.full((480, 640, 3), 128, dtype=np.uint8)
         self.detect(frame)
-        self.embedder.warm_up()
+        self.embedder.warm_up(low_precision=low_precision)
 
 
 _engines: dict[EngineConfig, tuple[int, Engine]] = {}
@@ -293,7 +316,9 @@ def build_engine(config: EngineConfig) -> Engine:
         min_confidence=config.min_confidence,
         full_resolution_side=config.full_resolution_side,
     )
-    embedder = Embedder(config.weights_path, batch_size=config.batch_size)
+    embedder = Embedder(
+        config.weights_path, batch_size=config.batch_size, low_precision_from=config.low_precision_from
+    )
     log.info("face engine built in %.1f s (pid %s)", time.perf_counter() - started, os.getpid())
     return Engine(
         detector, embedder, margin=config.margin, embedder_version=weights.embedder_version_for(manifest)
@@ -321,3 +346,21 @@ def _analyses(faces, crops, vectors, mirrored, version: str) -> list[FaceAnalysi
         )
         for face, crop, vector, averaged in zip(faces, crops, vectors, mirrored, strict=True)
     ]
+
+
+@functools.cache
+def bfloat16_hardware() -> bool:
+    """Return whether this CPU computes bfloat16 natively (the amx_bf16 or avx512_bf16 flag; Linux)."""
+    try:
+        return cpu_has_bfloat16(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return False
+
+
+def cpu_has_bfloat16(cpuinfo: str) -> bool:
+    """Return whether a /proc/cpuinfo text lists the amx_bf16 or avx512_bf16 flag."""
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[-1].split())
+    return bool(flags & {"amx_bf16", "avx512_bf16"})

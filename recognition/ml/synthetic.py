@@ -128,13 +128,14 @@ class FakeEngine:
         max_faces: int | None = None,
         embedder_version: str | None = None,
         mirror_when=None,
+        low_precision: bool = False,
     ) -> list[list[FaceAnalysis]]:
         """Return `analyse` of each frame in turn (one queued answer per frame). A `mirror_when` is
         kept in `mirror_asked` (the queued embeddings are returned as they are)."""
         self.mirror_asked.append(mirror_when)
         return [self.analyse(rgb, max_faces=max_faces, embedder_version=embedder_version) for rgb in rgbs]
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, low_precision: bool = False) -> None:
         """Do nothing: there is no network to warm."""
 
 

@@ -14,7 +14,7 @@ class FakeEmbedder:
     def __init__(self):
         self.batches: list[int] = []
 
-    def embed(self, faces: np.ndarray) -> np.ndarray:
+    def embed(self, faces: np.ndarray, *, low_precision: bool = False) -> np.ndarray:
         self.batches.append(len(faces))
         vectors = faces.astype(np.float32).mean(axis=(1, 3))[:, :128]
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
