@@ -9,7 +9,9 @@ face can be embedded alone first and get the mirror only when its answer is near
 of the cap). For each band this prints the share of faces that needed the mirror, how many answers differ
 from averaging every face, and the open-set figures (staff accepted, named someone else, strangers
 accepted) per frame and through the kiosk's K-of-M rule. Band "never" is the crop alone for every face,
-"always" the mirror for every face (what the kiosk did before).
+"always" the mirror for every face (what the kiosk did before). Each band is shown twice: with the face
+alone embedded in float32, and in low precision as a kiosk batch of 16 makes it (bfloat16 where the CPU
+has bfloat16 units), the faces near a decision then embedded again in float32 as the engine does.
 
 The split is benchmarks.open_set's (staff: people with >= --min-photos photos, their first --enrol
 enrolled, the rest probes; everybody else a stranger). Each photo's crop and mirror embeddings are cached
@@ -24,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import REPO, emit, parser, print_table
-from benchmarks.open_set import build_split, bursts, pct
+from benchmarks.common import REPO, emit, print_table
+from benchmarks.open_set import build_split, bursts, pct, split_parser
 
 BANDS = (0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3)
 
@@ -196,11 +198,7 @@ def run(root: Path, *, min_photos: int, enrol: int, face: str, k: int, m: int, b
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = parser(__doc__)
-    arguments.add_argument("root", type=Path, help="folder-per-person photos (e.g. ../shared/data/lfw-dev)")
-    arguments.add_argument("--min-photos", type=int, default=4, help="photos a person needs to be staff")
-    arguments.add_argument("--enrol", type=int, default=3, help="photos enrolled per staff member")
-    arguments.add_argument("--face", choices=("largest", "centre"), default="centre")
+    arguments = split_parser(__doc__)
     arguments.add_argument("--bands", type=float, nargs="+", default=list(BANDS), help="bands to try")
     args = arguments.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_site.settings")

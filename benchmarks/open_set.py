@@ -270,12 +270,18 @@ def pct(value) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
 
-def main(argv: list[str] | None = None) -> int:
-    arguments = parser(__doc__)
+def split_parser(doc: str | None):
+    """Return a benchmark's argument parser with the split's options (root, --min-photos, --enrol, --face)."""
+    arguments = parser(doc)
     arguments.add_argument("root", type=Path, help="folder-per-person photos (e.g. ../shared/data/lfw-dev)")
     arguments.add_argument("--min-photos", type=int, default=4, help="photos a person needs to be staff")
     arguments.add_argument("--enrol", type=int, default=3, help="photos enrolled per staff member")
     arguments.add_argument("--face", choices=("largest", "centre"), default="centre")
+    return arguments
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = split_parser(__doc__)
     arguments.add_argument("--k", type=int, default=None, help="kiosk agreement K (default: the setting)")
     arguments.add_argument("--m", type=int, default=None, help="kiosk agreement M (default: the setting)")
     args = arguments.parse_args(argv)
