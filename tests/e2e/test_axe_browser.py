@@ -144,16 +144,14 @@ AXE_RUN = """(bad) => axe.run(document, {
   rules: Object.fromEntries(axe._audit.rules.filter((rule) => !bad.includes(rule.impact))
     .map((rule) => [rule.id, {enabled: false}])),
 })"""
-# Two pages are checked at a time (two Chromium renderers beside the web server, on two cores).
-AXE_TABS = 2
 
 
 async def axe_check(base_url: str, visits: list[tuple[str, str, str]], usernames: dict[str, str]):
     """Open each (role, key, path) in `visits` as that role and run axe there; return the serious and
     critical findings, the keys checked, and the visits redirected elsewhere (checked where they land).
 
-    AXE_TABS tabs take visits from either end of the list (grouped by role), each logging in once
-    per role it meets."""
+    Two tabs check a page each at a time (two Chromium renderers beside the web server, on two cores),
+    taking visits from either end of the list (grouped by role): each logs in once per role it meets."""
     from axe_playwright_python.base import AXE_SCRIPT
     from playwright.async_api import async_playwright
 
@@ -194,8 +192,7 @@ async def axe_check(base_url: str, visits: list[tuple[str, str, str]], usernames
     async with async_playwright() as playwright:
         browser = await launch_chromium(playwright)
         try:
-            takers = [lambda: visits.pop(0), lambda: visits.pop()][:AXE_TABS]
-            await asyncio.gather(*(tab(browser, take) for take in takers))
+            await asyncio.gather(tab(browser, lambda: visits.pop(0)), tab(browser, lambda: visits.pop()))
         finally:
             await browser.close()
     return found, checked, skipped
