@@ -93,7 +93,7 @@ def test_deleted_biometrics_are_not_recognised_at_a_kiosk_without_retrain_or_tra
     ids = enrol_through_worker(celebrity_dir, PEOPLE, photos_each=PHOTOS_EACH, by=UserFactory(is_staff=True))
     kiosk = KioskFactory()
     rng = np.random.default_rng(1)
-    replies = app.control.cancel_consumer("training", reply=True, timeout=5)
+    replies = celery_worker_process.consumer_cancel("training")
     assert replies, "the worker did not acknowledge cancel_consumer"
     try:
         # The training worker is down from here on: any retrain the enrolment asked for has finished.
@@ -111,7 +111,7 @@ def test_deleted_biometrics_are_not_recognised_at_a_kiosk_without_retrain_or_tra
         answers = [post_frame(client, kiosk, synthetic.noisy_jpeg(elton.frame, rng)) for _ in range(3)]
     finally:
         app.control.purge()  # the retrain the deletion asked for: never run by this test
-        app.control.add_consumer("training", reply=True, timeout=5)
+        celery_worker_process.consumer_add("training")
 
     assert [a["outcome"] for a in answers] == ["unknown"] * 3, answers
     assert RecogniserVersion.objects.get(is_active=True).pk == version.pk  # no retrain happened
