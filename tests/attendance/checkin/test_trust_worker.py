@@ -32,19 +32,19 @@ def post_frame(client, kiosk, frame: bytes) -> dict:
     return wait_for(
         lambda: (body := client.get(f"{URL}{attempt_id}/", **auth).json())["state"] != "pending" and body,
         timeout=90,
+        interval=0.1,  # an answer takes a fraction of a second: do not add half a second to each
         what="the worker's answer",
     )
 
 
 @pytest.fixture
-def elton(celebrity_dir, engine):
+def elton(framed_faces):
     """Elton John's first validation photo framed as a 640x480 webcam frame (not one he enrolled with).
 
     Measured with the vendored MiniFASNet: this frame scores 0.99, the same frame shown on the
     simulated LCD screen (recognition.ml.recapture.lcd_screen, seed 0) 0.03.
     """
-    framed = synthetic.framed_photos(engine, celebrity_dir, per_person=1)
-    return next(face for face in framed if face.person == "elton_john")
+    return next(face for face in framed_faces if face.person == "elton_john")
 
 
 @pytest.mark.django_db(transaction=True)
