@@ -174,7 +174,9 @@ def test_make_run_serves_kiosks_through_a_worker_kill_and_restarts_on_its_data(t
         assert figures["recovery_seconds_after_kill"][0] is not None, figures
         # Supervised: the web server answered all along, and the console told the person at the terminal.
         assert figures["web_outages"] == 0 and figures["processes_stayed_down"] == [], figures
-        assert figures["console_said"]["worker_killed"] and figures["console_said"]["ready_again"], figures
+        assert figures["console_said"]["worker_killed"], figures
+        # "Ready again" comes once /healthz finds every worker warm: it may follow the soak's last answer.
+        wait_for(lambda: "Ready again" in run.console(), timeout=180, what="the console to say Ready again")
 
         run.ctrl_c()  # and no process is left
         stopped = re.findall(r"stopped: (\w+)", (var_dir / "log" / "supervisord.log").read_text())
