@@ -1,6 +1,7 @@
 """Soak `make run`'s embedded default: kiosks posting real frames while the recognition worker is killed.
 
-    python -m benchmarks.soak [--minutes 30] [--kills 2] [--kiosks 2] [--rate 2] [--json PATH]
+    python -m benchmarks.soak [--minutes 30] [--kills 2] [--first-kill-at SHARE] [--kiosks 2] [--rate 2]
+                              [--json PATH]
     python -m benchmarks.soak --attach VAR_DIR --port PORT --console PATH [...]
 
 Starts the stack exactly as `make run` does (`manage.py run`: supervisord, the Valkey server from the
@@ -461,6 +462,10 @@ def main() -> None:
     args_parser = parser(__doc__)
     args_parser.add_argument("--minutes", type=float, default=30.0, help="how long the kiosks post (30)")
     args_parser.add_argument("--kills", type=int, default=2, help="SIGKILLs of the recognition worker (2)")
+    args_parser.add_argument(
+        "--first-kill-at", type=float, metavar="SHARE",
+        help="the first kill after this share of the time, the others evenly after it (evenly spaced)",
+    )  # fmt: skip
     args_parser.add_argument("--kiosks", type=int, default=2, help="kiosks posting at once (2)")
     args_parser.add_argument("--rate", type=float, default=2.0, help="frames a second per kiosk (2)")
     args_parser.add_argument(
@@ -531,7 +536,8 @@ def main() -> None:
             threads.append(threading.Thread(target=soak.poll_results, args=(kiosk,), daemon=True))
         for thread in threads:
             thread.start()
-        kill_at = [started + duration * (n + 1) / (args.kills + 1) for n in range(args.kills)]
+        first = args.first_kill_at if args.first_kill_at is not None else 1 / (args.kills + 1)
+        kill_at = [started + duration * (first + n * (1 - first) / args.kills) for n in range(args.kills)]
         while (now := time.monotonic()) < started + duration:
             if kill_at and now >= kill_at[0]:
                 kill_at.pop(0)
