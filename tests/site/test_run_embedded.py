@@ -100,7 +100,14 @@ class MakeRun:
         assert stack.processes_with_env("VAR_DIR", str(self.var_dir)) == []
 
     def kill_all(self) -> None:
-        for pid in [self.process.pid, *stack.processes_with_env("VAR_DIR", str(self.var_dir))]:
+        # The broker's environment has no VAR_DIR: found by supervisord's socket, or by its pid file.
+        paths = stack.StackPaths.under(self.var_dir)
+        supervised = stack.supervised_pids(paths)
+        with contextlib.suppress(OSError, ValueError):
+            broker = int(paths.broker_pid.read_text())
+            if b"valkey-server" in Path(f"/proc/{broker}/cmdline").read_bytes():  # not a reused pid
+                supervised.append(broker)
+        for pid in [self.process.pid, *stack.processes_with_env("VAR_DIR", str(self.var_dir)), *supervised]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
