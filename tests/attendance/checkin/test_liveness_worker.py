@@ -26,6 +26,7 @@ def result(client, kiosk, attempt_id, timeout=60) -> dict:
     return wait_for(
         lambda: (body := client.get(f"{URL}{attempt_id}/", **auth).json())["state"] != "pending" and body,
         timeout=timeout,
+        interval=0.1,  # an answer takes a fraction of a second: do not add half a second to each
         what="the worker's answer",
     )
 
@@ -59,7 +60,7 @@ def post_answer(client, kiosk, challenge: dict, frames: list[bytes]) -> dict:
 
 @pytest.mark.django_db(transaction=True)
 def test_challenge_through_the_worker_passes_a_turn_and_fails_a_photo(
-    client, celery_worker_process, celebrity_dir, engine
+    client, celery_worker_process, celebrity_dir, framed_faces
 ):
     """Liveness on: a real head-turn burst checks the person in; a still photo burst is stored as failed."""
     import numpy as np
@@ -67,7 +68,7 @@ def test_challenge_through_the_worker_passes_a_turn_and_fails_a_photo(
     cache.clear()
     ids = enrol_through_worker(celebrity_dir, PEOPLE, photos_each=PHOTOS_EACH, by=UserFactory(is_staff=True))
     kiosk = KioskFactory(liveness_mode="always")
-    framed = {face.person: face for face in synthetic.framed_photos(engine, celebrity_dir, per_person=1)}
+    framed = {face.person: face for face in framed_faces}
     rng = np.random.default_rng(0)
 
     # A live person: turns as asked, in the order the server drew.

@@ -32,19 +32,19 @@ def post_frame(client, kiosk, frame: bytes) -> dict:
     return wait_for(
         lambda: (body := client.get(f"{URL}{attempt_id}/", **auth).json())["state"] != "pending" and body,
         timeout=90,
+        interval=0.1,  # an answer takes a fraction of a second: do not add half a second to each
         what="the worker's answer",
     )
 
 
 @pytest.fixture
-def elton(celebrity_dir, engine):
+def elton(framed_faces):
     """Elton John's first validation photo framed as a 640x480 webcam frame (not one he enrolled with).
 
     Measured with the vendored MiniFASNet: this frame scores 0.99, the same frame shown on the
     simulated LCD screen (recognition.ml.recapture.lcd_screen, seed 0) 0.03.
     """
-    framed = synthetic.framed_photos(engine, celebrity_dir, per_person=1)
-    return next(face for face in framed if face.person == "elton_john")
+    return next(face for face in framed_faces if face.person == "elton_john")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -93,7 +93,7 @@ def test_deleted_biometrics_are_not_recognised_at_a_kiosk_without_retrain_or_tra
     ids = enrol_through_worker(celebrity_dir, PEOPLE, photos_each=PHOTOS_EACH, by=UserFactory(is_staff=True))
     kiosk = KioskFactory()
     rng = np.random.default_rng(1)
-    replies = app.control.cancel_consumer("training", reply=True, timeout=5)
+    replies = celery_worker_process.consumer_cancel("training")
     assert replies, "the worker did not acknowledge cancel_consumer"
     try:
         # The training worker is down from here on: any retrain the enrolment asked for has finished.
@@ -111,7 +111,7 @@ def test_deleted_biometrics_are_not_recognised_at_a_kiosk_without_retrain_or_tra
         answers = [post_frame(client, kiosk, synthetic.noisy_jpeg(elton.frame, rng)) for _ in range(3)]
     finally:
         app.control.purge()  # the retrain the deletion asked for: never run by this test
-        app.control.add_consumer("training", reply=True, timeout=5)
+        celery_worker_process.consumer_add("training")
 
     assert [a["outcome"] for a in answers] == ["unknown"] * 3, answers
     assert RecogniserVersion.objects.get(is_active=True).pk == version.pk  # no retrain happened

@@ -340,9 +340,11 @@ def test_real_photos_score_high(real_scores):
 @pytest.mark.parametrize("kind", ["halftone_print", "lcd_screen"])
 def test_simulated_recaptures_score_lower(kind, passive, engine, celebrity_analyses, real_scores):
     """The same photos as a simulated halftone print or LCD screen score far lower than the originals."""
-    # Every second photo: about 60, enough for these margins at half the time.
-    photos = _largest_faces(celebrity_analyses)[::2]
-    real = real_scores[::2]
+    # Every third photo: 38, enough for these margins at a third of the time (making a halftone print
+    # is most of it). Measured on them, medians: real 0.94, halftone 0.29, LCD 0.02 (limit 0.54);
+    # means 0.75, 0.38, 0.10 (limit 0.50).
+    photos = _largest_faces(celebrity_analyses)[::3]
+    real = real_scores[::3]
     scores = []
     for index, (rgb, _, _) in enumerate(photos):
         attacked = recapture.ATTACKS[kind](rgb, seed=index)
