@@ -36,15 +36,16 @@ EMBED_BATCH = 16
 
 
 def embed_pairs(items, *, face: str, cache: Path) -> dict[str, dict[str, np.ndarray]]:
-    """Return {path: {"crop", "mirror", "crop_low", "mirror_low": embedding}} of every photo with a face
-    (cached): the crop's and the mirror image's embeddings in float32, and as a kiosk batch of 16 makes
-    them with low precision (bfloat16 where the CPU has it, else the same as float32)."""
+    """Return {path: {"crop", "mirror", "crop_low": embedding}} of every photo with a face (cached): the
+    crop's and the mirror image's embeddings in float32, and the crop's as a kiosk batch of 16 makes it
+    with low precision (bfloat16 where the CPU has it, else the same as float32). The engine never uses
+    a low-precision mirror: a face near its decision is embedded again in float32."""
     from recognition import services
     from recognition.ml.evaluation import DEFAULT_MAX_PIXELS
     from recognition.ml.images import load_image
     from recognition.ml.pipeline import choose_face
 
-    kinds = ("crop", "mirror", "crop_low", "mirror_low")
+    kinds = ("crop", "mirror", "crop_low")
     if cache.exists():
         with np.load(cache) as stored:
             columns = [stored[kind] for kind in kinds]
@@ -64,13 +65,11 @@ def embed_pairs(items, *, face: str, cache: Path) -> dict[str, dict[str, np.ndar
         if index % 500 == 499:
             print(f"detected {index + 1} of {len(items)} photos", flush=True)
     crops = np.stack(crops)
-    mirrors = crops[:, :, ::-1]
     columns = {}
     for kind, faces, low in (
         ("crop", crops, False),
-        ("mirror", mirrors, False),
+        ("mirror", crops[:, :, ::-1], False),
         ("crop_low", crops, True),
-        ("mirror_low", mirrors, True),
     ):
         columns[kind] = np.concatenate(
             [
@@ -108,7 +107,7 @@ def run(root: Path, *, min_photos: int, enrol: int, face: str, k: int, m: int, b
 
     gallery, probes, strangers = build_split(root, min_photos=min_photos, enrol=enrol)
     version = services.embedder_version()
-    cache = REPO / "var" / "bench" / f"mirror_cascade-v2-{root.name}-{face}-{version}.npz"
+    cache = REPO / "var" / "bench" / f"mirror_cascade-v3-{root.name}-{face}-{version}.npz"
     pairs = embed_pairs(gallery + probes + strangers, face=face, cache=cache)
 
     def averaged(path) -> np.ndarray:
