@@ -75,9 +75,13 @@ class Embedder:
         chunks = []
         for start in range(0, len(faces), self.batch_size):
             chunk = faces[start : start + self.batch_size]
-            low = low_precision and 0 < self.low_precision_from <= len(chunk)
+            low = low_precision and self.low_precision_for(len(chunk))
             chunks.append((self._low() if low else self._embed)(tf.constant(chunk)).numpy())
         return np.concatenate(chunks).astype(np.float32, copy=False)
+
+    def low_precision_for(self, count: int) -> bool:
+        """Return whether `embed(low_precision=True)` runs a batch of `count` faces in bfloat16."""
+        return 0 < self.low_precision_from <= count
 
     def warm_up(self, *, low_precision: bool = False) -> None:
         """Trace the compiled function now (and build and trace the bfloat16 one if `low_precision`

@@ -202,7 +202,7 @@ class Engine:
         if mirror_when is None:
             both = self.embedder.embed(np.concatenate([crops, crops[:, :, ::-1]]))
             return mirror_averaged(both[: len(crops)], both[len(crops) :]), np.ones(len(crops), dtype=bool)
-        low = low_precision and len(crops) >= getattr(self.embedder, "low_precision_from", 0) > 0
+        low = low_precision and self.embedder.low_precision_for(len(crops))
         vectors = self.embedder.embed(crops, low_precision=low)
         wanted = np.asarray(mirror_when(vectors), dtype=bool).reshape(len(crops))
         if wanted.any():

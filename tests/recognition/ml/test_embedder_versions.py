@@ -14,6 +14,9 @@ class FakeEmbedder:
     def __init__(self):
         self.batches: list[int] = []
 
+    def low_precision_for(self, count: int) -> bool:
+        return False
+
     def embed(self, faces: np.ndarray, *, low_precision: bool = False) -> np.ndarray:
         self.batches.append(len(faces))
         vectors = faces.astype(np.float32).mean(axis=(1, 3))[:, :128]

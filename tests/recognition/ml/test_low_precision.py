@@ -38,6 +38,7 @@ def test_low_precision_is_close_to_float32_and_only_for_large_batches_when_asked
     assert gaps.max() > 1e-4  # it did run in another precision
     np.testing.assert_allclose(np.linalg.norm(low, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(embedder.embed(crops[:7], low_precision=True), exact[:7], atol=1e-5)
+    assert [embedder.low_precision_for(n) for n in (1, 7, 8, 16)] == [False, False, True, True]
 
 
 def test_faces_near_a_decision_are_embedded_again_in_float32_with_their_mirror(low_engine, crops):
