@@ -28,10 +28,16 @@ app.autodiscover_tasks(["attendance.checkin"])
 
 @app.task(name="attendance_site.ping", queue=Queue.DEFAULT.value)
 def ping(value: str = "pong") -> dict:
-    """Answer with the worker's pid and database vendor; used by tests and operators."""
+    """Answer with the worker's pid, database vendor and database session (PostgreSQL's backend pid:
+    the same across tasks while the worker keeps its connection); used by tests and operators."""
     from django.db import connection
 
-    return {"value": value, "pid": os.getpid(), "database": connection.vendor}
+    session = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            session = cursor.fetchone()[0]
+    return {"value": value, "pid": os.getpid(), "database": connection.vendor, "database_session": session}
 
 
 # Every worker start-up hook (warm-up, heartbeat, resuming half-done work) is in one file.

@@ -224,6 +224,14 @@ def _on_worker_ready(sender=None, **_kwargs) -> None:
 
 
 @signals.task_prerun.connect
+@signals.task_postrun.connect
+def _connections_tidy(**_kwargs) -> None:
+    """Around each task, drop this thread's database connections that are past DB_CONN_MAX_AGE or
+    broken, as Django does around a request; keep the others (settings.CELERY_DB_REUSE_MAX)."""
+    close_old_connections()
+
+
+@signals.task_prerun.connect
 def _watch_task(task_id=None, task=None, **_kwargs) -> None:
     """In a threads-pool worker, watch each task against its hard time limit."""
     if _watchdog is not None and task is not None:

@@ -44,6 +44,25 @@ def test_task_round_trips_through_a_real_worker_process(celery_worker_process, s
     assert result["pid"] != os.getpid()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_and_replaces_a_dropped_one(celery_worker_process):
+    """Tasks reuse the worker's PostgreSQL connection (Celery's Django fix-up would open one per task);
+    a connection the server has dropped is replaced before the next task uses it, not failed on."""
+    from django.db import connection
+
+    from attendance_site.celery import ping
+
+    first = ping.delay("one").get(timeout=60)["database_session"]
+    assert isinstance(first, int)
+    assert ping.delay("two").get(timeout=60)["database_session"] == first
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [first])
+        assert cursor.fetchone()[0] is True
+    third = ping.delay("three").get(timeout=60)
+    assert third["value"] == "three"
+    assert third["database_session"] not in (None, first)
+
+
 @pytest.mark.django_db
 def test_staff_roles_exist_after_migrations():
     """The data migration creates the HR and Managers groups."""
