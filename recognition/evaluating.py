@@ -26,7 +26,8 @@ def engine_evaluate(
     """Return the evaluation report of the engine and the recogniser on a folder-per-person dataset.
 
     The recogniser is fitted by the training worker's own function (`training.recogniser_fit`) and
-    asked by the kiosk's (`matching.recogniser_identify`); `target_far` overrides
+    asked by the kiosk's (`matching.recogniser_identify`, through its mirror cascade,
+    `matching.mirror_when`); `target_far` overrides
     RECOGNISER_TARGET_FAR and `threshold` the calibrated threshold. `min_face_size` overrides the
     setting for this evaluation (a second engine is built for it). See recognition.ml.evaluation for
     the plan and the report's keys.
@@ -49,4 +50,5 @@ def engine_evaluate(
         threshold=threshold,
         max_pixels=engine.max_pixels_setting(),
         progress=progress,
+        mirror_when_for=matching.mirror_when,
     )

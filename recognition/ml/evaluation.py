@@ -34,6 +34,10 @@ writes it) has these keys:
   misidentified (known probes accepted as someone else), threshold_for_target_far_on_strangers (the
   score threshold these strangers would have needed; null without strangers). null when the gallery has
   fewer than two people, no threshold is given and there are no strangers.
+- kiosk_cascade (when evaluated with the kiosk's mirror cascade; else null): probes_mirrored and
+  strangers_mirrored (shares asked with the mirror image averaged in; the others with the crop
+  alone, as the kiosk asks them), answers, answers_changed (decisions that differ from asking every
+  image with the mirror image averaged in). identification and open_set are the cascade's answers.
 - recogniser: people, photos, cv_accuracy, genuine_accept_rate, training_seconds of the trained gallery.
 - verification (with pairs): pairs, pairs_with_faces, folds, accuracy_mean, accuracy_std, tar_at_far
   ({"0.01": {"tar", "threshold", "impostor_pairs"}, "0.001": ...}). null without pairs.
@@ -57,7 +61,7 @@ import numpy as np
 from recognition.ml import recogniser
 from recognition.ml.dataset import IMAGE_SUFFIXES, folder_dataset
 from recognition.ml.images import ImageError, load_image
-from recognition.ml.pipeline import FACE_CHOICES, choose_face
+from recognition.ml.pipeline import FACE_CHOICES, MirrorWhen, choose_face
 
 # How the caller trains a recogniser from (embeddings, person ids) and asks it about embeddings: the
 # training worker's and the kiosk's own functions (recognition.training / recognition.matching).
@@ -88,6 +92,8 @@ class EmbeddedImage:
     detect_ms: float | None
     embed_ms: float | None
     error: str | None = None
+    # The face's crop-alone embedding (without its mirror image), where asked for (embed_images' `both`).
+    alone: np.ndarray | None = None
 
 
 def embed_images(
@@ -98,9 +104,11 @@ def embed_images(
     face: str = "largest",
     progress: Progress = no_progress,
     description: str = "embedding",
+    both: bool = False,
 ) -> list[EmbeddedImage]:
     """Return each image's face (`face`: one of FACE_CHOICES) embedded with `engine`, timing detection
-    and align+embed."""
+    and align+embed. `both`: also its crop-alone embedding (`engine.embed_faces_both`), for the
+    kiosk's mirror cascade."""
     if face not in FACE_CHOICES:
         raise ValueError(f"unknown face choice {face!r}: expected one of {', '.join(FACE_CHOICES)}")
     results = []
@@ -117,9 +125,17 @@ def embed_images(
             results.append(EmbeddedImage(person, Path(path), None, 0, detect_ms, None, "no face found"))
             continue
         started = time.perf_counter()
-        vector = engine.embed_faces(rgb, [choose_face(faces, rgb.shape, face)])[0]
+        chosen = [choose_face(faces, rgb.shape, face)]
+        alone = None
+        if both:
+            alones, vectors = engine.embed_faces_both(rgb, chosen)
+            alone, vector = alones[0], vectors[0]
+        else:
+            vector = engine.embed_faces(rgb, chosen)[0]
         embed_ms = (time.perf_counter() - started) * 1000
-        results.append(EmbeddedImage(person, Path(path), vector, len(faces), detect_ms, embed_ms))
+        results.append(
+            EmbeddedImage(person, Path(path), vector, len(faces), detect_ms, embed_ms, alone=alone)
+        )
     return results
 
 
@@ -314,22 +330,26 @@ def evaluate(
     threshold: float | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: Progress = no_progress,
+    mirror_when_for: Callable[[recogniser.Recogniser], MirrorWhen | None] | None = None,
 ) -> dict:
     """Return the evaluation report (keys in the module docstring) of `engine` on the plan's dataset.
 
     `train` fits the gallery and `identify` answers the probes: pass the training worker's and the
     kiosk's own functions, so the figures are those of the recogniser the kiosk runs. A given
-    `threshold` replaces the trained one. Without `plan.identification` only the pairs are measured
-    and dataset, identification, open_set and recogniser report null or zero.
+    `threshold` replaces the trained one. `mirror_when_for(trained)` gives the kiosk's mirror cascade
+    (recognition.matching.mirror_when): probes and strangers are then asked with their crop-alone
+    embedding where it says so, as at the kiosk (`engine.embed_faces_both` needed). Without
+    `plan.identification` only the pairs are measured and dataset, identification, open_set and
+    recogniser report null or zero.
     """
     root = plan.root
     everything: list[EmbeddedImage] = []
     identified: dict = {"dataset": _dataset_section(plan, people=0), "identification": None}
-    identified.update(open_set=None, recogniser=None)
+    identified.update(open_set=None, recogniser=None, kiosk_cascade=None)
     if plan.identification:
         identified = _identification(
             engine, plan, train=train, identify=identify, threshold=threshold, max_pixels=max_pixels,
-            progress=progress, everything=everything,
+            progress=progress, everything=everything, mirror_when_for=mirror_when_for,
         )  # fmt: skip
 
     verification = None
@@ -358,6 +378,7 @@ def evaluate(
         },
         "identification": identified["identification"],
         "open_set": identified["open_set"],
+        "kiosk_cascade": identified["kiosk_cascade"],
         "recogniser": identified["recogniser"],
         "verification": verification,
         "timing_ms": {
@@ -395,8 +416,10 @@ def _identification(
     max_pixels: int,
     progress: Progress,
     everything: list[EmbeddedImage],
+    mirror_when_for: Callable[[recogniser.Recogniser], MirrorWhen | None] | None = None,
 ) -> dict:
-    """Enrol the gallery, train it with `train`, answer probes and strangers with `identify`."""
+    """Enrol the gallery, train it with `train`, answer probes and strangers with `identify` (through
+    the kiosk's mirror cascade, where `mirror_when_for` gives one)."""
     root, probes_root, strangers_root = plan.root, plan.probes_root, plan.strangers_root
     people = folder_dataset(root)
     gallery_items, probe_items, stranger_items = split_gallery(
@@ -409,10 +432,11 @@ def _identification(
             (name, p) for name, images in folder_dataset(strangers_root).items() for p in images
         ]
 
-    def embed(items, description):
+    def embed(items, description, both=False):
         return embed_images(
-            engine, items, max_pixels=max_pixels, face=plan.face, progress=progress, description=description
-        )
+            engine, items, max_pixels=max_pixels, face=plan.face, progress=progress, description=description,
+            both=both,
+        )  # fmt: skip
 
     gallery = embed(gallery_items, "gallery")
     faces_by_person: dict[str, list[np.ndarray]] = {}
@@ -436,17 +460,28 @@ def _identification(
     enrolled = set(names)
     stranger_items += [(name, p) for name, p in probe_items if name not in enrolled]
     probe_items = [(name, p) for name, p in probe_items if name in enrolled]
-    probes = embed(probe_items, "probes")
-    strangers = embed(stranger_items, "strangers")
+    mirror_when = mirror_when_for(trained) if mirror_when_for is not None else None
+    probes = embed(probe_items, "probes", both=mirror_when is not None)
+    strangers = embed(stranger_items, "strangers", both=mirror_when is not None)
     everything += gallery + probes + strangers
 
     known = [p for p in probes if p.embedding is not None]
-    known_answers = _identify(identify, trained, known)
+    known_answers, known_mirrored, known_changed = _identify(identify, trained, known, mirror_when)
     ids = {name: index for index, name in enumerate(names)}
     truth = [ids[p.person] for p in known]
     correct = sum(a.candidate_id == t for a, t in zip(known_answers, truth, strict=True))
     found_strangers = [s for s in strangers if s.embedding is not None]
-    stranger_answers = _identify(identify, trained, found_strangers)
+    stranger_answers, stranger_mirrored, stranger_changed = _identify(
+        identify, trained, found_strangers, mirror_when
+    )
+    kiosk_cascade = None
+    if mirror_when is not None:
+        kiosk_cascade = {
+            "probes_mirrored": float(known_mirrored.mean()) if len(known) else None,
+            "strangers_mirrored": float(stranger_mirrored.mean()) if found_strangers else None,
+            "answers": len(known) + len(found_strangers),
+            "answers_changed": known_changed + stranger_changed,
+        }
 
     open_set = None
     if trained.people_count >= 2 or threshold is not None or found_strangers:
@@ -481,6 +516,7 @@ def _identification(
             "rank1_all": correct / len(probes) if probes else None,
         },
         "open_set": open_set,
+        "kiosk_cascade": kiosk_cascade,
         "recogniser": {
             "people": trained.people_count,
             "photos": trained.photos_count,
@@ -495,11 +531,31 @@ def _score(answer: recogniser.Identification) -> float:
     return answer.distance if answer.score is None else answer.score
 
 
-def _identify(identify: Identify, trained: recogniser.Recogniser, images: Sequence[EmbeddedImage]) -> list:
-    """Return the recogniser's Identification of each image's embedding, asked as the kiosk asks."""
+def _identify(
+    identify: Identify,
+    trained: recogniser.Recogniser,
+    images: Sequence[EmbeddedImage],
+    mirror_when: MirrorWhen | None = None,
+) -> tuple[list, np.ndarray, int]:
+    """Return the recogniser's Identification of each image, asked as the kiosk asks; which images
+    were asked with the mirror image averaged in; and how many decisions (the person accepted, or
+    nobody) differ from asking every image with it.
+
+    Without `mirror_when` every image is asked with its usual embedding (mirror averaged in). With it,
+    as the kiosk's cascade (pipeline.Engine.embed_aligned_when): the crop-alone embedding, except where
+    `mirror_when` of those says the answer is too near a decision.
+    """
     if not images:
-        return []
-    return identify(trained, np.stack([image.embedding for image in images]))
+        return [], np.zeros(0, dtype=bool), 0
+    usual = np.stack([image.embedding for image in images])
+    if mirror_when is None:
+        return identify(trained, usual), np.ones(len(images), dtype=bool), 0
+    alone = np.stack([image.alone for image in images])
+    wanted = np.asarray(mirror_when(alone), dtype=bool).reshape(len(images))
+    answers = identify(trained, np.where(wanted[:, None], usual, alone))
+    always = identify(trained, usual)
+    changed = sum(a.person_id != b.person_id for a, b in zip(answers, always, strict=True))
+    return answers, wanted, int(changed)
 
 
 def open_set_rates(
@@ -566,6 +622,18 @@ def format_report(report: dict) -> str:
             (
                 "threshold for target FAR on these strangers",
                 num(open_set["threshold_for_target_far_on_strangers"]),
+            ),
+        ]
+    cascade = report.get("kiosk_cascade")
+    if cascade:
+        rows += [
+            (
+                "asked with the mirror image (kiosk cascade): probes / strangers",
+                f"{pct(cascade['probes_mirrored'])} / {pct(cascade['strangers_mirrored'])}",
+            ),
+            (
+                "decisions unlike the mirror image for every face",
+                f"{cascade['answers_changed']} of {cascade['answers']}",
             ),
         ]
     verification = report["verification"]

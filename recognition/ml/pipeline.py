@@ -200,8 +200,7 @@ class Engine:
         if not embedder_steps(self.version_for(embedder_version)).flip or len(crops) == 0:
             return self.embedder.embed(crops), np.zeros(len(crops), dtype=bool)
         if mirror_when is None:
-            both = self.embedder.embed(np.concatenate([crops, crops[:, :, ::-1]]))
-            return mirror_averaged(both[: len(crops)], both[len(crops) :]), np.ones(len(crops), dtype=bool)
+            return self._alone_and_averaged(crops)[1], np.ones(len(crops), dtype=bool)
         low = low_precision and self.embedder.low_precision_for(len(crops))
         vectors = self.embedder.embed(crops, low_precision=low)
         wanted = np.asarray(mirror_when(vectors), dtype=bool).reshape(len(crops))
@@ -210,8 +209,7 @@ class Engine:
             picked = crops[wanted]
             if low:
                 # Near a decision, exactly as without low precision: crop and mirror in float32.
-                both = self.embedder.embed(np.concatenate([picked, picked[:, :, ::-1]]))
-                vectors[wanted] = mirror_averaged(both[: len(picked)], both[len(picked) :])
+                vectors[wanted] = self._alone_and_averaged(picked)[1]
             else:
                 vectors[wanted] = mirror_averaged(vectors[wanted], self.embedder.embed(picked[:, :, ::-1]))
         return vectors, wanted
@@ -222,6 +220,25 @@ class Engine:
         """Return (N, 128) unit float32 embeddings of already detected faces in `rgb`."""
         crops = self.align(rgb, faces, embedder_version=embedder_version)
         return self.embed_aligned(crops, embedder_version=embedder_version)
+
+    def embed_faces_both(
+        self, rgb: np.ndarray, faces: Sequence[DetectedFace], *, embedder_version: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (each face's crop-alone embedding, its usual embedding), float32, from one batch: the
+        two answers between which the kiosk's mirror cascade (`embed_aligned_when`'s `mirror_when`)
+        picks. The same array twice for a version without the mirror step."""
+        version = self.version_for(embedder_version)
+        crops = self.align(rgb, faces, embedder_version=version)
+        if not embedder_steps(version).flip or len(crops) == 0:
+            vectors = self.embedder.embed(crops)
+            return vectors, vectors
+        return self._alone_and_averaged(crops)
+
+    def _alone_and_averaged(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (the crops' own embeddings, with their mirror images averaged in), crop and mirror in
+        one float32 batch."""
+        both = self.embedder.embed(np.concatenate([crops, crops[:, :, ::-1]]))
+        return both[: len(crops)], mirror_averaged(both[: len(crops)], both[len(crops) :])
 
     def analyse(
         self, rgb: np.ndarray, *, max_faces: int | None = None, embedder_version: str | None = None

@@ -62,6 +62,10 @@ def test_evaluate_recognition_train_gallery_val_probes_is_100_percent(
     assert options["max_threshold"] == settings.RECOGNISER_MAX_THRESHOLD
     assert report["open_set"]["threshold"] == trained.threshold
     assert report["recogniser"]["people"] == 5 and report["recogniser"]["cv_accuracy"] > 0.9
+    # Asked as the kiosk asks: the crop alone, its mirror image only near a decision.
+    cascade = report["kiosk_cascade"]
+    assert cascade["answers"] == 25 and 0.0 <= cascade["probes_mirrored"] < 1.0
+    assert cascade["answers_changed"] == 0
 
 
 @pytest.fixture(scope="module")

@@ -141,6 +141,57 @@ def test_evaluate_answers_probes_with_the_recogniser_trained_on_the_gallery(code
     assert report["detection"]["no_face"] == 1
 
 
+class TwoAnswerEngine(ColourCodedEngine):
+    """A ColourCodedEngine whose crop-alone embeddings (embed_faces_both) differ from the usual ones for
+    the codes in `alone`: what the face alone looks like when its mirror image is left out."""
+
+    def __init__(self, embeddings: list[np.ndarray], alone: dict[int, np.ndarray]):
+        super().__init__(embeddings)
+        self.alone = alone
+
+    def embed_faces_both(self, rgb: np.ndarray, faces) -> tuple[np.ndarray, np.ndarray]:
+        code = round(float(rgb[..., 0].mean()) / self.STEP) - 1
+        usual = self.embeddings[code][None]
+        return self.alone.get(code, usual[0])[None], usual
+
+
+def test_probes_are_asked_as_the_kiosk_cascade_asks_them(coded_dataset):
+    """With the kiosk's mirror cascade, a probe is asked with its crop-alone embedding unless the rule
+    picks it; the report says how many needed the mirror image and how many decisions the cascade
+    changed. Here ann's two probes (codes 8 and 9) look like bob (code 2) without their mirror image."""
+    root, colour_coded, _, _ = coded_dataset
+    bob = colour_coded.embeddings[2]
+    engine = TwoAnswerEngine(colour_coded.embeddings, alone={8: bob, 9: bob})
+    plan = evaluation.EvaluationPlan(root, gallery_size=2)
+    options = {"train": trainer(target_far=0.1, max_threshold=1.0), "identify": ask}
+
+    def cascade(rule):
+        return evaluation.evaluate(engine, plan, mirror_when_for=lambda trained: rule, **options)
+
+    never = cascade(lambda vectors: np.zeros(len(vectors), dtype=bool))
+    assert never["identification"]["correct"] == 4  # ann's probes named as bob, as the kiosk would
+    assert never["open_set"]["misidentified"] == pytest.approx(2 / 6)
+    assert never["kiosk_cascade"] == {
+        "probes_mirrored": 0.0, "strangers_mirrored": 0.0, "answers": 7, "answers_changed": 2,
+    }  # fmt: skip
+
+    picked = cascade(lambda vectors: np.all(vectors == bob, axis=1))  # the rule catches both
+    assert picked["identification"]["correct"] == 6
+    assert picked["kiosk_cascade"]["probes_mirrored"] == pytest.approx(2 / 6)
+    assert picked["kiosk_cascade"]["answers_changed"] == 0
+
+    without = evaluation.evaluate(engine, plan, **options)
+    assert without["kiosk_cascade"] is None
+    assert without["identification"] == picked["identification"]
+    assert without["open_set"] == picked["open_set"]
+    lines = evaluation.format_report(never).splitlines()
+    assert next(line for line in lines if line.startswith("decisions unlike")).split()[-3:] == [
+        "2",
+        "of",
+        "7",
+    ]
+
+
 def test_a_given_threshold_replaces_the_calibrated_one(coded_dataset):
     """With a score threshold of -3 (below any score) every face is rejected: every known probe is a
     false reject."""
