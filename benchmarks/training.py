@@ -12,8 +12,9 @@ the templates, the leave-one-photo-out figures and the leave-one-person-out thre
 and load time, identification cost per face (one BLAS thread), and an enrolment change (one person
 added, one removed; median of --repeats): a full fit of the changed gallery, and the incremental update
 a training run does instead (recognition.ml.recogniser.gallery_changes against the previous
-recogniser, then Recogniser.updated: the same recogniser, see tests/recognition/ml). Touches no
-database.
+recogniser, then Recogniser.updated: the same recogniser, see tests/recognition/ml). `--changed 2 100
+500 2000` also times updates with that many people changed in the largest gallery against full fits
+(where RECOGNISER_INCREMENTAL_MAX_PEOPLE belongs). Touches no database.
 """
 
 from __future__ import annotations
@@ -104,6 +105,65 @@ def bench_training(sizes: list[int], *, jobs: int = 1, repeats: int = 1) -> list
     return results
 
 
+def _median_seconds(fn, *, jobs: int, repeats: int) -> float:
+    """Return the median wall seconds of `repeats` calls of fn(), BLAS limited to `jobs` threads."""
+    from threadpoolctl import threadpool_limits
+
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with threadpool_limits(limits=jobs, user_api="blas"):
+            fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _update(trained, x, ids, expected_people: int) -> None:
+    """Update `trained` to the gallery (x, ids) as a training run does; check the change's size."""
+    from recognition.ml import recogniser
+
+    changes = recogniser.gallery_changes(trained, x, ids)
+    if changes.people != expected_people:
+        raise RuntimeError(f"{changes.people} people changed, expected {expected_people}")
+    trained.updated(changes.embeddings, changes.person_ids, changes.removed_ids)
+
+
+def bench_change_sizes(people: int, changed: list[int], *, jobs: int = 1, repeats: int = 1) -> list[dict]:
+    """Return, for each number of people changed in a gallery of `people` (half of them removed, half
+    new people added), the incremental update's seconds against a full fit of the changed gallery:
+    where the two cross is what RECOGNISER_INCREMENTAL_MAX_PEOPLE should be."""
+    import functools
+
+    import numpy as np
+
+    from recognition.ml import recogniser, synthetic
+
+    x, ids, _ = synthetic.synthetic_gallery(people)
+    trained = recogniser.train(x, ids)
+    people_ids = np.unique(ids)
+    rows = []
+    for count in changed:
+        removed = people_ids[: count // 2]
+        first_new = int(ids.max()) + 1
+        new_x, new_ids, _ = synthetic.synthetic_gallery(
+            count - len(removed), seed=people + count, first_id=first_new
+        )
+        kept = ~np.isin(ids, removed)
+        changed_x, changed_ids = np.concatenate([x[kept], new_x]), np.concatenate([ids[kept], new_ids])
+        update = functools.partial(_update, trained, changed_x, changed_ids, count)
+        fit = functools.partial(recogniser.train, changed_x, changed_ids)
+        rows.append(
+            {
+                "people": people,
+                "changed": count,
+                "incremental_seconds": _median_seconds(update, jobs=jobs, repeats=repeats),
+                "full_fit_seconds": _median_seconds(fit, jobs=jobs, repeats=repeats),
+            }
+        )
+        print(f"{count} of {people} people changed: measured", flush=True)
+    return rows
+
+
 def bench_enrolment() -> dict:
     """Return how many 5-celebrity training photos one process checks and embeds per second."""
     from people.rules import QualityLimits, photo_rejection
@@ -133,6 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     arguments.add_argument("--people", type=int, nargs="*", default=[1000, 5000, 10000])
     arguments.add_argument("--no-enrolment", action="store_true")
     arguments.add_argument("--repeats", type=int, default=3, help="fits per size (the median is shown)")
+    arguments.add_argument(
+        "--changed",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also time updates with this many people changed in the largest gallery (e.g. 2 100 500 2000)",
+    )
     arguments.add_argument(
         "--jobs", type=int, default=1, help="BLAS threads training may use (RECOGNISER_TRAINING_JOBS)"
     )
@@ -191,6 +258,17 @@ def main(argv: list[str] | None = None) -> int:
         ],  # fmt: skip
         title=f"Training (synthetic galleries, 5 embeddings a person, {args.jobs} BLAS thread(s))",
     )
+    if args.changed:
+        changes = bench_change_sizes(max(args.people), args.changed, jobs=args.jobs, repeats=args.repeats)
+        figures["changes"] = changes
+        print_table(
+            ["people", "changed", "incremental s", "full fit s"],
+            [
+                [r["people"], r["changed"], f"{r['incremental_seconds']:.2f}", f"{r['full_fit_seconds']:.2f}"]
+                for r in changes
+            ],
+            title="Enrolment changes: incremental update against a full fit (half removed, half added)",
+        )
     emit("training", figures, json_path=args.json)
     return 0
 
