@@ -225,9 +225,12 @@ def _on_worker_ready(sender=None, **_kwargs) -> None:
 
 @signals.task_prerun.connect
 @signals.task_postrun.connect
-def _connections_tidy(**_kwargs) -> None:
+def _connections_tidy(task=None, **_kwargs) -> None:
     """Around each task, drop this thread's database connections that are past DB_CONN_MAX_AGE or
-    broken, as Django does around a request; keep the others (settings.CELERY_DB_REUSE_MAX)."""
+    broken, as Django does around a request; keep the others (settings.CELERY_DB_REUSE_MAX). Not for a
+    task run eagerly (`apply()`): its connections are its caller's, maybe inside a transaction."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
     close_old_connections()
 
 
