@@ -135,11 +135,13 @@ def bench_change_sizes(people: int, changed: list[int], *, jobs: int = 1, repeat
     import functools
 
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
     from recognition.ml import recogniser, synthetic
 
     x, ids, _ = synthetic.synthetic_gallery(people)
-    trained = recogniser.train(x, ids)
+    with threadpool_limits(limits=jobs, user_api="blas"):  # as the timed fits below
+        trained = recogniser.train(x, ids)
     people_ids = np.unique(ids)
     rows = []
     for count in changed:

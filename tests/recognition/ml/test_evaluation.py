@@ -184,12 +184,10 @@ def test_probes_are_asked_as_the_kiosk_cascade_asks_them(coded_dataset):
     assert without["kiosk_cascade"] is None
     assert without["identification"] == picked["identification"]
     assert without["open_set"] == picked["open_set"]
-    lines = evaluation.format_report(never).splitlines()
-    assert next(line for line in lines if line.startswith("decisions unlike")).split()[-3:] == [
-        "2",
-        "of",
-        "7",
+    changed_line = [
+        line for line in evaluation.format_report(never).splitlines() if "decisions unlike" in line
     ]
+    assert len(changed_line) == 1 and changed_line[0].endswith("  2 of 7")
 
 
 def test_a_given_threshold_replaces_the_calibrated_one(coded_dataset):
